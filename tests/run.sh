@@ -1,0 +1,39 @@
+#!/bin/sh
+# Runs the fast test tier (make check): bats suites under tests/unit once,
+# and the script suites under tests/sh once per shell in TEST_SHELLS
+# (dash, bash, busybox sh), then prints one "N passed, N failed" line.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+shells=${TEST_SHELLS:-dash bash busybox}
+out=${TMPDIR:-/tmp}/xen-hotplug-check.$$
+: > "$out"
+status=0
+
+run_bats() {
+	# $1 label, rest: files
+	label=$1; shift
+	[ "$#" -gt 0 ] || return 0
+	printf '### %s\n' "$label"
+	bats --tap "$@" | tee -a "$out" || status=1
+}
+
+# shellcheck disable=SC2046 # word splitting of the file list is intended
+run_bats unit $(ls "$top"/tests/unit/*.bats 2>/dev/null)
+for s in $shells; do
+	case $s in
+	busybox) HOTPLUG_SH='busybox sh' ;;
+	*) HOTPLUG_SH=$s ;;
+	esac
+	export HOTPLUG_SH
+	# shellcheck disable=SC2046
+	run_bats "scripts under $HOTPLUG_SH" $(ls "$top"/tests/sh/*.bats 2>/dev/null)
+done
+
+passed=$(grep -c '^ok ' "$out")
+skipped=$(grep -c '^ok .*# skip' "$out")
+failed=$(grep -c '^not ok ' "$out")
+rm -f "$out"
+passed=$((passed - skipped))
+[ "$failed" -eq 0 ] || status=1
+printf '\ncheck: %s passed, %s failed, %s skipped\n' "$passed" "$failed" "$skipped"
+exit "$status"
