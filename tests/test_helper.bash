@@ -21,14 +21,16 @@ export XEN_HOTPLUG_HELPERDIR=$XHP_BIN
 export PATH="$XHP_BIN:$PATH"
 
 # xsd_start: start the test xenstore on a private socket, wait until it
-# accepts connections. Sets XSD_PID, exports XENSTORED_PATH.
+# accepts connections. Extra arguments go to test-xenstored (fault
+# injection options). Sets XSD_PID, exports XENSTORED_PATH.
+# shellcheck disable=SC2120 # callers may pass daemon options
 xsd_start() {
 	XENSTORED_PATH=$XHP_TMP/xenstored.sock
 	export XENSTORED_PATH
 	"$XHP_XSD" -s "$XENSTORED_PATH" "$@" 3>&- &
 	XSD_PID=$!
-	local i
-	for i in $(seq 1 200); do
+	local _
+	for _ in $(seq 1 200); do
 		[ -S "$XENSTORED_PATH" ] && xenstore-read / >/dev/null 2>&1 && return 0
 		sleep 0.02
 	done
