@@ -45,4 +45,47 @@ void xhp_close_stdout(void);
 int xhp_parse_ulong(const char *s, int base, unsigned long max,
 		    unsigned long *out);
 
+/* ---- lock and loop (flock-wrap, loop-attach, loop-detach, xs-stat-path;
+ * loop_*.c, flock_*.c) ---- */
+
+#include <sys/types.h>
+
+/* Backing file of loop device MAJ:MIN. Returns 0 with *DEV and *INO set
+ * when it is a bound loop device, 1 when it is not a loop device or not
+ * bound, -1 on error (errno set). Not Linux: always 1. */
+int xhp_loop_backing(unsigned int maj, unsigned int min, dev_t *dev,
+		     ino_t *ino);
+
+/* Call FN(maj, min, CTX) for every bound loop device whose backing file is
+ * (DEV, INO). A non-zero return from FN stops the scan and is returned.
+ * Returns 0 when the scan completed, -1 on error (errno set). Not Linux:
+ * there are no loop devices, returns 0. */
+int xhp_loop_users(dev_t dev, ino_t ino,
+		   int (*fn)(unsigned int maj, unsigned int min, void *ctx),
+		   void *ctx);
+
+/* 0 with *N set when NAME is a whole loop device's name, "loop" and a
+ * decimal number (not a partition, "loop0p1"); -1 otherwise. */
+int xhp_loop_index(const char *name, unsigned long *n);
+
+/* Size of a loop tag buffer: lo_file_name holds 63 bytes and a NUL. */
+#define XHP_LOOP_TAG_MAX 64
+
+/* Status of the open loop device FD (LOOP_GET_STATUS64): 0 when bound,
+ * with the backing file's *DEV and *INO (either may be NULL) and
+ * lo_file_name copied NUL-terminated into TAG (may be NULL, else
+ * XHP_LOOP_TAG_MAX bytes); 1 when not bound; -1 on error (errno set).
+ * Linux only. */
+int xhp_loop_status(int fd, dev_t *dev, ino_t *ino, char *tag);
+
+/* The kernel reports a loop device's backing dev_t in its own 32-bit
+ * encoding (new_encode_dev); this gives the userland dev_t. */
+dev_t xhp_loop_decode_dev(unsigned long long kdev);
+
+/* Describe the process holding a flock on the file (DEV, INO), from
+ * /proc/locks: writes "pid N (CMDLINE)" into BUF (always NUL-terminated,
+ * truncated to LEN). Returns 0 when a holder was found, 1 when none was,
+ * -1 on error (errno set). */
+int xhp_flock_holder(dev_t dev, ino_t ino, char *buf, size_t len);
+
 #endif
