@@ -88,4 +88,97 @@ dev_t xhp_loop_decode_dev(unsigned long long kdev);
  * -1 on error (errno set). */
 int xhp_flock_holder(dev_t dev, ino_t ino, char *buf, size_t len);
 
+/* ---- xenstore and identity (xs-readv, xs-stat-path, xs-majmin;
+ * xs_*.c, id_*.c). The parsers are pure functions, one per file, so that
+ * tests/fuzz can drive them. ---- */
+
+#include <sys/types.h>
+
+/* Output/parse formats of physical-device (docs/helpers.md). */
+enum { XHP_FMT_LINUX = 1, XHP_FMT_NETBSD = 2 };
+#ifdef __NetBSD__
+#define XHP_FMT_DEFAULT XHP_FMT_NETBSD
+#else
+#define XHP_FMT_DEFAULT XHP_FMT_LINUX
+#endif
+/* Room for any formatted MAJ:MIN or NetBSD dev_t, with the NUL. */
+#define XHP_MAJMIN_MAX 48
+
+/* "linux" or "netbsd" to XHP_FMT_*; -1 for anything else. */
+int xhp_parse_fmt(const char *s);
+
+/* Format MAJ, MIN into BUF (XHP_MAJMIN_MAX bytes) as FMT: "%lx:%lx" or the
+ * decimal NetBSD dev_t. Returns 0, or -1 (errno ERANGE) when the numbers do
+ * not fit the NetBSD encoding (12-bit major, 20-bit minor). */
+int xhp_fmt_majmin(char *buf, unsigned long maj, unsigned long min, int fmt);
+
+/* Parse a physical-device value (LEN bytes, not NUL-terminated) in FMT.
+ * Returns 0 with *MAJ, *MIN set, -1 if it is not a valid value. */
+int xhp_parse_physdev(const char *s, size_t len, int fmt,
+		      unsigned long *maj, unsigned long *min);
+
+/* Canonicalise a mode as upstream's block-common.sh does: 'r' when it has
+ * no 'w', '!' when it has both 'w' and '!', else 'w'. LEN bytes of S. */
+int xhp_canon_mode(const char *s, size_t len);
+
+/* 1 when the LEN bytes of V are valid UTF-8 with no control character (C0,
+ * DEL, C1, NUL), 0 otherwise. */
+int xhp_value_ok(const char *v, size_t len);
+
+/* Split ARG "NODE[=DEFAULT]" in place: ARG becomes NODE, *DEF points to
+ * DEFAULT or is NULL. Returns -1 when NODE is empty or holds a byte a
+ * xenstore path cannot (anything but alnum and "-/_@"), else 0. */
+int xhp_parse_nodearg(char *arg, const char **def);
+
+/* One line of /proc/self/mountinfo, split in place by xhp_parse_mountinfo.
+ * MNT is the mount point as the kernel escaped it (safe to print on one
+ * line); SOURCE is unescaped. SB_RW: the superblock is read-write. */
+struct xhp_mount {
+	unsigned long maj, min;
+	const char *mnt;
+	const char *source;
+	int sb_rw;
+};
+/* Returns 0, or -1 for a line that is not a mountinfo line. LINE may end
+ * in a newline. */
+int xhp_parse_mountinfo(char *line, struct xhp_mount *m);
+
+/* 1 when two domains' vm values name the same VM (same_vm rules,
+ * docs/xs-stat-path.md): equal, or OURS is THEIRS plus "-1". */
+int xhp_vm_same(const char *ours, const char *theirs);
+
+/* Identity set (docs/helpers.md "Device identity"). */
+struct xhp_blkid {
+	unsigned long maj, min;
+};
+struct xhp_fileid {
+	dev_t dev;
+	ino_t ino;
+};
+struct xhp_idset {
+	struct xhp_blkid *blk;
+	size_t nblk, ablk;
+	struct xhp_fileid *file;
+	size_t nfile, afile;
+};
+/* Add members; -1 (errno ENOMEM) on allocation failure. Duplicates are
+ * dropped. */
+int xhp_idset_add_blk(struct xhp_idset *s, unsigned long maj,
+		      unsigned long min);
+int xhp_idset_add_file(struct xhp_idset *s, dev_t dev, ino_t ino);
+int xhp_idset_has_blk(const struct xhp_idset *s, unsigned long maj,
+		      unsigned long min);
+int xhp_idset_has_file(const struct xhp_idset *s, dev_t dev, ino_t ino);
+/* Add a block device and, if it is a bound loop device, its backing file
+ * and every loop device over that file. 0, or -1 (errno). */
+int xhp_idset_expand_blk(struct xhp_idset *s, unsigned long maj,
+			 unsigned long min);
+/* Add a regular file and every loop device backing it. 0, or -1. */
+int xhp_idset_expand_file(struct xhp_idset *s, dev_t dev, ino_t ino);
+void xhp_idset_free(struct xhp_idset *s);
+
+/* major()/minor() of a dev_t, portable. */
+unsigned long xhp_dev_major(dev_t d);
+unsigned long xhp_dev_minor(dev_t d);
+
 #endif

@@ -1,0 +1,85 @@
+/* xs-readv: read several xenstore nodes in one process and one connection,
+ * printing each value on its own line (docs/xs-readv.md). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#include "xhp.h"
+
+static const char USAGE[] = "usage: xs-readv NODE[=DEFAULT]...\n";
+
+/* Which message to give for a refused value. */
+static int has_control(const char *v, unsigned int len)
+{
+	for (unsigned int i = 0; i < len; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct xs_handle *h;
+	const char **out, *def;
+	unsigned int len;
+	char *v;
+	int c, i, n;
+
+	xhp_init(argv[0]);
+	while ((c = getopt(argc, argv, "h")) != -1) {
+		if (c == 'h') {
+			fputs(USAGE, stdout);
+			xhp_close_stdout();
+			return XHP_OK;
+		}
+		xhp_usage(USAGE);
+	}
+	argv += optind;
+	n = argc - optind;
+	if (n < 1)
+		xhp_usage(USAGE);
+
+	out = calloc((size_t)n, sizeof(*out));
+	if (out == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	/* Validate every argument before connecting: a usage error must not
+	 * depend on the store. */
+	for (i = 0; i < n; i++) {
+		if (xhp_parse_nodearg(argv[i], &out[i]) == -1) {
+			fprintf(stderr, "%s: fatal: invalid node name: %s\n",
+				xhp_prog, argv[i]);
+			xhp_usage(USAGE);
+		}
+	}
+
+	h = xs_open(0);
+	if (h == NULL)
+		xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
+	for (i = 0; i < n; i++) {
+		def = out[i];
+		v = xs_read(h, XBT_NULL, argv[i], &len);
+		if (v == NULL) {
+			if (errno == ENOENT && def != NULL)
+				continue;
+			xhp_die_sys(errno == ENOENT ? XHP_NO : XHP_SYS,
+				    "unable to read %s", argv[i]);
+		}
+		/* Callers split our output on newlines and pass values to
+		 * commands: refuse what would break either. */
+		if (!xhp_value_ok(v, len))
+			xhp_die(XHP_NO, has_control(v, len) ?
+				"value of %s contains a control character" :
+				"value of %s is not valid UTF-8", argv[i]);
+		out[i] = v;
+	}
+	/* Nothing is printed unless every read succeeded. */
+	for (i = 0; i < n; i++) {
+		fputs(out[i], stdout);
+		putchar('\n');
+	}
+	xhp_close_stdout();
+	return XHP_OK;
+}
