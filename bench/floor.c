@@ -1,0 +1,377 @@
+/* floor: the least work any correct block hotplug script must do, as one
+ * program, so that `make bench` can say how far a script is from the floor.
+ *
+ * add: one xenstore connection; read params, mode and frontend-id; stat the
+ * target (a file gets a loop device from /dev/loop-control); under the
+ * upstream-compatible lock, read every other backend's physical-device
+ * (listing the tree with directory reads), read /proc/self/mountinfo, and
+ * write physical-device-path, physical-device, hotplug-status (and node for
+ * a file) in one transaction. remove: read node, free the loop device.
+ *
+ * It is deliberately not clever: a real script cannot pipeline xenstore
+ * requests through libxenstore either, so one round trip per backend is the
+ * honest floor. It is only a yardstick, never installed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#include "xhp.h"
+
+static const char USAGE[] =
+	"usage: floor [-o linux|netbsd] [-l LOCKFILE] add BACKEND\n"
+	"       floor remove BACKEND\n";
+
+static struct xs_handle *xs;
+static bool netbsd;
+
+static char *xread(xs_transaction_t t, const char *path)
+{
+	unsigned int len;
+	return xs_read(xs, t, path, &len);
+}
+
+static void xwrite(xs_transaction_t t, const char *path, const char *val)
+{
+	if (!xs_write(xs, t, path, val, strlen(val)))
+		xhp_die_sys(XHP_SYS, "unable to write %s", path);
+}
+
+static char *join(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *p = malloc(n);
+	if (!p)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	snprintf(p, n, "%s/%s", a, b);
+	return p;
+}
+
+/* The device number in the format the backend kernel parses. */
+static void fmt_dev(char *buf, size_t n, dev_t d)
+{
+	unsigned long ma = major(d), mi = minor(d);
+	if (netbsd)
+		snprintf(buf, n, "%lu", ((ma << 8) & 0xfff00UL) |
+			 ((mi << 12) & 0xfff00000UL) | (mi & 0xffUL));
+	else
+		snprintf(buf, n, "%lx:%lx", ma, mi);
+}
+
+/* Take the lock the way upstream's locking.sh does, so the floor pays the
+ * same syscalls a compatible script pays: flock, then make sure the file we
+ * locked is still the one at the path. */
+static int lock(const char *file)
+{
+	for (;;) {
+		struct stat a, b;
+		int fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			xhp_die_sys(XHP_SYS, "unable to open %s", file);
+		if (flock(fd, LOCK_EX) < 0)
+			xhp_die_sys(XHP_SYS, "unable to lock %s", file);
+		if (fstat(fd, &a) < 0)
+			xhp_die_sys(XHP_SYS, "unable to stat %s", file);
+		if (stat(file, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return fd;
+		if (close(fd) < 0)
+			xhp_die_sys(XHP_SYS, "unable to close %s", file);
+	}
+}
+
+static void unlock(const char *file, int fd)
+{
+	if (unlink(file) < 0)
+		xhp_die_sys(XHP_SYS, "unable to unlink %s", file);
+	if (close(fd) < 0)
+		xhp_die_sys(XHP_SYS, "unable to close %s", file);
+}
+
+/* Does backend value PD (physical-device) name the target? For a file the
+ * target is every loop device backing it, so a loop major costs one ioctl. */
+static bool same_target(const char *pd, dev_t rdev, const struct stat *file)
+{
+	unsigned long ma, mi;
+	char *colon, dev[32];
+	if (netbsd) {
+		unsigned long v;
+		if (xhp_parse_ulong(pd, 10, 0xffffffffUL, &v) < 0)
+			return false;
+		ma = (v & 0xfff00UL) >> 8;
+		mi = (v & 0xff) | ((v & 0xfff00000UL) >> 12);
+	} else {
+		colon = strchr(pd, ':');
+		if (!colon || colon - pd >= 16)
+			return false;
+		memcpy(dev, pd, colon - pd);
+		dev[colon - pd] = 0;
+		if (xhp_parse_ulong(dev, 16, 0xfffUL, &ma) < 0 ||
+		    xhp_parse_ulong(colon + 1, 16, 0xfffffUL, &mi) < 0)
+			return false;
+	}
+	if (!file)
+		return makedev(ma, mi) == rdev;
+	if (ma != 7)
+		return false;
+	struct loop_info64 li;
+	snprintf(dev, sizeof dev, "/dev/loop%lu", mi);
+	int fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	int r = ioctl(fd, LOOP_GET_STATUS64, &li);
+	close(fd);
+	return r == 0 && li.lo_device == file->st_dev &&
+	       li.lo_inode == file->st_ino;
+}
+
+/* Mode letter as upstream canonicalises it: '!' no check, 'w', or 'r'. */
+static char canon(const char *m)
+{
+	if (!strchr(m, 'w'))
+		return 'r';
+	return strchr(m, '!') ? '!' : 'w';
+}
+
+static char *vm_of(const char *dom)
+{
+	char p[64];
+	snprintf(p, sizeof p, "/local/domain/%s/vm", dom);
+	return xread(XBT_NULL, p);
+}
+
+/* The sharing check over xenstore: 1 + D directory reads and one read per
+ * backend; mode and vm are read only for a backend that uses our device. */
+static const char *scan(const char *base, const char *self, char mode,
+			const char *myvm, dev_t rdev, const struct stat *file)
+{
+	unsigned int nd, nv;
+	char **doms = xs_directory(xs, XBT_NULL, base, &nd);
+	if (!doms)
+		return NULL;
+	for (unsigned int i = 0; i < nd; i++) {
+		char *dp = join(base, doms[i]);
+		char **devs = xs_directory(xs, XBT_NULL, dp, &nv);
+		for (unsigned int j = 0; devs && j < nv; j++) {
+			char *bp = join(dp, devs[j]);
+			char *pp = join(bp, "physical-device");
+			char *pd = strcmp(bp, self) ? xread(XBT_NULL, pp) : NULL;
+			bool hit = pd && same_target(pd, rdev, file);
+			if (hit && mode == 'r') {
+				char *mp = join(bp, "mode");
+				char *m = xread(XBT_NULL, mp);
+				hit = m && canon(m) == 'w';
+				free(m);
+				free(mp);
+			}
+			if (hit) {
+				char *vm = vm_of(doms[i]);
+				hit = !(vm && myvm && !strcmp(vm, myvm));
+				free(vm);
+			}
+			free(pd);
+			free(pp);
+			if (hit)
+				return bp;
+			free(bp);
+		}
+		free(devs);
+		free(dp);
+	}
+	free(doms);
+	return NULL;
+}
+
+/* dom0 mounts: field 3 is major:minor; a major of 0 means the source must be
+ * stat'ed to know the device. */
+static bool mounted(dev_t rdev, char mode)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	bool hit = false;
+	if (!f)
+		xhp_die_sys(XHP_SYS, "unable to open /proc/self/mountinfo");
+	while (!hit && getline(&line, &cap, f) > 0) {
+		unsigned int ma, mi;
+		char opts[256], src[4096];
+		struct stat st;
+		if (sscanf(line, "%*s %*s %u:%u %*s %*s %255s", &ma, &mi,
+			   opts) != 3)
+			continue;
+		dev_t d = makedev(ma, mi);
+		if (ma == 0) {
+			char *sep = strstr(line, " - ");
+			if (!sep || sscanf(sep, " - %*s %4095s", src) != 1 ||
+			    src[0] != '/' || stat(src, &st) < 0 ||
+			    !S_ISBLK(st.st_mode))
+				continue;
+			d = st.st_rdev;
+		}
+		hit = d == rdev && (mode == 'w' || strncmp(opts, "rw", 2) == 0);
+	}
+	if (ferror(f))
+		xhp_die_sys(XHP_SYS, "unable to read /proc/self/mountinfo");
+	free(line);
+	fclose(f);
+	return hit;
+}
+
+static dev_t loop_attach(const char *file, char mode, char *node, size_t n)
+{
+	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	int ffd = open(file, (mode == 'w' ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	struct stat st;
+	if (ctl < 0)
+		xhp_die_sys(XHP_SYS, "unable to open /dev/loop-control");
+	if (ffd < 0)
+		xhp_die_sys(XHP_SYS, "unable to open %s", file);
+	for (;;) {
+		struct loop_config lc;
+		int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+		if (nr < 0)
+			xhp_die_sys(XHP_SYS, "unable to get a free loop device");
+		snprintf(node, n, "/dev/loop%d", nr);
+		int lfd = open(node, O_RDWR | O_CLOEXEC);
+		if (lfd < 0)
+			xhp_die_sys(XHP_SYS, "unable to open %s", node);
+		memset(&lc, 0, sizeof lc);
+		lc.fd = ffd;
+		lc.info.lo_flags = mode == 'w' ? 0 : LO_FLAGS_READ_ONLY;
+		if (ioctl(lfd, LOOP_CONFIGURE, &lc) == 0) {
+			if (fstat(lfd, &st) < 0)
+				xhp_die_sys(XHP_SYS, "unable to stat %s", node);
+			close(lfd);
+			close(ffd);
+			close(ctl);
+			return st.st_rdev;
+		}
+		/* EBUSY: another losetup user took it between the two calls. */
+		if (errno != EBUSY)
+			xhp_die_sys(XHP_SYS, "unable to attach %s", node);
+		close(lfd);
+	}
+}
+
+static int add(const char *be, const char *lockfile)
+{
+	char *params = xread(XBT_NULL, join(be, "params"));
+	char *modestr = xread(XBT_NULL, join(be, "mode"));
+	char *fid = xread(XBT_NULL, join(be, "frontend-id"));
+	char node[64] = "", pd[32], base[4096];
+	struct stat st;
+	dev_t rdev;
+	bool isfile;
+	if (!params || !modestr || !fid)
+		xhp_die_sys(XHP_NO, "unable to read %s", be);
+	char mode = canon(modestr);
+	char *myvm = vm_of(fid);
+	if (stat(params, &st) < 0)
+		xhp_die_sys(XHP_NO, "unable to stat %s", params);
+	isfile = S_ISREG(st.st_mode);
+	if (!isfile && !S_ISBLK(st.st_mode))
+		xhp_die(XHP_NO, "%s is not a block device or file", params);
+	/* BASE/vbd/DOM/DEV: the check scans BASE/vbd. */
+	snprintf(base, sizeof base, "%s", be);
+	for (int k = 0; k < 2; k++) {
+		char *s = strrchr(base, '/');
+		if (!s)
+			xhp_die(XHP_USAGE, "bad backend path %s", be);
+		*s = 0;
+	}
+	int lfd = lock(lockfile);
+	rdev = st.st_rdev;
+	const char *who = NULL;
+	if (mode != '!') {
+		who = scan(base, be, mode, myvm, rdev, isfile ? &st : NULL);
+		if (!who && !isfile && mounted(rdev, mode))
+			who = "dom0";
+	}
+	if (who) {
+		xwrite(XBT_NULL, join(be, "hotplug-status"), "busy");
+		unlock(lockfile, lfd);
+		xhp_die(XHP_NO, "device in use by %s", who);
+	}
+	if (isfile)
+		rdev = loop_attach(params, mode, node, sizeof node);
+	fmt_dev(pd, sizeof pd, rdev);
+	for (;;) {
+		xs_transaction_t t = xs_transaction_start(xs);
+		if (t == XBT_NULL)
+			xhp_die_sys(XHP_SYS, "unable to start a transaction");
+		char *old = xread(t, join(be, "physical-device"));
+		xwrite(t, join(be, "physical-device-path"),
+		       isfile ? node : params);
+		if (isfile)
+			xwrite(t, join(be, "node"), node);
+		if (!old)
+			xwrite(t, join(be, "physical-device"), pd);
+		xwrite(t, join(be, "hotplug-status"), "connected");
+		free(old);
+		if (xs_transaction_end(xs, t, false))
+			break;
+		if (errno != EAGAIN)
+			xhp_die_sys(XHP_SYS, "unable to commit to %s", be);
+	}
+	unlock(lockfile, lfd);
+	return 0;
+}
+
+static int rm(const char *be)
+{
+	char *node = xread(XBT_NULL, join(be, "node"));
+	if (!node)
+		return 0;
+	int fd = open(node, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		xhp_die_sys(XHP_SYS, "unable to open %s", node);
+	if (ioctl(fd, LOOP_CLR_FD, 0) < 0 && errno != ENXIO)
+		xhp_die_sys(XHP_SYS, "unable to detach %s", node);
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *lockfile = "/var/run/xen-hotplug/block";
+	int c;
+	xhp_init(argv[0]);
+	while ((c = getopt(argc, argv, "hl:o:")) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(USAGE, stdout);
+			xhp_close_stdout();
+			return 0;
+		case 'l':
+			lockfile = optarg;
+			break;
+		case 'o':
+			if (!strcmp(optarg, "netbsd"))
+				netbsd = true;
+			else if (strcmp(optarg, "linux"))
+				xhp_usage(USAGE);
+			break;
+		default:
+			xhp_usage(USAGE);
+		}
+	}
+	if (argc - optind != 2)
+		xhp_usage(USAGE);
+	xs = xs_open(0);
+	if (!xs)
+		xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
+	if (!strcmp(argv[optind], "add"))
+		return add(argv[optind + 1], lockfile);
+	if (!strcmp(argv[optind], "remove"))
+		return rm(argv[optind + 1]);
+	xhp_usage(USAGE);
+}
