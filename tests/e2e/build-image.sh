@@ -1,0 +1,107 @@
+#!/bin/sh
+# Builds the dom0 image for the end-to-end tier (make e2e), or reuses a cached
+# one. The cache key is a hash of this file and of dom0-boot.sh, so editing
+# the recipe rebuilds and nothing else does.
+#
+#   build-image.sh CACHEDIR      prints the image directory on stdout
+#
+# The image directory holds: xen.elf (uncompressed, for QEMU's multiboot
+# loader), vmlinuz, initrd.img, rootfs.img (ext4, made with mkfs.ext4 -d, no
+# mount needed), and stamp (written last; its presence means complete).
+# Needs root, debootstrap, e2fsprogs, and network access to the Debian mirror.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${1:?usage: build-image.sh CACHEDIR}
+mirror=${E2E_MIRROR:-http://deb.debian.org/debian}
+secmirror=${E2E_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+
+# Debian packages only. make runs `make install` in dom0 (helpers are built
+# on the host: same bookworm userspace, same libxenstore ABI).
+pkgs="xen-hypervisor-4.17-amd64 xen-utils-4.17 xenstore-utils linux-image-amd64
+initramfs-tools kmod util-linux procps busybox bats make e2fsprogs
+coreutils findutils grep sed gawk"
+
+key=$(cat "$here/build-image.sh" "$here/dom0-boot.sh" | sha256sum | cut -c1-16)
+out=$cache/dom0-$key
+if [ -f "$out/stamp" ]; then
+	printf '%s\n' "$out"
+	exit 0
+fi
+
+mkdir -p "$cache"
+work=$cache/work-$key
+rm -rf "$work"
+mkdir -p "$work"
+root=$work/root
+log=$work/build.log
+say() { printf 'e2e-image: %s\n' "$*" >&2; }
+
+cleanup() {
+	for m in proc sys dev/pts dev; do
+		umount "$root/$m" 2>/dev/null || true
+	done
+}
+trap cleanup EXIT INT TERM
+
+say "building $out (log: $log)"
+# Only the base from debootstrap; everything else from bookworm plus the
+# updates and security suites in one apt run, so the tools and the
+# hypervisor come from the same point release.
+debootstrap --variant=minbase bookworm "$root" "$mirror" >"$log" 2>&1 ||
+	{ tail -n 30 "$log" >&2; exit 1; }
+
+cat > "$root/etc/apt/sources.list" <<SRC
+deb $mirror bookworm main
+deb $mirror bookworm-updates main
+deb $secmirror bookworm-security main
+SRC
+# A kernel postinst inside the chroot must not try to boot anything.
+printf 'do_symlinks = no\ndo_bootloader = no\n' > "$root/etc/kernel-img.conf"
+mount -t proc proc "$root/proc"
+mount -t sysfs sys "$root/sys"
+mount --bind /dev "$root/dev"
+
+in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+	DEBIAN_FRONTEND=noninteractive LC_ALL=C "$@"; }
+# shellcheck disable=SC2086 # the package list is meant to split
+{
+	in_root apt-get update &&
+	in_root apt-get -y dist-upgrade &&
+	in_root apt-get -y --no-install-recommends install $pkgs
+} >>"$log" 2>&1 || { tail -n 30 "$log" >&2; exit 1; }
+
+# A small initramfs: only what finds and mounts the virtio root disk.
+printf 'MODULES=list\nCOMPRESS=gzip\n' > "$root/etc/initramfs-tools/conf.d/xhp-e2e"
+printf '%s\n' virtio_pci virtio_blk ext4 >> "$root/etc/initramfs-tools/modules"
+in_root update-initramfs -u -k all >>"$log" 2>&1 || { tail -n 30 "$log" >&2; exit 1; }
+
+# PID 1 of the test dom0 (no systemd: it saves boot time and keeps /run exec).
+install -m 0755 "$here/dom0-boot.sh" "$root/sbin/xhp-e2e-init"
+echo xhp-e2e > "$root/etc/hostname"
+mkdir -p "$root/mnt/e2e"
+
+cleanup
+trap - EXIT INT TERM
+
+mkdir -p "$work/img"
+zcat "$root"/boot/xen-4.17-amd64.gz > "$work/img/xen.elf"
+cp "$root"/boot/vmlinuz-* "$work/img/vmlinuz"
+cp "$root"/boot/initrd.img-* "$work/img/initrd.img"
+# Nothing in the test dom0 reads these; they only cost image size.
+rm -rf "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/locale/* \
+	"$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
+	"$root"/lib/modules/*/kernel/sound "$root"/lib/modules/*/kernel/drivers/gpu \
+	"$root"/lib/modules/*/kernel/drivers/net/wireless "$root"/lib/modules/*/kernel/drivers/media \
+	"$root"/lib/modules/*/kernel/drivers/infiniband "${root:?}"/boot/*
+mkfs.ext4 -q -F -L xhp-e2e -d "$root" "$work/img/rootfs.img" 2G >>"$log" 2>&1 ||
+	{ tail -n 30 "$log" >&2; exit 1; }
+in_ver=$(ls "$root/lib/modules")
+# shellcheck disable=SC2016 # ${Version} is dpkg-query's format, not ours
+printf 'kernel %s\nxen %s\n' "$in_ver" \
+	"$(chroot "$root" dpkg-query -W -f '${Version}' xen-hypervisor-4.17-amd64)" > "$work/img/stamp"
+rm -rf "$out"
+mv "$work/img" "$out"
+rm -rf "$work"
+say "done: $out"
+printf '%s\n' "$out"

@@ -1,0 +1,107 @@
+#!/bin/sh
+# Runs inside the e2e dom0, started by the image's PID 1 from the 9p share
+# (the host copies this file to SHARE/run). It brings up the Xen toolstack
+# with the xenstored named in SHARE/config, installs the suite with
+# `make install` from the host-built tree, runs every stage under a timeout
+# and writes marker lines to the console and to SHARE/out/XSD/markers:
+#   XHP-E2E BEGIN <stage>
+#   XHP-E2E RESULT <stage> <exit status>
+#   XHP-E2E END <overall status>
+# A stage that hangs is killed by its timeout; a hang of the whole machine is
+# caught by the host's timeout on QEMU.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+S=/mnt/e2e
+XSD=oxenstored
+# shellcheck source=/dev/null
+. "$S/config"
+OUT=$S/out/$XSD
+mkdir -p "$OUT"
+: > "$OUT/markers"
+XENLIB=/usr/lib/xen-4.17/bin
+overall=0
+
+mark() {
+	printf 'XHP-E2E %s\n' "$*"
+	printf 'XHP-E2E %s\n' "$*" >> "$OUT/markers"
+}
+
+# stage NAME SECS CMD...: output to OUT/NAME.log (and the console).
+stage() {
+	_name=$1 _secs=$2
+	shift 2
+	mark "BEGIN $_name"
+	{ timeout -k 5 "$_secs" "$@" 2>&1; echo "$?" > "$OUT/$_name.rc"; } |
+		tee "$OUT/$_name.log"
+	_rc=$(cat "$OUT/$_name.rc")
+	mark "RESULT $_name $_rc"
+	[ "$_rc" -eq 0 ] || overall=1
+	return "$_rc"
+}
+
+xen_up() {
+	for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd \
+		loop xen-blkback xen-blkfront; do
+		modprobe "$m" || echo "modprobe $m failed"
+	done
+	mount -t xenfs xenfs /proc/xen || return 1
+	grep -q control_d /proc/xen/capabilities || { echo "not dom0"; return 1; }
+	mkdir -p /run/xen /run/xenstored /var/log/xen /var/lib/xen /var/run/xen-hotplug
+	case $XSD in
+	oxenstored) bin=$XENLIB/oxenstored ;;
+	xenstored) bin=$XENLIB/xenstored ;;
+	*) echo "unknown xenstored $XSD"; return 1 ;;
+	esac
+	XENSTORED_ROOTDIR=/run/xenstored "$bin" --pid-file /run/xenstore.pid || return 1
+	n=0
+	until xenstore-read -s / >/dev/null 2>&1; do
+		n=$((n + 1))
+		[ "$n" -lt 100 ] || { echo "xenstored did not come up"; return 1; }
+		sleep 0.2
+	done
+	"$XENLIB/xen-init-dom0" || return 1
+	"$XENLIB/xenconsoled" --pid-file /run/xenconsoled.pid || return 1
+	xl info | grep -E '^(xen_version|total_memory|free_memory)'
+	ps -o pid,args -C "$(basename "$bin")"
+}
+
+install_suite() {
+	# Keep Debian's stock scripts, intact and self-contained, for the
+	# baseline and the timing comparison; then install ours over them.
+	rm -rf /etc/xen/scripts-upstream
+	cp -a /etc/xen/scripts /etc/xen/scripts-upstream || return 1
+	# The tree was built on the host; make must find nothing to compile
+	# (there is no compiler here), only files to install.
+	make -C "$S/src" -q all || { echo "build tree is not up to date"; return 1; }
+	make -C "$S/src" install || return 1
+	mkdir -p /var/lib/xhp-e2e
+	cp "$S/guest/vmlinuz" /var/lib/xhp-e2e/vmlinuz
+	ls -l /etc/xen/scripts /usr/lib/xen-hotplug
+}
+
+scenarios() {
+	E2E_IMPL=$1 E2E_OUT=$OUT bats --tap "$S/src/tests/e2e/scenarios.bats"
+}
+
+mark "BOOT $XSD $(uname -r) $(cut -d' ' -f1 /proc/uptime)s"
+if stage xen-up 90 xen_up; then
+	stage install 60 install_suite
+	stage transcript 60 "$S/bin/xs-transcript" 
+	cp "$OUT/transcript.log" "$OUT/transcript.txt" 2>/dev/null
+	stage upstream 900 scenarios upstream
+	if [ ! -f "$S/src/scripts/Linux/block" ]; then
+		mark "RESULT ours 111 (no scripts/Linux/block in the tree yet)"
+		overall=1
+	elif [ "$(cat "$OUT/install.rc")" -eq 0 ]; then
+		stage ours 900 scenarios ours
+	else
+		mark "RESULT ours 111 (not installed)"
+		overall=1
+	fi
+fi
+cp /var/log/xen/*.log "$OUT/" 2>/dev/null
+dmesg > "$OUT/dmesg.txt" 2>&1
+xl dmesg > "$OUT/xl-dmesg.txt" 2>&1
+mark "END $overall $(cut -d' ' -f1 /proc/uptime)s"
+echo "$overall" > "$OUT/status"
+sync

@@ -1,0 +1,114 @@
+# shellcheck shell=bash disable=SC2034 # the constants are used by scenarios.bats
+# Shared set-up for the end-to-end scenarios. They run inside the e2e dom0
+# (real Xen, real xl, real xenstored, real blkback), never on the host.
+#
+#   E2E_IMPL   ours (installed to /etc/xen/scripts by make install) or
+#              upstream (Debian's stock scripts, kept in /etc/xen/scripts-upstream)
+#   E2E_OUT    directory for figures (timing-*.txt)
+#   E2E_GUEST  kernel used for paused PV guests (dom0's own)
+#
+# Every test starts from a dom0 with no guests, no extra disks and no loop
+# devices, and teardown puts it back there whatever the test did.
+
+: "${E2E_IMPL:=ours}"
+: "${E2E_OUT:=/tmp}"
+: "${E2E_GUEST:=/var/lib/xhp-e2e/vmlinuz}"
+E2E_TMP=/var/tmp/xhp-e2e
+UPSTREAM_DIR=/etc/xen/scripts-upstream
+BE=/local/domain/0/backend/vbd
+# xvda..xvdd as libxl numbers them (202 << 8 | 16 * n).
+XVDA=51712 XVDB=51728 XVDC=51744 XVDD=51760
+
+e2e_setup() {
+	rm -rf "$E2E_TMP"
+	mkdir -p "$E2E_TMP"
+}
+
+e2e_teardown() {
+	for d in $(xl list | awk 'NR > 2 { print $1 }'); do
+		xl destroy "$d" >/dev/null 2>&1
+	done
+	for v in $(xl block-list 0 2>/dev/null | awk 'NR > 1 { print $1 }'); do
+		xl block-detach 0 "$v" >/dev/null 2>&1
+	done
+	losetup -D 2>/dev/null
+	rm -rf "$E2E_TMP"
+}
+
+# disk_spec TARGET VDEV ACCESS: an xl disk spec using the script under test.
+# target= must come last (it may contain commas).
+disk_spec() {
+	if [ "$E2E_IMPL" = upstream ]; then
+		printf 'format=raw,vdev=%s,access=%s,script=%s/block,target=%s' \
+			"$2" "$3" "$UPSTREAM_DIR" "$1"
+	else
+		printf 'format=raw,vdev=%s,access=%s,target=%s' "$2" "$3" "$1"
+	fi
+}
+
+# make_image NAME: a 16 MiB sparse image whose first bytes are a pattern
+# naming it, so reads through the frontend prove which file is behind it.
+make_image() {
+	truncate -s 16M "$E2E_TMP/$1.img"
+	printf 'xhp-e2e:%s\n' "$1" | dd of="$E2E_TMP/$1.img" conv=notrunc status=none
+	printf '%s\n' "$E2E_TMP/$1.img"
+}
+
+# majmin DEV: major:minor the way blkback parses it (%x:%x).
+majmin() {
+	printf '%x:%x\n' "$(stat -L -c '0x%t' "$1")" "$(stat -L -c '0x%T' "$1")"
+}
+
+xsr() { xenstore-read "$1" 2>/dev/null; }
+
+# wait_node NODE VALUE [TENTHS]: poll until NODE reads VALUE (default 30 s).
+wait_node() {
+	_n=${3:-300}
+	while [ "$_n" -gt 0 ]; do
+		[ "$(xsr "$1")" = "$2" ] && return 0
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	echo "timeout: $1 is '$(xsr "$1")', wanted '$2'" >&2
+	return 1
+}
+
+# wait_gone NODE [TENTHS]
+wait_gone() {
+	_n=${2:-300}
+	while [ "$_n" -gt 0 ]; do
+		xenstore-exists "$1" 2>/dev/null || return 0
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	echo "timeout: $1 still exists" >&2
+	return 1
+}
+
+# guest_cfg NAME SPEC...: write a paused-guest config, print its path.
+guest_cfg() {
+	_name=$1; shift
+	_cfg=$E2E_TMP/$_name.cfg
+	{
+		printf 'name = "%s"\ntype = "pv"\nkernel = "%s"\n' "$_name" "$E2E_GUEST"
+		printf 'memory = 192\nvcpus = 1\non_crash = "destroy"\ndisk = [\n'
+		for _s in "$@"; do printf "  '%s',\n" "$_s"; done
+		printf ']\n'
+	} > "$_cfg"
+	printf '%s\n' "$_cfg"
+}
+
+# loops_of FILE: loop devices backed by FILE, one per line.
+loops_of() {
+	losetup -n -O NAME -j "$1"
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# lock_holders: processes holding the hotplug lock file (if it exists).
+lock_holders() {
+	_lf=/var/run/xen-hotplug/block
+	[ -e "$_lf" ] || return 0
+	_ino=$(stat -c %i "$_lf")
+	grep ":$_ino " /proc/locks || true
+}

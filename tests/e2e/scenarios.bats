@@ -1,0 +1,245 @@
+#!/usr/bin/env bats
+# End-to-end scenarios on real Xen: xl (libxl), the real xenstored and Linux
+# blkback/blkfront. Runs inside the e2e dom0 only (see docs/e2e.md), once with
+# E2E_IMPL=upstream (Debian 4.17's stock block script, the baseline) and once
+# with E2E_IMPL=ours (installed by make install).
+
+load e2e_helper
+
+setup() {
+	[ -e /proc/xen/capabilities ] || skip "not in the e2e dom0"
+	e2e_setup
+}
+
+teardown() {
+	[ -e /proc/xen/capabilities ] || return 0
+	e2e_teardown
+}
+
+ours_only() { [ "$E2E_IMPL" = ours ] || skip "ours only"; }
+upstream_only() { [ "$E2E_IMPL" = upstream ] || skip "upstream baseline only"; }
+
+@test "block-attach of a loop device to dom0 itself connects blkback and blkfront" {
+	img=$(make_image a)
+	loop=$(losetup -f --show "$img")
+	run xl block-attach 0 "$(disk_spec "$loop" xvdb w)"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait_node "$BE/0/$XVDB/state" 4
+	wait_node "/local/domain/0/device/vbd/$XVDB/state" 4
+	[ "$(xsr "$BE/0/$XVDB/hotplug-status")" = connected ]
+	[ "$(xsr "$BE/0/$XVDB/physical-device")" = "$(majmin "$loop")" ]
+	[ "$(xsr "$BE/0/$XVDB/physical-device-path")" = "$loop" ]
+	run head -n 1 /dev/xvdb
+	[ "$output" = "xhp-e2e:a" ]
+}
+
+@test "block-detach of a loop device leaves the caller's own loop device bound" {
+	img=$(make_image a)
+	loop=$(losetup -f --show "$img")
+	xl block-attach 0 "$(disk_spec "$loop" xvdb w)"
+	wait_node "$BE/0/$XVDB/state" 4
+	run xl block-detach 0 xvdb
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait_gone "$BE/0/$XVDB"
+	[ ! -e /dev/xvdb ]
+	[ "$(loops_of "$img")" = "$loop" ]
+}
+
+@test "block-attach of an image file to dom0 creates a loop device and publishes it" {
+	img=$(make_image b)
+	run xl block-attach 0 "$(disk_spec "$img" xvdb w)"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait_node "$BE/0/$XVDB/state" 4
+	wait_node "/local/domain/0/device/vbd/$XVDB/state" 4
+	[ "$(xsr "$BE/0/$XVDB/hotplug-status")" = connected ]
+	pdp=$(xsr "$BE/0/$XVDB/physical-device-path")
+	echo "physical-device-path=$pdp"
+	case $pdp in /dev/loop[0-9]*) ;; *) false ;; esac
+	[ "$(loops_of "$img")" = "$pdp" ]
+	[ "$(xsr "$BE/0/$XVDB/physical-device")" = "$(majmin "$pdp")" ]
+	run head -n 1 /dev/xvdb
+	[ "$output" = "xhp-e2e:b" ]
+}
+
+@test "block-detach of an image file frees the loop device the script created" {
+	img=$(make_image b)
+	xl block-attach 0 "$(disk_spec "$img" xvdb w)"
+	wait_node "$BE/0/$XVDB/state" 4
+	pdp=$(xsr "$BE/0/$XVDB/physical-device-path")
+	[ -n "$pdp" ]
+	run xl block-detach 0 xvdb
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait_gone "$BE/0/$XVDB"
+	run loops_of "$img"
+	[ "$output" = "" ]
+	[ ! -e "/sys/block/${pdp#/dev/}/loop/backing_file" ]
+}
+
+@test "a paused PV guest gets its disks set up before it runs, and destroy frees them" {
+	img1=$(make_image g1a)
+	img2=$(make_image g1b)
+	img3=$(make_image g1c)
+	loop2=$(losetup -f --show "$img2")
+	cfg=$(guest_cfg g1 "$(disk_spec "$img1" xvda w)" "$(disk_spec "$loop2" xvdb r)")
+	run xl create -p "$cfg"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	dom=$(xl domid g1)
+	xl list g1 | awk 'NR == 2 { print $5 }' | grep -q p
+	for v in "$XVDA" "$XVDB"; do
+		[ "$(xsr "$BE/$dom/$v/hotplug-status")" = connected ]
+		pdp=$(xsr "$BE/$dom/$v/physical-device-path")
+		[ "$(xsr "$BE/$dom/$v/physical-device")" = "$(majmin "$pdp")" ]
+	done
+	[ "$(xsr "$BE/$dom/$XVDB/physical-device-path")" = "$loop2" ]
+	[ "$(loops_of "$img1")" = "$(xsr "$BE/$dom/$XVDA/physical-device-path")" ]
+	run xl block-attach g1 "$(disk_spec "$img3" xvdc w)"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(xsr "$BE/$dom/$XVDC/hotplug-status")" = connected ]
+	[ -n "$(loops_of "$img3")" ]
+	run xl destroy g1
+	[ "$status" -eq 0 ]
+	wait_gone "$BE/$dom"
+	run loops_of "$img1"
+	[ "$output" = "" ]
+	run loops_of "$img3"
+	[ "$output" = "" ]
+	[ "$(loops_of "$img2")" = "$loop2" ]
+}
+
+@test "an image shared read-only by two paused guests is given to both" {
+	img=$(make_image shared)
+	run xl create -p "$(guest_cfg g1 "$(disk_spec "$img" xvda r)")"
+	[ "$status" -eq 0 ]
+	run xl create -p "$(guest_cfg g2 "$(disk_spec "$img" xvda r)")"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	d1=$(xl domid g1) d2=$(xl domid g2)
+	[ "$(xsr "$BE/$d1/$XVDA/hotplug-status")" = connected ]
+	[ "$(xsr "$BE/$d2/$XVDA/hotplug-status")" = connected ]
+}
+
+@test "ours: the same image cannot be given read-write to a second paused guest" {
+	ours_only
+	img=$(make_image shared)
+	run xl create -p "$(guest_cfg g1 "$(disk_spec "$img" xvda w)")"
+	[ "$status" -eq 0 ]
+	d1=$(xl domid g1)
+	run xl create -p "$(guest_cfg g2 "$(disk_spec "$img" xvda w)")"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	# xl relays the script's hotplug-error; ours names the conflicting backend.
+	printf '%s\n' "$output" | grep -E 'hotplug|script' | grep -F "backend/vbd/$d1/$XVDA"
+	run xl domid g2
+	[ "$status" -ne 0 ]
+	[ "$(xsr "$BE/$d1/$XVDA/hotplug-status")" = connected ]
+	[ "$(loops_of "$img" | wc -l)" -eq 1 ]
+}
+
+@test "upstream baseline: Xen 4.17's block gives the same image read-write to two guests" {
+	upstream_only
+	img=$(make_image shared)
+	run xl create -p "$(guest_cfg g1 "$(disk_spec "$img" xvda w)")"
+	[ "$status" -eq 0 ]
+	run xl create -p "$(guest_cfg g2 "$(disk_spec "$img" xvda w)")"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(loops_of "$img" | wc -l)" -eq 2 ]
+}
+
+@test "ours: a backend carrying only physical-device-path blocks a conflicting add" {
+	ours_only
+	img=$(make_image pathonly)
+	loop=$(losetup -f --show "$img")
+	run xl create -p "$(guest_cfg g1 "$(disk_spec "$loop" xvda w)")"
+	[ "$status" -eq 0 ]
+	d1=$(xl domid g1)
+	xenstore-rm "$BE/$d1/$XVDA/physical-device"
+	[ "$(xsr "$BE/$d1/$XVDA/physical-device-path")" = "$loop" ]
+	run xl create -p "$(guest_cfg g2 "$(disk_spec "$loop" xvda w)")"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	run xl domid g2
+	[ "$status" -ne 0 ]
+}
+
+@test "upstream baseline: a backend carrying only physical-device-path does not block a conflicting add" {
+	upstream_only
+	img=$(make_image pathonly)
+	loop=$(losetup -f --show "$img")
+	run xl create -p "$(guest_cfg g1 "$(disk_spec "$loop" xvda w)")"
+	[ "$status" -eq 0 ]
+	d1=$(xl domid g1)
+	xenstore-rm "$BE/$d1/$XVDA/physical-device"
+	run xl create -p "$(guest_cfg g2 "$(disk_spec "$loop" xvda w)")"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "xl create with four disks runs four scripts at once and destroy leaves no loop device or lock" {
+	set --
+	for n in a b c d; do
+		img=$(make_image "four$n")
+		set -- "$@" "$(disk_spec "$img" "xvd$n" w)"
+	done
+	cfg=$(guest_cfg g4 "$@")
+	t0=$(now_ms)
+	run xl create -p "$cfg"
+	t1=$(now_ms)
+	echo "$output"
+	[ "$status" -eq 0 ]
+	printf 'xl create -p with 4 image disks: %s ms\n' "$((t1 - t0))" >> "$E2E_OUT/timing-$E2E_IMPL.txt"
+	dom=$(xl domid g4)
+	devs=""
+	for v in "$XVDA" "$XVDB" "$XVDC" "$XVDD"; do
+		[ "$(xsr "$BE/$dom/$v/hotplug-status")" = connected ]
+		devs="$devs $(xsr "$BE/$dom/$v/physical-device")"
+	done
+	echo "physical-devices:$devs"
+	# shellcheck disable=SC2086 # one device per word
+	[ "$(printf '%s\n' $devs | sort -u | wc -l)" -eq 4 ]
+	t0=$(now_ms)
+	run xl destroy g4
+	[ "$status" -eq 0 ]
+	wait_gone "$BE/$dom"
+	t1=$(now_ms)
+	printf 'xl destroy with 4 image disks: %s ms\n' "$((t1 - t0))" >> "$E2E_OUT/timing-$E2E_IMPL.txt"
+	for n in a b c d; do
+		run loops_of "$E2E_TMP/four$n.img"
+		[ "$output" = "" ]
+	done
+	run losetup -a
+	[ "$output" = "" ]
+	run lock_holders
+	[ "$output" = "" ]
+	run pgrep -f '/etc/xen/scripts'
+	[ "$status" -eq 1 ]
+}
+
+@test "timing: block-attach of an image file to dom0 until connected, five rounds" {
+	img=$(make_image timing)
+	f=$E2E_OUT/timing-$E2E_IMPL.txt
+	for round in 1 2 3 4 5; do
+		t0=$(now_ms)
+		xl block-attach 0 "$(disk_spec "$img" xvdb w)"
+		t1=$(now_ms)
+		[ "$(xsr "$BE/0/$XVDB/hotplug-status")" = connected ]
+		wait_node "$BE/0/$XVDB/state" 4
+		wait_node "/local/domain/0/device/vbd/$XVDB/state" 4
+		t2=$(now_ms)
+		printf 'attach round %s: xl block-attach %s ms, connected (state 4 both ends) %s ms\n' \
+			"$round" "$((t1 - t0))" "$((t2 - t0))" >> "$f"
+		t0=$(now_ms)
+		xl block-detach 0 xvdb
+		wait_gone "$BE/0/$XVDB"
+		t1=$(now_ms)
+		printf 'detach round %s: %s ms\n' "$round" "$((t1 - t0))" >> "$f"
+		run loops_of "$img"
+		[ "$output" = "" ]
+	done
+}
