@@ -287,6 +287,7 @@ int main(int argc, char **argv)
 	int c, has_fd = 0, unlock = 0, has_w = 0;
 
 	xhp_init(argv[0]);
+	opterr = 0; /* the usage alone, not getopt's message first */
 	while ((c = getopt(argc, argv, OPTSTRING)) != -1) {
 		switch (c) {
 		case 'h':
