@@ -1,0 +1,346 @@
+# block-common.sh: the NetBSD block hotplug logic, sourced by `block`.
+#
+# The device contract (DESIGN.md section 2, docs/netbsd.md):
+#   physical-device       decimal NetBSD dev_t, what xbdback parses
+#                         (`stat -f %r`), written by xs-majmin -o netbsd
+#   physical-device-path  the device node given to the guest
+#   vnd                   for an image file: the vnd node this script
+#                         configured, so remove frees exactly that one
+#
+# Everything that decides or changes sharing runs under the global lock
+# `block` (locking.sh), shared with the Linux scripts and upstream's.
+#
+# Environment read (optional):
+#   XEN_HOTPLUG_DEVDIR  where the vnd nodes are (default /dev; tests point
+#                       it at a directory of mknod'ed nodes)
+#
+# Commands used: vnconfig, sysctl, mount, df, ls (NetBSD base), xenstore-*,
+# and the helpers xs-readv, xs-stat-path, xs-majmin, flock-wrap.
+
+case $0 in
+*/*) xhp_libdir=${0%/*} ;;
+*) xhp_libdir=. ;;
+esac
+# shellcheck source=xen-hotplug-common.sh
+. "$xhp_libdir/xen-hotplug-common.sh"
+
+: "${XEN_HOTPLUG_DEVDIR:=/dev}"
+
+# canonicalise_mode MODE: print r, w or ! (w with "skip the sharing
+# check"), as upstream's function of that name does: no w means r.
+canonicalise_mode() {
+	case $1 in
+	*w*'!'* | *'!'*w*) echo '!' ;;
+	*w*) echo w ;;
+	*) echo r ;;
+	esac
+}
+
+# _xhp_esc STRING: set _esc to STRING with space, tab and backslash
+# written as mountinfo octal escapes, so a mount point with blanks stays
+# one field. No process is spawned.
+# shellcheck disable=SC1003 # the backslash in [' \'] is a literal member
+_xhp_esc() {
+	_e_in=$1
+	_esc=
+	while :; do
+		case $_e_in in
+		*[' 	\']*) ;;
+		*)
+			_esc=$_esc$_e_in
+			return 0
+			;;
+		esac
+		_e_pre=${_e_in%%[' 	\']*}
+		_e_rest=${_e_in#"$_e_pre"?}
+		_e_ch=${_e_in#"$_e_pre"}
+		_e_ch=${_e_ch%"$_e_rest"}
+		case $_e_ch in
+		' ') _e_ch='\040' ;;
+		'	') _e_ch='\011' ;;
+		*) _e_ch='\134' ;;
+		esac
+		_esc=$_esc$_e_pre$_e_ch
+		_e_in=$_e_rest
+	done
+}
+
+# netbsd_mountinfo MOUNT_OUTPUT: print, in Linux mountinfo format, the
+# mounts of local block devices found in NetBSD `mount` output
+#   SOURCE on MOUNTPOINT type FSTYPE (OPTION, OPTION...)
+# with "read-only" among the options for a read-only mount. The major:minor
+# field is 0:0, which makes xs-stat-path stat SOURCE itself. Mounts whose
+# source is not a block device (tmpfs, kernfs, NFS...) cannot be a guest's
+# disk and are left out. Returns 0.
+netbsd_mountinfo() {
+	_mi_n=0
+	while IFS= read -r _mi_l; do
+		case $_mi_l in
+		*' on '*' type '*) ;;
+		*) continue ;;
+		esac
+		_mi_src=${_mi_l%% on *}
+		[ -b "$_mi_src" ] || continue
+		_mi_rest=${_mi_l#* on }
+		_mi_mnt=${_mi_rest% type *}
+		_mi_opts=${_mi_rest##* type }
+		_mi_fs=${_mi_opts%% *}
+		case $_mi_opts in
+		*'('*read-only*')'*) _mi_rw=ro ;;
+		*) _mi_rw=rw ;;
+		esac
+		_mi_n=$((_mi_n + 1))
+		_xhp_esc "$_mi_mnt"
+		_mi_mnt=$_esc
+		_xhp_esc "$_mi_src"
+		printf '%s 1 0:0 / %s %s - %s %s %s\n' "$_mi_n" "$_mi_mnt" \
+		    "$_mi_rw" "$_mi_fs" "$_esc" "$_mi_rw"
+	done <<EOF
+$1
+EOF
+	return 0
+}
+
+# check_sharing TARGET MODE [ALSO...]: may TARGET (a block device or an
+# image file) be given to this guest in MODE (r, w or !)? ALSO are more
+# devices that are the same storage (the vnd devices already backing an
+# image file). Other guests' backends and dom0's read-write mounts are
+# checked by xs-stat-path, in one process per target. Sets xhp_sharing to
+# "ok" or to a sentence naming the user. Prints nothing. Returns 0 when
+# free, 1 on a conflict; calls fatal when the check itself fails.
+check_sharing() {
+	_cs_mode=$2
+	_cs_first=$1
+	shift 2
+	xhp_sharing=ok
+	[ "$_cs_mode" = '!' ] && return 0
+	_cs_mounts=$(mount) || fatal "unable to list mounts"
+	_cs_mi=$(netbsd_mountinfo "$_cs_mounts")
+	for _cs_t in "$_cs_first" "$@"; do
+		_cs_out=$(printf '%s\n' "$_cs_mi" |
+		    "$XHP_H/xs-stat-path" -c -m "$_cs_mode" -s "$XENBUS_PATH" \
+		    -M /dev/stdin -o netbsd "$_cs_t" 2>&1)
+		case $? in
+		0) ;;
+		1)
+			# stdout's one line names the user; keep only that.
+			_cs_out=${_cs_out##*"$xhp_nl"}
+			_cs_what=${_cs_out%% *}
+			_cs_rest=${_cs_out#* }
+			_cs_id=${_cs_rest%% *}
+			_cs_who=${_cs_rest#* }
+			case $_cs_what in
+			guest) xhp_sharing="$_cs_first (device $_cs_id) is already given to another guest by $_cs_who" ;;
+			local) xhp_sharing="$_cs_first (device $_cs_id) is mounted in dom0 on $_cs_who" ;;
+			*) xhp_sharing="$_cs_first is in use: $_cs_out" ;;
+			esac
+			return 1
+			;;
+		*) fatal "$_cs_out" ;;
+		esac
+	done
+	return 0
+}
+
+# file_identity FILE: set file_ino to FILE's inode number and file_src to
+# the device its file system is mounted from, with `ls -i` and `df -P`
+# (POSIX, so no stat(1) dialect is needed). Calls fatal on failure.
+file_identity() {
+	_fi_out=$(ls -diL -- "$1") || fatal "unable to stat $1"
+	read -r file_ino _fi_rest <<EOF
+$_fi_out
+EOF
+	_fi_out=$(df -P -- "$1") || fatal "unable to find the file system of $1"
+	_fi_out=${_fi_out##*"$xhp_nl"}
+	read -r file_src _fi_rest <<EOF
+$_fi_out
+EOF
+}
+
+# vnd_scan FILE: one `vnconfig -l`, whose lines are
+#   vndN: not in use
+#   vndN: MOUNTPOINT (SOURCE) inode INO     backing file's fs is mounted
+#   vndN: DEVNAME inode INO                 fs device known, not mounted
+#   vndN: dev MAJ,MIN inode INO             fs device has no /dev name
+# Sets vnd_inuse to the configured units ("vnd0 vnd3") and vnd_same to the
+# units backing FILE (same inode on the same device; with no device name
+# the inode alone decides, erring towards a conflict). Returns 0; calls
+# fatal when vnconfig fails.
+vnd_scan() {
+	file_identity "$1"
+	vnd_inuse=
+	vnd_same=
+	_vs_out=$(vnconfig -l 2>&1) || fatal "unable to list vnd devices: $_vs_out"
+	while IFS= read -r _vs_l; do
+		case $_vs_l in
+		vnd*': '*' inode '*) ;;
+		*) continue ;;
+		esac
+		_vs_unit=${_vs_l%%:*}
+		_vs_ino=${_vs_l##* inode }
+		_vs_where=${_vs_l#*: }
+		_vs_where=${_vs_where% inode *}
+		case $_vs_where in
+		*' ('*')') _vs_src=${_vs_where##* (} _vs_src=${_vs_src%)} ;;
+		'dev '*) _vs_src= ;;
+		*) _vs_src=/dev/$_vs_where ;;
+		esac
+		vnd_inuse="$vnd_inuse $_vs_unit"
+		[ "$_vs_ino" = "$file_ino" ] || continue
+		if [ -z "$_vs_src" ] || [ "$_vs_src" = "$file_src" ]; then
+			vnd_same="$vnd_same $_vs_unit"
+		fi
+	done <<EOF
+$_vs_out
+EOF
+	return 0
+}
+
+# vnd_attach FILE MODE: configure the first free vnd on FILE, read-only
+# when MODE is r. Call with the lock held and after vnd_scan. A unit is
+# free when its node $XEN_HOTPLUG_DEVDIR/vndNd exists and neither
+# `sysctl hw.disknames` nor vnconfig -l lists it; if vnconfig still
+# refuses one (another vnconfig user won it), the next is tried. Sets
+# vnd_dev to the node. Calls fatal when none is left.
+vnd_attach() {
+	_va_ro=
+	[ "$2" = r ] && _va_ro=-r
+	_va_names=$(sysctl -n hw.disknames) ||
+		fatal "unable to read sysctl hw.disknames"
+	_va_tried=
+	_va_err=
+	for _va_node in "$XEN_HOTPLUG_DEVDIR"/vnd[0-9]*d; do
+		[ -b "$_va_node" ] || continue
+		_va_unit=${_va_node##*/}
+		_va_unit=${_va_unit%d}
+		case $_va_unit in
+		vnd*[!0-9]*) continue ;;
+		esac
+		case " $_va_names $vnd_inuse " in
+		*" $_va_unit "*)
+			_va_tried="$_va_tried $_va_unit"
+			continue
+			;;
+		esac
+		# shellcheck disable=SC2086 # $_va_ro is one option or nothing
+		if _va_err=$(vnconfig $_va_ro "$_va_node" "$1" 2>&1); then
+			vnd_dev=$_va_node
+			return 0
+		fi
+		_va_tried="$_va_tried $_va_unit"
+	done
+	if [ -z "$_va_tried" ]; then
+		fatal "no free vnd device for $1: no vnd nodes in $XEN_HOTPLUG_DEVDIR"
+	fi
+	fatal "no free vnd device for $1: all in use (${_va_tried# })${_va_err:+; last vnconfig error: $_va_err}"
+}
+
+# vnd_unit NODE: set vnd_unit to vndN when NODE names a vnd (…/vndNd),
+# else return 1. The vnd node is only ever written by this script, but it
+# is checked before it reaches vnconfig -u all the same.
+vnd_unit() {
+	vnd_unit=${1##*/}
+	vnd_unit=${vnd_unit%d}
+	case $1 in
+	*/vnd[0-9]*d) ;;
+	*) return 1 ;;
+	esac
+	case $vnd_unit in
+	vnd*[!0-9]*) return 1 ;;
+	esac
+	return 0
+}
+
+# vnd_detach NODE: unconfigure the vnd NODE (as recorded in the vnd node).
+# Returns 0 when done or already unconfigured; calls fatal when vnconfig
+# refuses (for example the vnd is still open).
+vnd_detach() {
+	vnd_unit "$1" || fatal "refusing to unconfigure $1: not a vnd device"
+	_vd_out=$(vnconfig -l "$1" 2>&1) ||
+		fatal "unable to query $1: $_vd_out"
+	case $_vd_out in
+	*': not in use') return 0 ;;
+	esac
+	_vd_out=$(vnconfig -u "$1" 2>&1) ||
+		fatal "unable to unconfigure $1: $_vd_out"
+	return 0
+}
+
+# write_dev DEV [NODE=VALUE...]: publish DEV in one transaction (xs-majmin
+# -o netbsd): physical-device-path, each NODE=VALUE, hotplug-status
+# connected, and physical-device (decimal dev_t) unless one exists.
+# Returns 0 when written, 1 when the backend is gone (nothing written);
+# calls fatal on any other failure.
+write_dev() {
+	_wd_dev=$1
+	shift
+	_wd_n=$#
+	while [ "$_wd_n" -gt 0 ]; do
+		set -- "$@" -e "$1"
+		shift
+		_wd_n=$((_wd_n - 1))
+	done
+	_wd_out=$("$XHP_H/xs-majmin" -o netbsd "$@" -e hotplug-status=connected \
+	    "$XENBUS_PATH" "$_wd_dev" 2>&1)
+	case $? in
+	0) return 0 ;;
+	1)
+		log warning "$XENBUS_PATH gone before $_wd_dev was published: $_wd_out"
+		return 1
+		;;
+	*) fatal "$_wd_out" ;;
+	esac
+}
+
+# block_add: attach params to the guest (state 2). Exits.
+block_add() {
+	_ba_in=$(xenstore_read "$XENBUS_PATH/params=" "$XENBUS_PATH/mode") ||
+		exit 1
+	{
+		IFS= read -r params
+		IFS= read -r mode
+	} <<EOF
+$_ba_in
+EOF
+	mode=$(canonicalise_mode "$mode")
+	if [ -z "$params" ]; then
+		fatal "$XENBUS_PATH/params is empty, unable to attach block device"
+	elif [ -b "$params" ]; then
+		claim_lock block
+		check_sharing "$params" "$mode" || ebusy "$xhp_sharing"
+		write_dev "$params" || exit 1
+	elif [ -f "$params" ]; then
+		claim_lock block
+		vnd_scan "$params"
+		set --
+		for _ba_u in $vnd_same; do
+			set -- "$@" "$XEN_HOTPLUG_DEVDIR/${_ba_u}d"
+		done
+		check_sharing "$params" "$mode" "$@" || ebusy "$xhp_sharing"
+		vnd_attach "$params" "$mode"
+		if ! write_dev "$vnd_dev" "vnd=$vnd_dev"; then
+			vnd_detach "$vnd_dev"
+			exit 1
+		fi
+	else
+		fatal "$params is not a block device or a regular file"
+	fi
+	release_lock block
+	exit 0
+}
+
+# block_remove: detach (state 6): unconfigure the recorded vnd, whatever
+# params now says, then delete the backend directory. Exits.
+block_remove() {
+	_br_vnd=$(xenstore_read_default "$XENBUS_PATH/vnd" "") || exit 1
+	if [ -n "$_br_vnd" ]; then
+		claim_lock block
+		vnd_detach "$_br_vnd"
+		release_lock block
+	fi
+	if ! _br_out=$(xenstore-rm "$XENBUS_PATH" 2>&1) &&
+	    xenstore-exists "$XENBUS_PATH" 2>/dev/null; then
+		fatal "unable to remove $XENBUS_PATH: $_br_out"
+	fi
+	exit 0
+}
