@@ -16,7 +16,7 @@
 #include "xhp.h"
 
 static const char USAGE[] =
-	"usage: populate -V COUNT [-D DOMAINS] [-f FIRSTDOM] [-b BASE]\n";
+	"usage: populate -V COUNT [-D DOMAINS] [-f FIRSTDOM] [-b BASE] [-o FMT]\n";
 
 static struct xs_handle *xs;
 
@@ -38,9 +38,9 @@ int main(int argc, char **argv)
 {
 	unsigned long v = 0, d = 10, first = 1;
 	const char *base = "/local/domain/0/backend/vbd";
-	int c;
+	int c, netbsd = 0;
 	xhp_init(argv[0]);
-	while ((c = getopt(argc, argv, "hV:D:f:b:")) != -1) {
+	while ((c = getopt(argc, argv, "hV:D:f:b:o:")) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(USAGE, stdout);
@@ -60,6 +60,13 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			base = optarg;
+			break;
+		case 'o':
+			/* NetBSD's xbdback reads a decimal dev_t. */
+			if (!strcmp(optarg, "netbsd"))
+				netbsd = 1;
+			else if (strcmp(optarg, "linux"))
+				xhp_usage(USAGE);
 			break;
 		default:
 			xhp_usage(USAGE);
@@ -102,7 +109,12 @@ int main(int argc, char **argv)
 			put(t, dir, "mode", "w", 0);
 			put(t, dir, "device-type", "disk", 0);
 			put(t, dir, "discard-enable", "%lu", 0);
-			put(t, dir, "physical-device", "f1:%lx", i);
+			if (netbsd)
+				put(t, dir, "physical-device", "%lu",
+				    ((0xf1UL << 8) & 0xfff00UL) |
+				    ((i << 12) & 0xfff00000UL) | (i & 0xffUL));
+			else
+				put(t, dir, "physical-device", "f1:%lx", i);
 			put(t, dir, "physical-device-path", "/dev/mapper/bench-%lu", i);
 			put(t, dir, "hotplug-status", "connected", 0);
 		}

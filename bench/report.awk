@@ -1,0 +1,154 @@
+# bench/report.awk: turn the raw samples of bench/run.sh into the table, a
+# CSV or a JSON document (awk -v fmt=table|csv|json -v meta="k=v ...").
+#
+# Input lines: CASE V CONTENDER METRIC VALUE (METRIC "fail" marks a failed
+# run). Each figure is the median of its runs; ratios are upstream/ours and
+# ours/floor of those medians. "wait/add" is the longest lock wait of the
+# concurrent case divided by the median single phy add at V=0 of the same
+# contender (target: at most 5).
+
+function median(k,    n, i, j, t, a) {
+	n = cnt[k]
+	for (i = 1; i <= n; i++) a[i] = val[k, i]
+	for (i = 2; i <= n; i++) {
+		t = a[i]
+		for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]
+		a[j + 1] = t
+	}
+	lo[k] = a[1]; hi[k] = a[n]
+	if (n % 2) return a[(n + 1) / 2]
+	return (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function num(x) { return x + 0 }
+function vkey(v) { return (v ~ /^[0-9]+$/) ? sprintf("%09d", v) : sprintf("%09d%s", v + 0, v) }
+# A figure with some failed runs of its contender is marked "!" (the
+# median is then of the good runs only); with no good run it is FAIL.
+function fig(k, unit,    p, f3, mark) {
+	split(k, p, SUBSEP)
+	f3 = p[1] SUBSEP p[2] SUBSEP p[3]
+	if (!(k in med)) return (f3 in nfail) ? "FAIL" : "-"
+	mark = (f3 in nfail) ? "!" : ""
+	if (unit == "s") return sprintf("%.4f%s", med[k], mark)
+	return sprintf("%g%s", med[k], mark)
+}
+function failed(k,    p) { split(k, p, SUBSEP); return (p[1] SUBSEP p[2] SUBSEP p[3]) in nfail }
+function ratio(a, b) {
+	if (!(a in med) || !(b in med) || med[b] <= 0) return "-"
+	return sprintf("%.1fx", med[a] / med[b])
+}
+function jstr(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
+
+{
+	k = $1 SUBSEP $2 SUBSEP $3 SUBSEP $4
+	vs[$1, $2] = 1
+	if ($4 == "fail") { nfail[$1 SUBSEP $2 SUBSEP $3]++; next }
+	if (!(k in cnt)) { order[++nk] = k }
+	val[k, ++cnt[k]] = $5
+}
+
+END {
+	for (i = 1; i <= nk; i++) med[order[i]] = median(order[i])
+
+	nrows = 0
+	for (o = 1; o <= 2; o++) {
+		os = (o == 1) ? "linux" : "netbsd"
+		row[++nrows] = os "-phy-add|secs|phy add (s)|s"
+		row[++nrows] = os "-procs|procs|processes per add|n"
+		row[++nrows] = os "-procs|execs|execs per add|n"
+		row[++nrows] = os "-file-cycle|secs|file add+remove (s)|s"
+		row[++nrows] = os "-file-add|secs|  file add (s)|s"
+		row[++nrows] = os "-file-remove|secs|  file remove (s)|s"
+		row[++nrows] = os "-conc|wall|32 concurrent: wall (s)|s"
+		row[++nrows] = os "-conc|maxwait|32 concurrent: max lock wait (s)|s"
+		row[++nrows] = os "-conc|waitadds|  max wait / one add (<= 5)|r"
+	}
+	# derived: longest wait in units of one uncontended add
+	for (k in med) {
+		split(k, p, SUBSEP)
+		if (p[4] != "maxwait") continue
+		os = p[1]; sub(/-conc$/, "", os)
+		one = os "-phy-add" SUBSEP "0" SUBSEP p[3] SUBSEP "secs"
+		if (one in med && med[one] > 0) {
+			d = p[1] SUBSEP p[2] SUBSEP p[3] SUBSEP "waitadds"
+			med[d] = med[k] / med[one]; cnt[d] = 1; lo[d] = hi[d] = med[d]
+			order[++nk] = d
+		}
+	}
+
+	if (fmt == "csv") {
+		print "case,v,contender,metric,median,runs,min,max"
+		for (i = 1; i <= nk; i++) {
+			split(order[i], p, SUBSEP)
+			printf "%s,%s,%s,%s,%.6f,%d,%.6f,%.6f\n", p[1], p[2], p[3], p[4], med[order[i]], cnt[order[i]], lo[order[i]], hi[order[i]]
+		}
+		for (f in nfail) if (split(f, p, SUBSEP) == 3)
+			printf "%s,%s,%s,failed-runs,%d,%d,,\n", p[1], p[2], p[3], nfail[f], nfail[f]
+		exit
+	}
+	if (fmt == "json") {
+		printf "{\n  \"meta\": {"
+		n = split(meta, m, " ")
+		for (i = 1; i <= n; i++) {
+			eq = index(m[i], "=")
+			printf "%s%s: %s", (i > 1 ? ", " : ""), jstr(substr(m[i], 1, eq - 1)), jstr(substr(m[i], eq + 1))
+		}
+		printf "},\n  \"results\": [\n"
+		for (i = 1; i <= nk; i++) {
+			split(order[i], p, SUBSEP)
+			printf "    {\"case\": %s, \"v\": %s, \"contender\": %s, \"metric\": %s, \"median\": %.6f, \"runs\": %d, \"min\": %.6f, \"max\": %.6f}%s\n", jstr(p[1]), jstr(p[2]), jstr(p[3]), jstr(p[4]), med[order[i]], cnt[order[i]], lo[order[i]], hi[order[i]], (i < nk ? "," : "")
+		}
+		printf "  ],\n  \"failures\": ["
+		sep = ""
+		for (f in nfail) if (split(f, p, SUBSEP) == 3) {
+			printf "%s\n    {\"case\": %s, \"v\": %s, \"contender\": %s, \"runs\": %d}", sep, jstr(p[1]), jstr(p[2]), jstr(p[3]), nfail[f]
+			sep = ","
+		}
+		printf "\n  ],\n  \"ratios\": [\n"
+		sep = ""
+		for (r = 1; r <= nrows; r++) {
+			split(row[r], q, "|")
+			for (vv in vs) {
+				split(vv, p, SUBSEP)
+				if (p[1] != q[1]) continue
+				ku = q[1] SUBSEP p[2] SUBSEP "upstream" SUBSEP q[2]
+				ko = q[1] SUBSEP p[2] SUBSEP "ours" SUBSEP q[2]
+				kf = q[1] SUBSEP p[2] SUBSEP "floor" SUBSEP q[2]
+				a = ratio(ku, ko); b = ratio(ko, kf)
+				if (a == "-" && b == "-") continue
+				sub(/x$/, "", a); sub(/x$/, "", b)
+				printf "%s    {\"case\": %s, \"v\": %s, \"metric\": %s, \"upstream_over_ours\": %s, \"ours_over_floor\": %s}", sep, jstr(q[1]), jstr(p[2]), jstr(q[2]), (a == "-" ? "null" : a), (b == "-" ? "null" : b)
+				sep = ",\n"
+			}
+		}
+		printf "\n  ]\n}\n"
+		exit
+	}
+
+	# table
+	printf "xen-hotplug make bench: median of runs; %s\n\n", meta
+	printf "%-34s %-12s %10s %10s %10s %9s %10s\n", "case", "V", "upstream", "ours", "floor", "up/ours", "ours/floor"
+	for (r = 1; r <= nrows; r++) {
+		split(row[r], q, "|")
+		nv = 0
+		for (vv in vs) {
+			split(vv, p, SUBSEP)
+			if (p[1] == q[1]) vlist[++nv] = p[2]
+		}
+		for (i = 2; i <= nv; i++) {
+			t = vlist[i]
+			for (j = i - 1; j >= 1 && vkey(vlist[j]) > vkey(t); j--) vlist[j + 1] = vlist[j]
+			vlist[j + 1] = t
+		}
+		for (i = 1; i <= nv; i++) {
+			v = vlist[i]
+			ku = q[1] SUBSEP v SUBSEP "upstream" SUBSEP q[2]
+			ko = q[1] SUBSEP v SUBSEP "ours" SUBSEP q[2]
+			kf = q[1] SUBSEP v SUBSEP "floor" SUBSEP q[2]
+			if (!(ku in med) && !(ko in med) && !(kf in med) && !failed(ku) && !failed(ko) && !failed(kf)) continue
+			printf "%-34s %-12s %10s %10s %10s %9s %10s\n", q[3], v, fig(ku, q[4]), fig(ko, q[4]), fig(kf, q[4]), ratio(ku, ko), ratio(ko, kf)
+		}
+		delete vlist
+	}
+	nf = 0
+	for (f in nfail) if (split(f, p, SUBSEP) == 3) { printf "%sFAILED: %s V=%s %s: %d run(s)\n", (nf++ ? "" : "\n"), p[1], p[2], p[3], nfail[f] }
+}

@@ -1,0 +1,467 @@
+#!/bin/sh
+# bench/run.sh: `make bench` (issue #5). Times upstream Xen's block script
+# (Debian xen-utils-common, downloaded now, never committed), ours and the
+# floor program (bench/floor.c) in one run, against the same test xenstore,
+# alternating the contenders so that machine drift hits all of them alike.
+# Prints a table and writes bench/results/bench-STAMP.{json,csv,txt} and
+# bench/results/latest.{json,txt}. See docs/performance.md.
+#
+# Cases (each figure is the median of BENCH_RUNS runs, default 5):
+#   phy add        V = 0, 100, 1000 other vbd backends over 10 domains,
+#                  plus processes spawned per add (a separate strace run)
+#   file cycle     add + remove of an image file, V = 0 and 100
+#   concurrent     32 adds of distinct devices for distinct domains at once:
+#                  wall time and the longest lock wait (LD_PRELOAD shim)
+#   netbsd *       the same for scripts/NetBSD/block (ours and floor only)
+#
+# Environment:
+#   BENCH_RUNS      runs per figure (default 5)
+#   BENCH_CASES     subset to run: any of "phy file conc netbsd" (default all)
+#   BENCH_VS        V levels for phy add (default "0 100 1000")
+#   BENCH_DEB       use this xen-utils-common .deb instead of downloading
+#
+# Needs root: mknod, loop devices and a private mount namespace, in which
+# /run/xen-hotplug and /var/log/xen are private tmpfs so the benchmark
+# never shares a lock or a log with anything else on the host.
+set -u
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+prog=bench
+runs=${BENCH_RUNS:-5}
+cases=${BENCH_CASES:-phy file conc netbsd}
+vs=${BENCH_VS:-0 100 1000}
+bin=$top/build/bench
+xsd=$top/build/tests/test-xenstored
+ours_linux=$top/scripts/Linux/block
+ours_netbsd=$top/scripts/NetBSD/block
+results=$top/bench/results
+conc_n=32
+# A major no driver claims: no target can collide with a real device.
+tmajor=240
+
+die() {
+	printf '%s: fatal: %s\n' "$prog" "$*" >&2
+	exit 1
+}
+note() { printf '%s: %s\n' "$prog" "$*" >&2; }
+
+has_case() {
+	case " $cases " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+# ---- outside the namespace: check, then re-run ourselves inside one ----
+if [ "${XHP_BENCH_INNER:-}" != 1 ]; then
+	[ "$(id -u)" -eq 0 ] || die "needs root (mknod, loop devices, mount namespace)"
+	for t in strace unshare bash dpkg-deb xenstore-write losetup; do
+		command -v "$t" >/dev/null 2>&1 || die "unable to find $t"
+	done
+	for f in "$xsd" "$bin/floor" "$bin/timerun" "$bin/populate" \
+	    "$bin/lockshim.so"; do
+		[ -x "$f" ] || [ -f "$f" ] || die "unable to find $f (run make bench)"
+	done
+	made=
+	for d in /run/xen-hotplug /var/log/xen; do
+		[ -d "$d" ] || { mkdir -p "$d" && made="$made $d"; } ||
+			die "unable to create $d"
+	done
+	XHP_BENCH_INNER=1 unshare -m --propagation private sh "$0" "$@"
+	rc=$?
+	for d in $made; do rmdir "$d" 2>/dev/null; done
+	exit "$rc"
+fi
+
+mount -t tmpfs xhp-bench-lock /run/xen-hotplug || die "unable to mount /run/xen-hotplug"
+mount -t tmpfs xhp-bench-log /var/log/xen || die "unable to mount /var/log/xen"
+
+tmp=$(mktemp -d /tmp/xhp-bench.XXXXXX) || die "unable to create a temp dir"
+xsd_pid=
+cleanup() {
+	[ -z "$xsd_pid" ] || { kill "$xsd_pid" 2>/dev/null; wait "$xsd_pid" 2>/dev/null; }
+	# Free only loop devices backed by our own image files.
+	for img in "$tmp"/img/*.img; do
+		[ -f "$img" ] || continue
+		losetup -j "$img" | while IFS=: read -r ldev _; do
+			losetup -d "$ldev" 2>/dev/null
+		done
+	done
+	grep -q " $tmp/mnt/" /proc/self/mounts 2>/dev/null &&
+		grep " $tmp/mnt/" /proc/self/mounts | while read -r _ mp _; do
+			umount "$mp" 2>/dev/null
+		done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$tmp/dev" "$tmp/img" "$tmp/log" "$results" || die "unable to create dirs"
+samples=$tmp/samples
+: >"$samples"
+
+# ---- upstream: Debian's xen-utils-common, fetched now ----
+fetch_upstream() {
+	cache=$top/build/bench/upstream
+	mkdir -p "$cache/dl" || die "unable to create $cache"
+	deb=${BENCH_DEB:-}
+	if [ -z "$deb" ]; then
+		rm -f "$cache"/dl/*.deb
+		if ! (cd "$cache/dl" && apt-get download -q xen-utils-common) \
+		    >"$tmp/apt.log" 2>&1; then
+			apt-get update -q >>"$tmp/apt.log" 2>&1
+			(cd "$cache/dl" && apt-get download -q xen-utils-common) \
+			    >>"$tmp/apt.log" 2>&1 ||
+				die "unable to download xen-utils-common: $(tail -n 1 "$tmp/apt.log")"
+		fi
+		for deb in "$cache"/dl/xen-utils-common_*.deb; do :; done
+	fi
+	[ -f "$deb" ] || die "unable to find the xen-utils-common package"
+	rm -rf "$cache/tree"
+	dpkg-deb -x "$deb" "$cache/tree" || die "unable to unpack $deb"
+	up=$cache/tree/etc/xen/scripts
+	up_version=$(dpkg-deb -f "$deb" Version)
+	[ -x "$up/block" ] || die "no block script in $deb"
+}
+
+# ---- the test xenstore ----
+xsd_start() {
+	xsd_stop
+	XENSTORED_PATH=$tmp/xs.sock
+	export XENSTORED_PATH
+	rm -f "$XENSTORED_PATH"
+	"$xsd" -s "$XENSTORED_PATH" >>"$tmp/log/xsd.log" 2>&1 &
+	xsd_pid=$!
+	i=0
+	until xenstore-read / >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ "$i" -lt 250 ] || die "test xenstore did not start"
+		sleep 0.02
+	done
+}
+xsd_stop() {
+	[ -n "$xsd_pid" ] || return 0
+	kill "$xsd_pid" 2>/dev/null
+	wait "$xsd_pid" 2>/dev/null
+	xsd_pid=
+}
+
+# populate V OS: V connected backends over domains 1..10.
+populate() {
+	"$bin/populate" -V "$1" -D 10 -f 1 ${2:+-o "$2"} ||
+		die "unable to populate $1 backends"
+}
+
+# ---- targets ----
+# devnode N: a block device node of major $tmajor, minor N.
+devnode() {
+	[ -b "$tmp/dev/tgt$1" ] || mknod "$tmp/dev/tgt$1" b "$tmajor" "$1" ||
+		die "unable to mknod $tmp/dev/tgt$1"
+	printf '%s\n' "$tmp/dev/tgt$1"
+}
+# expected N OS: the physical-device value of minor N (or of a loop device).
+expected() {
+	if [ "$2" = netbsd ]; then
+		echo $(((($3 << 8) & 1048320) | (($1 << 12) & 4293918720) | ($1 & 255)))
+	else
+		printf '%x:%x\n' "$3" "$1"
+	fi
+}
+# backend DOM PARAMS MODE: what libxl writes before it runs the script.
+backend() {
+	be=/local/domain/0/backend/vbd/$1/51712
+	xenstore-write "/local/domain/$1/vm" "/vm/bench-target-$1" \
+	    "/local/domain/$1/name" "bench-target-$1" \
+	    "$be/frontend" "/local/domain/$1/device/vbd/51712" \
+	    "$be/params" "$2" "$be/script" /etc/xen/scripts/block \
+	    "$be/frontend-id" "$1" "$be/online" 1 "$be/removable" 0 \
+	    "$be/bootable" 1 "$be/state" 2 "$be/dev" xvda "$be/type" phy \
+	    "$be/mode" "$3" "$be/device-type" disk "$be/discard-enable" 0 ||
+		die "unable to write backend $be"
+}
+unbackend() {
+	xenstore-rm "/local/domain/0/backend/vbd/$1" "/local/domain/$1" ||
+		die "unable to remove backend of domain $1"
+}
+# added DOM EXPECTED: did the add publish the device?
+added() {
+	got=$(xenstore-read "/local/domain/0/backend/vbd/$1/51712/hotplug-status" \
+	    "/local/domain/0/backend/vbd/$1/51712/physical-device" 2>/dev/null)
+	[ "$got" = "connected
+$2" ]
+}
+
+# ---- running a contender ----
+# run_contender CONTENDER OS VERB COUNT FIRSTDOM [timerun -e args...]:
+# run COUNT copies at once, for domains FIRSTDOM..., as libxl would (the
+# environment of libxl_linux.c, or NetBSD's argv); prints timerun's output.
+# @N@ is the domain id (timerun substitutes it per copy).
+run_contender() {
+	c=$1 os=$2 verb=$3 n=$4 first=$5
+	shift 5
+	if [ "$os" = netbsd ]; then
+		nverb=2
+		[ "$verb" = add ] || nverb=6
+		case $c in
+		ours) set -- "$@" "$ours_netbsd" "/local/domain/0/backend/vbd/@N@/51712" "$nverb" ;;
+		floor) set -- "$@" "$bin/floor" -o netbsd "$verb" "/local/domain/0/backend/vbd/@N@/51712" ;;
+		esac
+	else
+		case $c in
+		upstream) set -- "$@" "$up/block" "$verb" ;;
+		ours) set -- "$@" "$ours_linux" "$verb" ;;
+		floor) set -- "$@" "$bin/floor" "$verb" "backend/vbd/@N@/51712" ;;
+		esac
+	fi
+	"$bin/timerun" -n "$n" -f "$first" \
+	    -e "XENBUS_PATH=backend/vbd/@N@/51712" -e XENBUS_TYPE=vbd \
+	    -e XENBUS_BASE_PATH=backend -e script=/etc/xen/scripts/block \
+	    -e "XEN_HOTPLUG_HELPERDIR=$top/build/bin" -e PATH="$netbsd_path$PATH" \
+	    "$@" 2>>"$tmp/log/$c.$os.err"
+}
+netbsd_path=
+
+# sample CASE V CONTENDER METRIC VALUE
+sample() { printf '%s %s %s %s %s\n' "$@" >>"$samples"; }
+
+# rotate R: the contenders in the order of run R (rotated by R each run).
+rotate() {
+	echo "$contenders" | awk -v r="$1" '{
+	    k = r % NF
+	    for (i = 0; i < NF; i++) printf "%s%s", $((i + k) % NF + 1), (i < NF - 1 ? " " : "\n") }'
+}
+
+available() { # CONTENDER OS
+	case $1 in
+	upstream) [ "$2" = linux ] ;;
+	ours) if [ "$2" = netbsd ]; then [ -x "$ours_netbsd" ]; else [ -x "$ours_linux" ]; fi ;;
+	floor) true ;;
+	esac
+}
+
+fail() { # CASE V CONTENDER WHAT
+	note "$3 failed $1 V=$2: $4 (see $results/last-errors.log)"
+	sample "$1" "$2" "$3" fail 1
+}
+
+# ---- case 1: phy add: case_phy_timed (below) and count_procs ----
+
+# Processes of one add: run the contender under strace directly (not via
+# timerun) and count forks (threads excluded) and successful execs.
+count_procs() { # OS V CONTENDER DOM
+	os=$1 v=$2 c=$3 dom=$4
+	dev=$(devnode 1)
+	backend "$dom" "$dev" w
+	if [ "$os" = netbsd ]; then
+		case $c in
+		ours) set -- "$ours_netbsd" "/local/domain/0/backend/vbd/$dom/51712" 2 ;;
+		floor) set -- "$bin/floor" -o netbsd add "/local/domain/0/backend/vbd/$dom/51712" ;;
+		esac
+	else
+		case $c in
+		upstream) set -- "$up/block" add ;;
+		ours) set -- "$ours_linux" add ;;
+		floor) set -- "$bin/floor" add "backend/vbd/$dom/51712" ;;
+		esac
+	fi
+	XENBUS_PATH=backend/vbd/$dom/51712 XENBUS_TYPE=vbd XENBUS_BASE_PATH=backend \
+	    script=/etc/xen/scripts/block XEN_HOTPLUG_HELPERDIR=$top/build/bin \
+	    PATH="$netbsd_path$PATH" \
+	    strace -f -qq -e trace=execve,clone,clone3,fork,vfork -e signal=none \
+	    -o "$tmp/trace" "$@" </dev/null >/dev/null 2>>"$tmp/log/$c.$os.err"
+	st=$?
+	if [ "$st" -eq 0 ] && added "$dom" "$(expected 1 "$os" "$tmajor")"; then
+		sample "$os-procs" "$v" "$c" procs "$(awk '
+		    / (clone|clone3|fork|vfork)\(/ && !/CLONE_THREAD/ { n++ }
+		    END { print n + 0 }' "$tmp/trace")"
+		sample "$os-procs" "$v" "$c" execs "$(awk '
+		    /execve/ && / = 0$/ { n++ } END { print n + 0 }' "$tmp/trace")"
+	else
+		fail "$os-procs" "$v" "$c" "traced add exit $st"
+	fi
+	unbackend "$dom"
+}
+
+# ---- case 2: file add + remove ----
+case_file() { # OS V
+	os=$1 v=$2 dom=12
+	img=$tmp/img/disk.img
+	[ -f "$img" ] || { dd if=/dev/zero of="$img" bs=1024 count=0 seek=16384 2>/dev/null; } ||
+		die "unable to create $img"
+	r=1
+	while [ "$r" -le "$runs" ]; do
+		for c in $(rotate "$r"); do
+			backend "$dom" "$img" w
+			out=$(run_contender "$c" "$os" add 1 "$dom")
+			st=$?
+			node=$(xenstore-read "/local/domain/0/backend/vbd/$dom/51712/node" 2>/dev/null)
+			lminor=${node#/dev/loop}
+			[ -n "$node" ] && [ "$lminor" != "$node" ] || lminor=x
+			if [ "$st" -ne 0 ] || ! added "$dom" "$(expected "$lminor" "$os" 7 2>/dev/null)"; then
+				fail "$os-file-add" "$v" "$c" "$out / $got"
+				unbackend "$dom"
+				cleanup_loops
+				continue
+			fi
+			add=$(echo "$out" | awk '$1 == "run" { print $4 }')
+			out=$(run_contender "$c" "$os" remove 1 "$dom")
+			st=$?
+			if [ "$st" -ne 0 ] || [ -n "$(losetup -j "$img")" ]; then
+				fail "$os-file-cycle" "$v" "$c" "remove left $(losetup -j "$img")"
+				cleanup_loops
+			else
+				rm_s=$(echo "$out" | awk '$1 == "run" { print $4 }')
+				sample "$os-file-add" "$v" "$c" secs "$add"
+				sample "$os-file-remove" "$v" "$c" secs "$rm_s"
+				sample "$os-file-cycle" "$v" "$c" secs "$(echo "$add $rm_s" | awk '{ printf "%.6f\n", $1 + $2 }')"
+			fi
+			unbackend "$dom"
+		done
+		r=$((r + 1))
+	done
+}
+cleanup_loops() {
+	losetup -j "$tmp/img/disk.img" | while IFS=: read -r ldev _; do
+		losetup -d "$ldev" 2>/dev/null
+	done
+}
+
+# ---- case 3: 32 concurrent adds ----
+case_conc() { # OS V
+	os=$1 v=$2 first=101
+	r=1
+	while [ "$r" -le "$runs" ]; do
+		for c in $(rotate "$r"); do
+			i=0
+			while [ "$i" -lt "$conc_n" ]; do
+				backend $((first + i)) "$(devnode $((i + 10)))" w
+				i=$((i + 1))
+			done
+			log=$tmp/locklog
+			rm -f "$log"
+			out=$(run_contender "$c" "$os" add "$conc_n" "$first" \
+			    -e "LD_PRELOAD=$bin/lockshim.so" -e "BENCH_LOCKLOG=$log")
+			st=$?
+			ok=0
+			i=0
+			while [ "$i" -lt "$conc_n" ]; do
+				added $((first + i)) "$(expected $((i + 10)) "$os" "$tmajor")" && ok=$((ok + 1))
+				unbackend $((first + i))
+				i=$((i + 1))
+			done
+			if [ "$st" -ne 0 ] || [ "$ok" -ne "$conc_n" ]; then
+				fail "$os-conc" "$v" "$c" "$ok of $conc_n added"
+				continue
+			fi
+			sample "$os-conc" "$v" "$c" wall "$(echo "$out" | awk '$1 == "wall" { print $2 }')"
+			# Lock wait of one add: the time its processes spent in
+			# exclusive flock() calls, summed; report the longest.
+			sample "$os-conc" "$v" "$c" maxwait "$(awk '
+			    $1 != "-" { w[$1] += $4 - $3; seen[$1] = 1 }
+			    END { m = 0; n = 0; for (a in w) { n++; if (w[a] > m) m = w[a] }
+			          printf "%.6f %d\n", m, n }' "$log" 2>/dev/null | awk '{ print $1 }')"
+			sample "$os-conc" "$v" "$c" lockers "$(awk '$1 != "-" { s[$1] = 1 }
+			    END { n = 0; for (a in s) n++; print n }' "$log" 2>/dev/null)"
+		done
+		r=$((r + 1))
+	done
+}
+
+# ---- one pass over the cases for one script set ----
+pass() { # OS
+	os=$1
+	contenders=
+	for c in upstream ours floor; do
+		if available "$c" "$os"; then
+			contenders="$contenders $c"
+		elif [ "$c" = ours ]; then
+			note "ours ($os) is not there yet: skipped"
+		fi
+	done
+	contenders=${contenders# }
+	for v in $vs; do
+		xsd_start
+		populate "$v" "$os"
+		note "$os V=$v: phy add"
+		has_case phy && case_phy_timed "$os" "$v"
+		if has_case phy; then
+			for c in $contenders; do count_procs "$os" "$v" "$c" 11; done
+		fi
+		if has_case file && [ "$v" -le 100 ]; then
+			note "$os V=$v: file add+remove"
+			case_file "$os" "$v"
+		fi
+		if has_case conc && [ "$v" -eq 0 ]; then
+			note "$os V=$v: $conc_n concurrent adds"
+			case_conc "$os" "$v"
+			if has_case phy; then
+				mounts "$os" "$v"
+			fi
+		fi
+		xsd_stop
+	done
+}
+
+# The phy-add timing loop (case 1 without the process count).
+case_phy_timed() { # OS V
+	os=$1 v=$2 dom=11
+	dev=$(devnode 1)
+	want=$(expected 1 "$os" "$tmajor")
+	r=1
+	while [ "$r" -le "$runs" ]; do
+		for c in $(rotate "$r"); do
+			backend "$dom" "$dev" w
+			if out=$(run_contender "$c" "$os" add 1 "$dom") &&
+			    added "$dom" "$want"; then
+				sample "$os-phy-add" "$v" "$c" secs "$(echo "$out" | awk '$1 == "run" { print $4 }')"
+			else
+				fail "$os-phy-add" "$v" "$c" "$(echo "$out" | tr '\n' ' ')/ $got"
+			fi
+			unbackend "$dom"
+		done
+		r=$((r + 1))
+	done
+}
+
+# Processes with 100 more dom0 mounts (bind mounts of a directory, so the
+# source is a real device) in our private namespace: must not grow.
+mounts() { # OS V
+	mkdir -p "$tmp/mnt/src" || die "unable to create $tmp/mnt"
+	i=0
+	while [ "$i" -lt 100 ]; do
+		mkdir -p "$tmp/mnt/m$i" || die "unable to create $tmp/mnt/m$i"
+		mount --bind "$tmp/mnt/src" "$tmp/mnt/m$i" ||
+			die "unable to bind-mount $tmp/mnt/m$i"
+		i=$((i + 1))
+	done
+	for c in $contenders; do count_procs "$1" "$2+100mounts" "$c" 11; done
+	i=0
+	while [ "$i" -lt 100 ]; do
+		umount "$tmp/mnt/m$i"
+		i=$((i + 1))
+	done
+}
+
+# ---- main ----
+start=$(date +%s)
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+fetch_upstream
+note "upstream: xen-utils-common $up_version"
+pass linux
+if has_case netbsd; then
+	# NetBSD tools that cannot exist here are stubbed (bench/stubs/netbsd).
+	netbsd_path=$top/bench/stubs/netbsd:
+	pass netbsd
+fi
+elapsed=$(($(date +%s) - start))
+
+base=$results/bench-$stamp
+cp "$samples" "$base.samples" || die "unable to write $base.samples"
+for f in "$tmp"/log/*.err; do
+	[ -s "$f" ] && { printf '== %s\n' "${f##*/}"; tail -n 20 "$f"; }
+done >"$results/last-errors.log" 2>/dev/null
+meta="upstream=$up_version runs=$runs elapsed=$elapsed host=$(uname -n) kernel=$(uname -r) nproc=$(getconf _NPROCESSORS_ONLN) date=$stamp"
+awk -v fmt=csv -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.csv"
+awk -v fmt=json -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.json"
+awk -v fmt=table -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.txt"
+cp "$base.json" "$results/latest.json"
+cp "$base.txt" "$results/latest.txt"
+cat "$base.txt"
+note "results: $base.{txt,json,csv,samples} (${elapsed} s)"
