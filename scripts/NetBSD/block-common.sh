@@ -129,6 +129,13 @@ check_sharing() {
 			_cs_rest=${_cs_out#* }
 			_cs_id=${_cs_rest%% *}
 			_cs_who=${_cs_rest#* }
+			# the helper echoes mountinfo's octal escape for a blank
+			while :; do
+				case $_cs_who in
+				*'\040'*) _cs_who=${_cs_who%%'\040'*}' '${_cs_who#*'\040'} ;;
+				*) break ;;
+				esac
+			done
 			case $_cs_what in
 			guest) xhp_sharing="$_cs_first (device $_cs_id) is already given to another guest by $_cs_who" ;;
 			local) xhp_sharing="$_cs_first (device $_cs_id) is mounted in dom0 on $_cs_who" ;;

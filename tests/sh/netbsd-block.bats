@@ -1,0 +1,506 @@
+#!/usr/bin/env bats
+# scripts/NetBSD/block on Linux CI: the real helpers, the test xenstore, real
+# locks, block nodes made with mknod, and stubs (tests/stubs/netbsd) for the
+# NetBSD-only commands vnconfig, sysctl and mount. Runs under $HOTPLUG_SH.
+#
+# Fake NetBSD disks (majors and minors as on NetBSD/amd64, 16 partitions a
+# disk): sd is block major 4, vnd block major 14; sdNx / vndNx has minor
+# N*16 + partition (a=0, d=3). xbdback's decimal dev_t is
+#   ((maj << 8) & 0xfff00) | ((min << 12) & 0xfff00000) | (min & 0xff).
+# SC2030/SC2031: bats runs each test in its own subshell; variables set
+# there are meant to stay there.
+# shellcheck disable=SC2030,SC2031
+
+load ../test_helper
+
+bats_require_minimum_version 1.5.0
+
+BE=/local/domain/0/backend/vbd
+
+setup() {
+	require_root
+	xhp_setup
+	DEV=$XHP_TMP/dev
+	mkdir -p "$DEV"
+	export XEN_HOTPLUG_DEVDIR=$DEV XEN_HOTPLUG_LOCKDIR=$XHP_TMP/lock
+	export PATH="$XHP_TOP/tests/stubs/netbsd:$PATH"
+	SCRIPT=$XHP_TOP/scripts/NetBSD/block
+	mknod "$DEV/sd0a" b 4 0
+	mknod "$DEV/sd0e" b 4 4
+	mknod "$DEV/sd1d" b 4 19
+	mknod "$DEV/sd16d" b 4 259
+	make_vnds 4
+	printf '%s on / type ffs (local)\n' "$DEV/sd0a" >"$XHP_TMP/mount.out"
+	IMG=$XHP_TMP/disk.img
+	: >"$IMG"
+}
+
+teardown() {
+	xhp_teardown
+}
+
+# make_vnds N: vnd0d..vnd(N-1)d, as MAKEDEV makes them.
+make_vnds() {
+	local i
+	for i in $(seq 0 $(($1 - 1))); do
+		mknod "$DEV/vnd${i}d" b 14 $((i * 16 + 3))
+	done
+}
+
+# nbsd_dev MAJ MIN: the decimal NetBSD dev_t, computed here from the
+# formula above, independently of the helpers.
+nbsd_dev() {
+	echo $(((($1 << 8) & 0xfff00) | (($2 << 12) & 0xfff00000) | ($2 & 0xff)))
+}
+
+# guest DOMID PARAMS MODE: a backend as libxl leaves it before running the
+# script, and the guest's vm node. Sets B to the backend path.
+guest() {
+	B=$BE/$1/768
+	xenstore-write "$B/params" "$2" "$B/mode" "$3" "$B/frontend-id" "$1" \
+		"$B/state" 2 "$B/type" phy "/local/domain/$1/vm" "/vm/uuid-$1"
+}
+
+# block ARGS...: run the NetBSD script under $HOTPLUG_SH.
+block() {
+	# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
+	run --separate-stderr $HOTPLUG_SH "$SCRIPT" "$@"
+}
+
+# attach DOMID PARAMS MODE: guest + add, asserting success.
+attach() {
+	guest "$@"
+	block "$B" 2
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+}
+
+xsr() {
+	xenstore-read "$1"
+}
+
+# vnd_state UNIT: the vnconfig stub's record of UNIT ("" when free).
+vnd_state() {
+	grep "^$1	" "$XHP_TMP/vnconfig.state" || true
+}
+
+@test "block with the wrong number of arguments prints its usage and fails" {
+	block "$BE/3/768"
+	[ "$status" -eq 1 ]
+	[ "$output" = "" ]
+	[[ "$stderr" == "usage: block BACKEND 2|6" ]]
+}
+
+@test "block refuses a relative backend path" {
+	block backend/vbd/3/768 2
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"backend path must be absolute"* ]]
+}
+
+@test "block ignores states other than 2 and 6" {
+	guest 3 "$DEV/sd1d" w
+	block "$B" 4
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "" ]
+	run xenstore-exists "$B/physical-device"
+	[ "$status" -ne 0 ]
+	run xenstore-exists "$B/hotplug-status"
+	[ "$status" -ne 0 ]
+}
+
+@test "adding a block device publishes its decimal dev_t, its path and connected" {
+	guest 3 "$DEV/sd1d" w
+	block "$B" 2
+	[ "$status" -eq 0 ]
+	[ "$output" = "" ]
+	[ "$stderr" = "" ]
+	[ "$(xsr "$B/physical-device")" = "$(nbsd_dev 4 19)" ]
+	[ "$(xsr "$B/physical-device")" = 1043 ]
+	[ "$(xsr "$B/physical-device-path")" = "$DEV/sd1d" ]
+	[ "$(xsr "$B/hotplug-status")" = connected ]
+	run xenstore-exists "$B/vnd"
+	[ "$status" -ne 0 ]
+}
+
+@test "physical-device carries minors above 255 in the high bits, as NetBSD's makedev" {
+	guest 3 "$DEV/sd16d" w
+	block "$B" 2
+	[ "$status" -eq 0 ]
+	# major 4, minor 259: 4<<8 | 259<<12 & 0xfff00000 | 3
+	[ "$(xsr "$B/physical-device")" = 1049603 ]
+	[ "$(nbsd_dev 4 259)" = 1049603 ]
+	# not Linux's hex major:minor
+	[ "$(xsr "$B/physical-device")" != "4:103" ]
+}
+
+@test "removing a block device deletes the backend directory and nothing else" {
+	attach 3 "$DEV/sd1d" w
+	attach 4 "$DEV/sd0e" w
+	block "$B" 6
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "" ]
+	run xenstore-exists "$BE/4/768"
+	[ "$status" -ne 0 ]
+	[ "$(xsr "$BE/3/768/hotplug-status")" = connected ]
+	[ -b "$DEV/sd0e" ]
+}
+
+@test "adding an image file configures a free vnd read-write and records it" {
+	guest 3 "$IMG" w
+	block "$B" 2
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "" ]
+	[ "$(xsr "$B/vnd")" = "$DEV/vnd0d" ]
+	[ "$(xsr "$B/physical-device-path")" = "$DEV/vnd0d" ]
+	[ "$(xsr "$B/physical-device")" = "$(nbsd_dev 14 3)" ]
+	[ "$(xsr "$B/physical-device")" = 3587 ]
+	[ "$(xsr "$B/hotplug-status")" = connected ]
+	run vnd_state vnd0
+	[[ "$output" == "vnd0	rw	"*"	$IMG" ]]
+	run vnconfig -l vnd0
+	[[ "$output" == "vnd0: "*" inode $(stat -c %i "$IMG")" ]]
+}
+
+@test "an image file in mode r gets a read-only vnd" {
+	guest 3 "$IMG" r
+	block "$B" 2
+	[ "$status" -eq 0 ]
+	run vnd_state vnd0
+	[[ "$output" == "vnd0	ro	"* ]]
+}
+
+@test "the next image takes the next free vnd" {
+	attach 3 "$IMG" w
+	: >"$XHP_TMP/other.img"
+	attach 4 "$XHP_TMP/other.img" w
+	[ "$(xsr "$BE/4/768/vnd")" = "$DEV/vnd1d" ]
+	[ "$(xsr "$BE/4/768/physical-device")" = "$(nbsd_dev 14 19)" ]
+}
+
+@test "a vnd that sysctl hw.disknames lists is not taken" {
+	echo vnd0 >"$XHP_TMP/sysctl.disknames"
+	attach 3 "$IMG" w
+	[ "$(xsr "$B/vnd")" = "$DEV/vnd1d" ]
+	[ "$(vnd_state vnd0)" = "" ]
+}
+
+@test "a vnd taken by another vnconfig user after the scan is skipped" {
+	# The race upstream also tolerates: vnd0 looked free, then someone
+	# else's vnconfig got it first, so VNDIOCSET says busy.
+	mkdir "$XHP_TMP/wrap"
+	: >"$XHP_TMP/other.img"
+	cat >"$XHP_TMP/wrap/vnconfig" <<EOF
+#!/bin/sh
+case "\$1" in
+-*) ;;
+*) [ -e "$XHP_TMP/raced" ] || { : >"$XHP_TMP/raced"
+	"$XHP_TOP/tests/stubs/netbsd/vnconfig" "$DEV/vnd0d" "$XHP_TMP/other.img"; } ;;
+esac
+exec "$XHP_TOP/tests/stubs/netbsd/vnconfig" "\$@"
+EOF
+	chmod +x "$XHP_TMP/wrap/vnconfig"
+	guest 3 "$IMG" w
+	PATH=$XHP_TMP/wrap:$PATH block "$B" 2
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(xsr "$B/vnd")" = "$DEV/vnd1d" ]
+	[[ "$(vnd_state vnd0)" == *"	$XHP_TMP/other.img" ]]
+	[[ "$(vnd_state vnd1)" == *"	$IMG" ]]
+}
+
+@test "removing an image file unconfigures its vnd and deletes the backend" {
+	attach 3 "$IMG" w
+	block "$B" 6
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "" ]
+	[ "$(vnd_state vnd0)" = "" ]
+	run xenstore-exists "$B"
+	[ "$status" -ne 0 ]
+}
+
+@test "remove frees the recorded vnd even when params and the image are gone" {
+	attach 3 "$IMG" w
+	xenstore-rm "$B/params"
+	rm -f "$IMG"
+	block "$B" 6
+	[ "$status" -eq 0 ]
+	[ "$(vnd_state vnd0)" = "" ]
+	run xenstore-exists "$B"
+	[ "$status" -ne 0 ]
+}
+
+@test "remove frees exactly the recorded vnd, not another one backing the same image" {
+	attach 3 "$IMG" r
+	attach 4 "$IMG" r
+	[ "$(xsr "$BE/4/768/vnd")" = "$DEV/vnd1d" ]
+	block "$BE/3/768" 6
+	[ "$status" -eq 0 ]
+	[ "$(vnd_state vnd0)" = "" ]
+	[ -n "$(vnd_state vnd1)" ]
+}
+
+@test "remove of an already unconfigured vnd succeeds" {
+	attach 3 "$IMG" w
+	vnconfig -u vnd0
+	block "$B" 6
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "" ]
+	run xenstore-exists "$B"
+	[ "$status" -ne 0 ]
+}
+
+@test "remove keeps the backend and reports when the vnd is still open" {
+	attach 3 "$IMG" w
+	mkdir "$XHP_TMP/vnconfig.open"
+	: >"$XHP_TMP/vnconfig.open/vnd0"
+	block "$B" 6
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"unable to unconfigure $DEV/vnd0d"*"Device busy"* ]]
+	[ -n "$(vnd_state vnd0)" ]
+	[ "$(xsr "$B/hotplug-status")" = error ]
+	[[ "$(xsr "$B/hotplug-error")" == *"Device busy"* ]]
+}
+
+@test "remove refuses a vnd node that does not name a vnd device" {
+	guest 3 "$DEV/sd1d" w
+	xenstore-write "$B/vnd" "$DEV/sd1d"
+	block "$B" 6
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"refusing to unconfigure $DEV/sd1d: not a vnd device"* ]]
+}
+
+@test "vnd exhaustion fails with a clear error and leaves nothing configured" {
+	rm -f "$DEV"/vnd*d
+	make_vnds 2
+	attach 3 "$IMG" w
+	: >"$XHP_TMP/b.img"
+	attach 4 "$XHP_TMP/b.img" w
+	: >"$XHP_TMP/c.img"
+	guest 5 "$XHP_TMP/c.img" w
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[ "$output" = "" ]
+	[[ "$stderr" == *"no free vnd device for $XHP_TMP/c.img: all in use (vnd0 vnd1)"* ]]
+	[ "$(xsr "$B/hotplug-status")" = error ]
+	[[ "$(xsr "$B/hotplug-error")" == "no free vnd device for $XHP_TMP/c.img: all in use (vnd0 vnd1)" ]]
+	run xenstore-exists "$B/physical-device"
+	[ "$status" -ne 0 ]
+	[ "$(wc -l <"$XHP_TMP/vnconfig.state")" -eq 2 ]
+}
+
+@test "with no vnd nodes at all the error says so" {
+	rm -f "$DEV"/vnd*d
+	guest 3 "$IMG" w
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[[ "$(xsr "$B/hotplug-error")" == "no free vnd device for $IMG: no vnd nodes in $DEV" ]]
+}
+
+@test "a device given read-write to another guest is busy for a writer" {
+	attach 3 "$DEV/sd1d" w
+	guest 4 "$DEV/sd1d" w
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[ "$(xsr "$B/hotplug-status")" = busy ]
+	[[ "$(xsr "$B/hotplug-error")" == *"$DEV/sd1d (device 1043) is already given to another guest by "*"vbd/3/768" ]]
+	run xenstore-exists "$B/physical-device"
+	[ "$status" -ne 0 ]
+}
+
+@test "a device given read-write to another guest is busy for a reader too" {
+	attach 3 "$DEV/sd1d" w
+	guest 4 "$DEV/sd1d" r
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[ "$(xsr "$B/hotplug-status")" = busy ]
+}
+
+@test "a device given read-only to another guest can be shared read-only" {
+	attach 3 "$DEV/sd1d" r
+	attach 4 "$DEV/sd1d" r
+	[ "$(xsr "$B/physical-device")" = 1043 ]
+}
+
+@test "a device given read-only to another guest is busy for a writer" {
+	attach 3 "$DEV/sd1d" r
+	guest 4 "$DEV/sd1d" w
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[ "$(xsr "$B/hotplug-status")" = busy ]
+}
+
+@test "mode w! skips the sharing check" {
+	attach 3 "$DEV/sd1d" w
+	attach 4 "$DEV/sd1d" 'w!'
+	[ "$(xsr "$B/hotplug-status")" = connected ]
+}
+
+@test "an image already on another guest's read-write vnd is busy, and no vnd is spent" {
+	attach 3 "$IMG" w
+	guest 4 "$IMG" r
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[ "$(xsr "$B/hotplug-status")" = busy ]
+	[[ "$(xsr "$B/hotplug-error")" == *"$IMG (device 3587) is already given to another guest by "*"vbd/3/768" ]]
+	[ "$(vnd_state vnd1)" = "" ]
+}
+
+@test "an image reached through a symlink is still recognised as in use" {
+	attach 3 "$IMG" w
+	ln -s "$IMG" "$XHP_TMP/link.img"
+	guest 4 "$XHP_TMP/link.img" w
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[ "$(xsr "$B/hotplug-status")" = busy ]
+}
+
+@test "an image read-only on another guest can be shared read-only on a second vnd" {
+	attach 3 "$IMG" r
+	attach 4 "$IMG" r
+	[ "$(xsr "$BE/3/768/vnd")" = "$DEV/vnd0d" ]
+	[ "$(xsr "$BE/4/768/vnd")" = "$DEV/vnd1d" ]
+	[[ "$(vnd_state vnd1)" == "vnd1	ro	"* ]]
+}
+
+@test "a different image with the same name elsewhere is not a conflict" {
+	attach 3 "$IMG" w
+	mkdir "$XHP_TMP/b"
+	: >"$XHP_TMP/b/disk.img"
+	attach 4 "$XHP_TMP/b/disk.img" w
+	[ "$(xsr "$B/vnd")" = "$DEV/vnd1d" ]
+}
+
+@test "a path-only writer's device is found by stat of physical-device-path" {
+	guest 3 "$DEV/sd1d" w
+	xenstore-write "$B/physical-device-path" "$DEV/sd1d"
+	guest 4 "$DEV/sd1d" w
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[ "$(xsr "$B/hotplug-status")" = busy ]
+	[[ "$(xsr "$B/hotplug-error")" == *"vbd/3/768" ]]
+}
+
+@test "a path-only writer's vnd is found when the same image is asked for" {
+	vnconfig "$DEV/vnd2d" "$IMG"
+	guest 3 "$IMG" w
+	xenstore-write "$B/physical-device-path" "$DEV/vnd2d"
+	guest 4 "$IMG" w
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[ "$(xsr "$B/hotplug-status")" = busy ]
+}
+
+@test "a stubdomain and its guest may share a device read-write" {
+	attach 3 "$DEV/sd1d" w
+	# domain 7 is the device model stubdomain of guest 3
+	xenstore-write /local/domain/7/target 3 /local/domain/7/vm /vm/uuid-7
+	B=$BE/7/768
+	xenstore-write "$B/params" "$DEV/sd1d" "$B/mode" w "$B/frontend-id" 7
+	block "$B" 2
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(xsr "$B/hotplug-status")" = connected ]
+}
+
+@test "a device mounted read-write in dom0 is busy, even for a reader" {
+	printf '%s on /data type ffs (log, local)\n' "$DEV/sd0e" >>"$XHP_TMP/mount.out"
+	guest 3 "$DEV/sd0e" r
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[ "$(xsr "$B/hotplug-status")" = busy ]
+	[[ "$(xsr "$B/hotplug-error")" == "$DEV/sd0e (device 1028) is mounted in dom0 on /data" ]]
+}
+
+@test "a device mounted read-only in dom0 can be given read-only but not read-write" {
+	printf '%s on /data type ffs (read-only, local)\n' "$DEV/sd0e" >>"$XHP_TMP/mount.out"
+	attach 3 "$DEV/sd0e" r
+	guest 4 "$DEV/sd0e" w
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[ "$(xsr "$B/hotplug-status")" = busy ]
+}
+
+@test "a mount point with blanks is reported whole" {
+	printf '%s on /my data type ffs (local)\n' "$DEV/sd0e" >>"$XHP_TMP/mount.out"
+	guest 3 "$DEV/sd0e" w
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[[ "$(xsr "$B/hotplug-error")" == *"mounted in dom0 on /my data" ]]
+}
+
+@test "mounts of non-device sources are ignored" {
+	printf 'tmpfs on /tmp type tmpfs (local)\nkernfs on /kern type kernfs (local)\n' \
+		>>"$XHP_TMP/mount.out"
+	attach 3 "$DEV/sd1d" w
+}
+
+@test "an image whose vnd is mounted read-write in dom0 is busy" {
+	vnconfig "$DEV/vnd0d" "$IMG"
+	printf '%s on /mnt type ffs (local)\n' "$DEV/vnd0d" >>"$XHP_TMP/mount.out"
+	guest 3 "$IMG" r
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[ "$(xsr "$B/hotplug-status")" = busy ]
+	[[ "$(xsr "$B/hotplug-error")" == *"mounted in dom0 on /mnt" ]]
+}
+
+@test "params that is neither a device nor a file is an error" {
+	guest 3 "$XHP_TMP" w
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[ "$(xsr "$B/hotplug-status")" = error ]
+	[[ "$(xsr "$B/hotplug-error")" == "$XHP_TMP is not a block device or a regular file" ]]
+}
+
+@test "empty params is an error" {
+	guest 3 "" w
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[[ "$(xsr "$B/hotplug-error")" == *"params is empty"* ]]
+}
+
+@test "add after the backend was removed recreates nothing and frees its vnd" {
+	guest 3 "$IMG" w
+	# xs-majmin finds the backend gone only after vnconfig: simulate a
+	# remove racing the add by deleting the directory from a vnconfig
+	# wrapper.
+	mkdir "$XHP_TMP/wrap"
+	cat >"$XHP_TMP/wrap/vnconfig" <<EOF
+#!/bin/sh
+"$XHP_TOP/tests/stubs/netbsd/vnconfig" "\$@" || exit
+case "\$1" in -*) ;; *) xenstore-rm "$B" ;; esac
+EOF
+	chmod +x "$XHP_TMP/wrap/vnconfig"
+	PATH=$XHP_TMP/wrap:$PATH block "$B" 2
+	[ "$status" -eq 1 ]
+	run xenstore-exists "$B"
+	[ "$status" -ne 0 ]
+	[ "$(vnd_state vnd0)" = "" ]
+}
+
+@test "the lock is the shared one and is released after add" {
+	attach 3 "$DEV/sd1d" w
+	[ -d "$XHP_TMP/lock" ]
+	[ ! -e "$XHP_TMP/lock/block" ]
+}
+
+@test "add waits for the hotplug lock held by another script" {
+	mkdir -p "$XHP_TMP/lock"
+	# shellcheck disable=SC2016 # $1 is for the inner sh
+	flock-wrap "$XHP_TMP/lock/block" sh -c ': >"$1"; sleep 1' sh \
+		"$XHP_TMP/held" 3>&- &
+	holder=$!
+	for _ in $(seq 1 250); do
+		[ -e "$XHP_TMP/held" ] && break
+		sleep 0.02
+	done
+	[ -e "$XHP_TMP/held" ]
+	guest 3 "$DEV/sd1d" w
+	start=$(date +%s%N)
+	block "$B" 2
+	end=$(date +%s%N)
+	wait "$holder"
+	[ "$status" -eq 0 ]
+	[ $(((end - start) / 1000000)) -ge 500 ]
+}
