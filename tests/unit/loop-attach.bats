@@ -1,0 +1,225 @@
+#!/usr/bin/env bats
+# loop-attach: real loop devices. Every device a test creates carries the
+# test's own tag and is backed by a file in the test's own directory;
+# teardown frees exactly those (other suites run at the same time).
+# SC2016: sh -c bodies take their arguments as $1.., unexpanded on purpose.
+# shellcheck disable=SC2016
+
+load ../test_helper
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	require_root
+	[ -c /dev/loop-control ] || skip "no /dev/loop-control"
+	XHP_TMP=$(mktemp -d "${BATS_TMPDIR:-/tmp}/xhp.XXXXXX")
+	export XHP_TMP
+	TAG="xhp-test-${XHP_TMP##*.}"
+	IMG=$XHP_TMP/disk.img
+	truncate -s 4M "$IMG"
+	ROMNT=
+}
+
+teardown() {
+	local f d
+	[ -n "${XHP_TMP:-}" ] || return 0
+	[ -z "${ROMNT:-}" ] || umount "$ROMNT" 2>/dev/null
+	# By backing file (independent of the helpers under test)...
+	for f in "$XHP_TMP"/*.img "$XHP_TMP"/*/*.img "$XHP_TMP"/*" "*; do
+		[ -f "$f" ] || continue
+		for d in $(losetup -j "$f" -O NAME -n 2>/dev/null); do
+			losetup -d "$d"
+		done
+	done
+	# ...and by tag, for devices whose file is gone.
+	"$XHP_BIN/loop-detach" -a -t "$TAG" >/dev/null 2>&1
+	[ -z "${ROMNT:-}" ] || umount "$ROMNT" 2>/dev/null
+	rm -rf "$XHP_TMP"
+}
+
+# sys DEV ATTR: /sys/block/loopN/loop/ATTR of a bound device.
+sys() {
+	cat "/sys/block/${1#/dev/}/loop/$2"
+}
+
+bound() {
+	[ -d "/sys/block/${1#/dev/}/loop" ]
+}
+
+# ---- usage and misuse -------------------------------------------------
+
+@test "no arguments is a usage error with the usage on stderr" {
+	run --separate-stderr loop-attach
+	[ "$status" -eq 100 ]
+	[ -z "$output" ]
+	[[ "$stderr" == usage:* ]]
+}
+
+@test "-h prints the usage on stdout and exits 0" {
+	run --separate-stderr loop-attach -h
+	[ "$status" -eq 0 ]
+	[[ "$output" == "usage: loop-attach [-r] -t TAG FILE"* ]]
+	[ -z "$stderr" ]
+}
+
+@test "a tag is required, and two files are a usage error" {
+	run --separate-stderr loop-attach "$IMG"
+	[ "$status" -eq 100 ]
+	[[ "$stderr" == usage:* ]]
+	run --separate-stderr loop-attach -t "$TAG" "$IMG" "$IMG"
+	[ "$status" -eq 100 ]
+	run --separate-stderr loop-attach -x -t "$TAG" "$IMG"
+	[ "$status" -eq 100 ]
+	[ -z "$(losetup -j "$IMG")" ]
+}
+
+@test "an empty, too long or unprintable tag is a usage error and attaches nothing" {
+	long=$(printf 'x%.0s' $(seq 1 64))
+	for t in '' "$long" "$(printf 'a\tb')" "$(printf 'a\nb')" "$(printf 'caf\303\251')"; do
+		run --separate-stderr loop-attach -t "$t" "$IMG"
+		[ "$status" -eq 100 ] || { echo "accepted tag '$t'"; return 1; }
+		[[ "$stderr" == usage:* ]]
+	done
+	[ -z "$(losetup -j "$IMG")" ]
+}
+
+@test "a directory, a fifo, a character device or a missing file is refused" {
+	mkdir "$XHP_TMP/dir"
+	run --separate-stderr loop-attach -t "$TAG" "$XHP_TMP/dir"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "loop-attach: fatal: unable to attach $XHP_TMP/dir: not a regular file" ]
+	mkfifo "$XHP_TMP/fifo"
+	run --separate-stderr timeout 5 loop-attach -t "$TAG" "$XHP_TMP/fifo"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "loop-attach: fatal: unable to attach $XHP_TMP/fifo: not a regular file" ]
+	run --separate-stderr loop-attach -r -t "$TAG" /dev/null
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "loop-attach: fatal: unable to attach /dev/null: not a regular file" ]
+	run --separate-stderr loop-attach -t "$TAG" "$XHP_TMP/missing.img"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$stderr" = "loop-attach: fatal: unable to open $XHP_TMP/missing.img: No such file or directory" ]
+	run loop-detach -a -t "$TAG"
+	[ "$output" = "" ]
+}
+
+# ---- attach -----------------------------------------------------------
+
+@test "attach prints the device and the file's identity, and binds it read-write" {
+	run --separate-stderr loop-attach -t "$TAG" "$IMG"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[[ "$output" =~ ^/dev/loop[0-9]+\ [0-9]+:[0-9]+$ ]]
+	dev=${output% *}
+	[ "${output#* }" = "$(stat -c '%d:%i' "$IMG")" ]
+	[ -b "$dev" ]
+	bound "$dev"
+	[ "$(sys "$dev" backing_file)" = "$IMG" ]
+	[ "$(blockdev --getro "$dev")" = 0 ]
+	[ "$(sys "$dev" autoclear)" = 0 ]
+	# The device outlives loop-attach: nothing holds it but the binding.
+	[ "$(losetup -j "$IMG" -O NAME -n)" = "$dev" ]
+}
+
+@test "data written to the device lands in the file" {
+	run loop-attach -t "$TAG" "$IMG"
+	[ "$status" -eq 0 ]
+	dev=${output% *}
+	printf 'xen-hotplug-was-here' | dd of="$dev" bs=512 seek=3 conv=sync,fsync status=none
+	run dd if="$IMG" bs=512 skip=3 count=1 status=none
+	[[ "$output" == xen-hotplug-was-here* ]]
+}
+
+@test "-r gives a read-only device" {
+	run --separate-stderr loop-attach -r -t "$TAG" "$IMG"
+	[ "$status" -eq 0 ]
+	dev=${output% *}
+	[ "$(blockdev --getro "$dev")" = 1 ]
+	[ "$(cat "/sys/block/${dev#/dev/}/ro")" = 1 ]
+	run dd if=/dev/zero of="$dev" bs=512 count=1 conv=fsync status=none
+	[ "$status" -ne 0 ]
+}
+
+@test "the tag is stored in the device and a 63-byte tag is kept whole" {
+	run loop-attach -t "$TAG" "$IMG"
+	[ "$status" -eq 0 ]
+	dev=${output% *}
+	run loop-detach -t "$TAG-other" "$dev"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"tagged \"$TAG\""* ]]
+	long=$TAG-$(printf 'y%.0s' $(seq 1 63))
+	long=${long:0:63}
+	cp "$IMG" "$XHP_TMP/b.img"
+	run loop-attach -t "$long" "$XHP_TMP/b.img"
+	[ "$status" -eq 0 ]
+	dev2=${output% *}
+	run loop-detach -a -t "$long"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$dev2" ]
+	bound "$dev"
+}
+
+@test "a path with spaces is attached" {
+	mkdir "$XHP_TMP/my disks"
+	truncate -s 1M "$XHP_TMP/my disks/a b.img"
+	run --separate-stderr loop-attach -t "$TAG" "$XHP_TMP/my disks/a b.img"
+	[ "$status" -eq 0 ]
+	dev=${output% *}
+	[ "$(sys "$dev" backing_file)" = "$XHP_TMP/my disks/a b.img" ]
+	losetup -d "$dev"
+}
+
+@test "the old-kernel path (LOOP_SET_FD and LOOP_SET_STATUS64) binds, tags and honours -r" {
+	run --separate-stderr env XHP_TEST_NO_LOOP_CONFIGURE=1 loop-attach -r -t "$TAG" "$IMG"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	dev=${output% *}
+	[ "${output#* }" = "$(stat -c '%d:%i' "$IMG")" ]
+	[ "$(blockdev --getro "$dev")" = 1 ]
+	run loop-detach -t "$TAG" "$dev"
+	[ "$status" -eq 0 ]
+	[ ! -d "/sys/block/${dev#/dev/}/loop" ]
+}
+
+@test "a file on a read-only filesystem is refused read-write and attached with -r" {
+	mkdir "$XHP_TMP/ro"
+	cp "$IMG" "$XHP_TMP/ro/disk.img"
+	mount --bind "$XHP_TMP/ro" "$XHP_TMP/ro" 2>/dev/null || skip "cannot bind-mount here"
+	ROMNT=$XHP_TMP/ro
+	mount -o remount,bind,ro "$ROMNT" || skip "cannot remount read-only here"
+	run --separate-stderr loop-attach -t "$TAG" "$ROMNT/disk.img"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$stderr" = "loop-attach: fatal: unable to attach $ROMNT/disk.img: $ROMNT/disk.img is on a read-only filesystem" ]
+	run --separate-stderr loop-attach -r -t "$TAG" "$ROMNT/disk.img"
+	[ "$status" -eq 0 ]
+	dev=${output% *}
+	[ "$(blockdev --getro "$dev")" = 1 ]
+	run loop-detach -t "$TAG" "$dev"
+	[ "$status" -eq 0 ]
+}
+
+@test "a result that cannot be written frees the device again" {
+	run --separate-stderr sh -c 'loop-attach -t "$1" "$2" > /dev/full' sh "$TAG" "$IMG"
+	[ "$status" -eq 111 ]
+	[[ "$stderr" == "loop-attach: fatal: unable to write to stdout (/dev/loop"*" detached): No space left on device" ]]
+	[ -z "$(losetup -j "$IMG")" ]
+}
+
+@test "8 parallel attaches of distinct files get 8 distinct devices, each bound to its file" {
+	for i in 1 2 3 4 5 6 7 8; do
+		truncate -s 1M "$XHP_TMP/p$i.img"
+	done
+	for i in 1 2 3 4 5 6 7 8; do
+		loop-attach -t "$TAG" "$XHP_TMP/p$i.img" > "$XHP_TMP/out$i" 2>&1 3>&- &
+	done
+	wait
+	for i in 1 2 3 4 5 6 7 8; do
+		read -r dev id < "$XHP_TMP/out$i"
+		[[ "$dev" == /dev/loop* ]] || { cat "$XHP_TMP/out$i"; return 1; }
+		[ "$(sys "$dev" backing_file)" = "$XHP_TMP/p$i.img" ]
+		[ "$id" = "$(stat -c '%d:%i' "$XHP_TMP/p$i.img")" ]
+		echo "$dev"
+	done > "$XHP_TMP/devs"
+	[ "$(sort -u "$XHP_TMP/devs" | wc -l)" -eq 8 ]
+}
