@@ -12,6 +12,9 @@
 #   XHP_UPSTREAM_CACHE  cache directory
 #                       (default ${XDG_CACHE_HOME:-$HOME/.cache}/xen-hotplug/upstream)
 #
+# The package itself is kept as $XHP_UPSTREAM_CACHE/upstream.deb (the
+# packaging suite installs it into a scratch root).
+#
 # Exit: 0 and the scripts directory on stdout; 1 and one line on stderr when
 # no copy can be had (offline, no apt), so callers can skip visibly.
 set -u
@@ -21,7 +24,7 @@ cache=${XHP_UPSTREAM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/xen-hotplug/
 tree=$cache/tree
 scripts=$tree/etc/xen/scripts
 
-if [ -f "$scripts/block-common.sh" ] && [ -f "$cache/stamp" ]; then
+if [ -f "$scripts/block-common.sh" ] && [ -f "$cache/stamp" ] && [ -f "$cache/upstream.deb" ]; then
 	printf '%s\n' "$scripts"
 	exit 0
 fi
@@ -61,6 +64,9 @@ rm -rf "$tree" "$cache/stamp"
 if ! dpkg-deb -x "$deb" "$tree" 2>/dev/null || [ ! -f "$scripts/block-common.sh" ]; then
 	printf '%s: fatal: unable to unpack %s\n' "$prog" "$deb" >&2
 	exit 1
+fi
+if [ "$deb" != "$cache/upstream.deb" ]; then
+	cp "$deb" "$cache/upstream.deb" || exit 1
 fi
 dpkg-deb -f "$deb" Version > "$cache/stamp"
 printf '%s\n' "$scripts"
