@@ -177,8 +177,9 @@ backend() {
 		die "unable to write backend $be"
 }
 unbackend() {
-	xenstore-rm "/local/domain/0/backend/vbd/$1" "/local/domain/$1" ||
-		die "unable to remove backend of domain $1"
+	# NetBSD's remove deletes the backend itself: only the domain must go.
+	xenstore-rm "/local/domain/0/backend/vbd/$1" 2>/dev/null
+	xenstore-rm "/local/domain/$1" || die "unable to remove domain $1"
 }
 # added DOM EXPECTED: did the add publish the device?
 added() {
@@ -215,6 +216,7 @@ run_contender() {
 	    -e XENBUS_BASE_PATH=backend -e script=/etc/xen/scripts/block \
 	    -e "XEN_HOTPLUG_HELPERDIR=$top/build/bin" -e PATH="$netbsd_path$PATH" \
 	    -e "XEN_HOTPLUG_LOGFILE=$tmp/log/$c.$os.err" \
+	    -e "XHP_TMP=$tmp/nb" -e "XEN_HOTPLUG_DEVDIR=$tmp/nbdev" \
 	    "$@" 2>>"$tmp/log/$c.$os.err"
 }
 netbsd_path=
@@ -264,7 +266,7 @@ count_procs() { # OS V CONTENDER DOM
 	fi
 	XENBUS_PATH=backend/vbd/$dom/51712 XENBUS_TYPE=vbd XENBUS_BASE_PATH=backend \
 	    script=/etc/xen/scripts/block XEN_HOTPLUG_HELPERDIR=$top/build/bin \
-	    PATH="$netbsd_path$PATH" \
+	    PATH="$netbsd_path$PATH" XHP_TMP=$tmp/nb XEN_HOTPLUG_DEVDIR=$tmp/nbdev \
 	    strace -f -qq -e trace=execve,clone,clone3,fork,vfork -e signal=none \
 	    -o "$tmp/trace" "$@" </dev/null >/dev/null 2>>"$tmp/log/$c.$os.err"
 	st=$?
@@ -289,14 +291,13 @@ case_file() { # OS V
 	r=1
 	while [ "$r" -le "$runs" ]; do
 		for c in $(rotate "$r"); do
+			# The floor has no vnd code: NetBSD's file case is ours only.
+			[ "$os" = linux ] || [ "$c" = ours ] || continue
 			backend "$dom" "$img" w
 			out=$(run_contender "$c" "$os" add 1 "$dom")
 			st=$?
-			node=$(xenstore-read "/local/domain/0/backend/vbd/$dom/51712/node" 2>/dev/null)
-			lminor=${node#/dev/loop}
-			[ -n "$node" ] && [ "$lminor" != "$node" ] || lminor=x
-			if [ "$st" -ne 0 ] || ! added "$dom" "$(expected "$lminor" "$os" 7 2>/dev/null)"; then
-				fail "$os-file-add" "$v" "$c" "$out / $got"
+			if [ "$st" -ne 0 ] || ! file_added "$os" "$dom"; then
+				fail "$os-file-add" "$v" "$c" "$(echo "$out" | tr '\n' ' ')/ $got"
 				unbackend "$dom"
 				cleanup_loops
 				continue
@@ -304,16 +305,8 @@ case_file() { # OS V
 			add=$(echo "$out" | awk '$1 == "run" { print $4 }')
 			out=$(run_contender "$c" "$os" remove 1 "$dom")
 			st=$?
-			# A clear while someone else has the device open is lazy:
-			# the kernel frees it at the last close. Give that a moment
-			# (untimed) before calling it a leak.
-			k=0
-			while [ -n "$(losetup -j "$img")" ] && [ "$k" -lt 20 ]; do
-				sleep 0.1
-				k=$((k + 1))
-			done
-			if [ "$st" -ne 0 ] || [ -n "$(losetup -j "$img")" ]; then
-				fail "$os-file-cycle" "$v" "$c" "remove left $(losetup -j "$img")"
+			if [ "$st" -ne 0 ] || ! file_freed "$os"; then
+				fail "$os-file-cycle" "$v" "$c" "remove exit $st, left: $left"
 				cleanup_loops
 			else
 				rm_s=$(echo "$out" | awk '$1 == "run" { print $4 }')
@@ -325,6 +318,41 @@ case_file() { # OS V
 		done
 		r=$((r + 1))
 	done
+}
+# file_added OS DOM: the image is published as the loop (vnd) device the
+# script recorded in node (vnd).
+file_added() {
+	be=/local/domain/0/backend/vbd/$2/51712
+	if [ "$1" = netbsd ]; then
+		if ! node=$(xenstore-read "$be/vnd" 2>/dev/null) || [ ! -b "$node" ]; then
+			got="no vnd"
+			return 1
+		fi
+		maj=$(stat -L -c '%t' "$node") || return 1
+		min=$(stat -L -c '%T' "$node") || return 1
+		added "$2" "$(expected $((0x$min)) netbsd $((0x$maj)))"
+		return
+	fi
+	node=$(xenstore-read "$be/node" 2>/dev/null) || { got="no node"; return 1; }
+	lminor=${node#/dev/loop}
+	case $lminor in '' | *[!0-9]*) got="bad node $node"; return 1 ;; esac
+	added "$2" "$(expected "$lminor" linux 7)"
+}
+# file_freed OS: no loop device (vnd unit) backs the image any more. A clear
+# while someone else has the device open is lazy: the kernel frees it at the
+# last close, so allow a moment (untimed) before calling it a leak.
+file_freed() {
+	if [ "$1" = netbsd ]; then
+		left=$(cat "$tmp/nb/vnconfig.state" 2>/dev/null)
+		[ -z "$left" ]
+		return
+	fi
+	k=0
+	while left=$(losetup -j "$img") && [ -n "$left" ] && [ "$k" -lt 20 ]; do
+		sleep 0.1
+		k=$((k + 1))
+	done
+	[ -z "$left" ]
 }
 cleanup_loops() {
 	losetup -j "$tmp/img/disk.img" | while IFS=: read -r ldev _; do
@@ -483,8 +511,22 @@ fetch_upstream
 note "upstream: xen-utils-common $up_version"
 pass linux
 if has_case netbsd; then
-	# NetBSD tools that cannot exist here are stubbed (bench/stubs/netbsd).
-	netbsd_path=$top/bench/stubs/netbsd:
+	# NetBSD tools that cannot exist here (vnconfig, sysctl, mount) are
+	# the test suite's stubs: tests/stubs/netbsd, state under $tmp/nb, vnd
+	# nodes in $tmp/nbdev, and a dom0 mount table of a small NetBSD host.
+	netbsd_path=$top/tests/stubs/netbsd:
+	mkdir -p "$tmp/nb" "$tmp/nbdev" || die "unable to create $tmp/nb"
+	for u in 0 1 2 3; do
+		mknod "$tmp/nbdev/vnd${u}d" b 14 $((u * 8 + 3)) ||
+			die "unable to mknod $tmp/nbdev/vnd${u}d"
+	done
+	printf '%s\n' '/dev/wd0a on / type ffs (local)' \
+	    '/dev/wd0e on /var type ffs (log, local)' \
+	    '/dev/wd0f on /home type ffs (log, local)' \
+	    'kernfs on /kern type kernfs (local)' \
+	    'ptyfs on /dev/pts type ptyfs (local)' \
+	    'procfs on /proc type procfs (local)' \
+	    'tmpfs on /tmp type tmpfs (local)' >"$tmp/nb/mount.out"
 	pass netbsd
 fi
 elapsed=$(($(date +%s) - start))
