@@ -223,3 +223,71 @@ bound() {
 	done > "$XHP_TMP/devs"
 	[ "$(sort -u "$XHP_TMP/devs" | wc -l)" -eq 8 ]
 }
+
+# ---- the shared lookups xs-stat-path uses (helpers/lib/loop_*.c) ----------
+
+probe() {
+	"$XHP_TOP/build/tests/loop-probe" "$@"
+}
+
+@test "the library finds the backing file of an attached device, as loop-attach printed it" {
+	run loop-attach -t "$TAG" "$IMG"
+	[ "$status" -eq 0 ]
+	dev=${output% *}
+	id=${output#* }
+	majmin=$(cat "/sys/block/${dev#/dev/}/dev")
+	run probe backing "${majmin%:*}" "${majmin#*:}"
+	[ "$status" -eq 0 ]
+	[ "$output" = "0 $id" ]
+	# After detach it is a loop device that is not bound.
+	losetup -d "$dev"
+	run probe backing "${majmin%:*}" "${majmin#*:}"
+	[ "$output" = 1 ]
+}
+
+@test "the library says not a loop device for other block devices and unknown numbers" {
+	run probe backing 1 3
+	[ "$output" = 1 ]
+	run probe backing 4095 1048575
+	[ "$output" = 1 ]
+	other=$(for d in /sys/block/*; do case ${d##*/} in loop*) ;; *) cat "$d/dev"; break ;; esac; done)
+	[ -n "$other" ] || skip "no non-loop block device here"
+	run probe backing "${other%:*}" "${other#*:}"
+	[ "$output" = 1 ]
+}
+
+@test "the library lists every loop device over a file, and only those" {
+	run loop-attach -t "$TAG" "$IMG"
+	d1=${output% *}
+	run loop-attach -r -t "$TAG" "$IMG"
+	d2=${output% *}
+	cp "$IMG" "$XHP_TMP/other.img"
+	run loop-attach -t "$TAG" "$XHP_TMP/other.img"
+	d3=${output% *}
+	expected=$(for d in "$d1" "$d2"; do cat "/sys/block/${d#/dev/}/dev"; done | sort)
+	run probe users "$IMG"
+	[ "$status" -eq 0 ]
+	[ "${lines[${#lines[@]}-1]}" = 0 ]
+	unset 'lines[${#lines[@]}-1]'
+	[ "$(printf '%s\n' "${lines[@]}" | sort)" = "$expected" ]
+	run probe users "$XHP_TMP/other.img"
+	[ "${lines[0]}" = "$(cat "/sys/block/${d3#/dev/}/dev")" ]
+	[ "${lines[1]}" = 0 ]
+	# A non-zero callback result stops the scan and is returned.
+	run probe users "$IMG" 1
+	[ "${#lines[@]}" -eq 2 ]
+	[ "${lines[1]}" = 7 ]
+	# A file with no loop device: no call, 0.
+	truncate -s 1M "$XHP_TMP/unused.img"
+	run probe users "$XHP_TMP/unused.img"
+	[ "$output" = 0 ]
+}
+
+@test "the kernel's device encoding is decoded, large majors and minors included" {
+	for mm in 7:0 254:0 8:17 259:1000 4095:1048575 0:300; do
+		maj=${mm%:*} min=${mm#*:}
+		k=$(((min & 0xff) | (maj << 8) | ((min & ~0xff) << 12)))
+		run probe decode "$k"
+		[ "$output" = "$mm" ] || { echo "$k -> $output, want $mm"; return 1; }
+	done
+}
