@@ -49,7 +49,7 @@ _xhp_check_xenbus_path() {
 		esac
 		;;
 	esac
-	case /$XENBUS_PATH/ in
+	case /${XENBUS_PATH#/}/ in
 	*/../* | */./* | *//*) _xhp_base= ;;
 	esac
 	if [ -z "$_xhp_base" ]; then
@@ -59,7 +59,7 @@ _xhp_check_xenbus_path() {
 	return 0
 }
 
-_xhp_check_xenbus_path
+_xhp_check_xenbus_path || :
 if [ "$command" != add ] && [ "$command" != remove ]; then
 	# Upstream only logs here; a usable XENBUS_PATH also gets the reason.
 	[ -n "$_xhp_bad_path" ] || fatal "Invalid command: $command"

@@ -13,8 +13,9 @@
 # Takes a syslog level (debug, info, notice, warning, err, ...) and the words
 # of a message. Sends "$0: MESSAGE" to syslog (facility daemon) with logger;
 # when logger is missing or fails, writes "$0 MESSAGE" to stderr instead.
-# Levels err and warning are also copied to stderr, so the hotplug log file
-# holds the reason of a failure even on hosts without a syslog daemon.
+# Levels err and warning (every level in debug mode) are also copied to
+# stderr, so the hotplug log file holds the reason of a failure even on
+# hosts without a syslog daemon.
 # Prints nothing on stdout. Returns 0.
 #
 log() {
@@ -28,6 +29,10 @@ log() {
 		case $_xhp_log_level in
 		err | error | warning | crit | alert | emerg)
 			printf '%s: %s\n' "$0" "$*" >&2
+			;;
+		*)
+			[ -z "${XEN_HOTPLUG_DEBUG:-}" ] ||
+			    printf '%s: %s\n' "$0" "$*" >&2
 			;;
 		esac
 	else
