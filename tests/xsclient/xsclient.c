@@ -9,6 +9,8 @@
  * "ERR <ERRNO-NAME>"):
  *   start | commit | abort           transaction (ops below use it if open)
  *   read P | write P VALUE | mkdir P | rm P | ls P | perms P
+ *   incr P                           read P as a number, write it plus 1,
+ *                                    print the new value
  *   watch P TOKEN | unwatch P TOKEN  register/remove a watch
  *   event                            wait for one event: "event PATH TOKEN"
  *   sh COMMAND                       run COMMAND with system(), print status
@@ -58,6 +60,7 @@ int main(void)
 	unsigned int len, i, num;
 	struct xs_permissions *perms;
 	int st;
+	char nbuf[32];
 
 	xs = xs_open(0);
 	if (!xs) {
@@ -99,6 +102,19 @@ int main(void)
 			else
 				err();
 			free(r);
+		} else if (strcmp(cmd, "incr") == 0) {
+			r = xs_read(xs, t, arg, &len);
+			if (!r) {
+				err();
+				continue;
+			}
+			snprintf(nbuf, sizeof(nbuf), "%ld",
+			         strtol(r, NULL, 10) + 1);
+			free(r);
+			if (xs_write(xs, t, arg, nbuf, strlen(nbuf)))
+				puts(nbuf);
+			else
+				err();
 		} else if (strcmp(cmd, "write") == 0) {
 			if (xs_write(xs, t, arg, val, strlen(val)))
 				puts("OK");
