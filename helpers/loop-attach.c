@@ -17,7 +17,8 @@
 #define USAGE \
 "usage: loop-attach [-r] -t TAG FILE\n" \
 "  -r      attach read-only\n" \
-"  -t TAG  label stored in the device (1 to 63 printable bytes)\n" \
+"  -t TAG  label stored in the device (1 to 63 printable bytes, no\n" \
+"          leading '/')\n" \
 "prints: /dev/loopN DEV:INO (decimal st_dev and inode of FILE)\n"
 
 #ifdef __linux__
@@ -32,7 +33,9 @@ static int tag_ok(const char *tag)
 {
 	size_t n = strlen(tag), i;
 
-	if (n == 0 || n >= XHP_LOOP_TAG_MAX)
+	/* losetup stores the backing file's path in the same field: a tag
+	 * that cannot be a path means -a never frees a losetup device. */
+	if (n == 0 || n >= XHP_LOOP_TAG_MAX || tag[0] == '/')
 		return 0;
 	for (i = 0; i < n; i++)
 		if ((unsigned char)tag[i] < 0x20 || (unsigned char)tag[i] > 0x7e)

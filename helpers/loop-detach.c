@@ -196,7 +196,10 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (tag != NULL && (tag[0] == '\0' || strlen(tag) >= XHP_LOOP_TAG_MAX))
+	/* Tags never start with '/' (loop-attach): those are losetup's
+	 * paths, which -a must not match. */
+	if (tag != NULL && (tag[0] == '\0' || tag[0] == '/' ||
+			    strlen(tag) >= XHP_LOOP_TAG_MAX))
 		xhp_usage(USAGE);
 	if (all) {
 		if (argc != 0 || tag == NULL || id != NULL)

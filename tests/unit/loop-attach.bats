@@ -75,7 +75,7 @@ bound() {
 
 @test "an empty, too long or unprintable tag is a usage error and attaches nothing" {
 	long=$(printf 'x%.0s' $(seq 1 64))
-	for t in '' "$long" "$(printf 'a\tb')" "$(printf 'a\nb')" "$(printf 'caf\303\251')"; do
+	for t in '' "$long" /tmp/x.img "$(printf 'a\tb')" "$(printf 'a\nb')" "$(printf 'caf\303\251')"; do
 		run --separate-stderr loop-attach -t "$t" "$IMG"
 		[ "$status" -eq 100 ] || { echo "accepted tag '$t'"; return 1; }
 		[[ "$stderr" == usage:* ]]

@@ -100,6 +100,8 @@ wait_unbound() {
 	[ "$status" -eq 100 ]
 	run --separate-stderr loop-detach -t "$long" "$DEV"
 	[ "$status" -eq 100 ]
+	run --separate-stderr loop-detach -a -t "$IMG"
+	[ "$status" -eq 100 ]
 	run --separate-stderr loop-detach "$DEV" "$DEV"
 	[ "$status" -eq 100 ]
 	bound "$DEV"
@@ -212,6 +214,18 @@ wait_unbound() {
 	done
 	bound "$keep"
 	bound "$prefix"
+}
+
+@test "-a never frees a device set up by losetup" {
+	# losetup keeps the backing path in the field we use for tags; tags
+	# may not start with '/', so no tag can name it.
+	d=$(losetup -f --show "$IMG")
+	run --separate-stderr loop-detach -a -t "$TAG"
+	[ "$status" -eq 0 ]
+	bound "$d"
+	run --separate-stderr loop-detach -a -t "${IMG:0:63}"
+	[ "$status" -eq 100 ]
+	bound "$d"
 }
 
 @test "-a with no device carrying the tag prints nothing and exits 0" {
