@@ -15,8 +15,9 @@ XSRAW=$XHP_TOP/build/tests/xsraw
 XSCLIENT=$XHP_TOP/build/tests/xsclient
 
 setup_file() {
-	[ -x "$XHP_XSD" ] && [ -x "$XSRAW" ] && [ -x "$XSCLIENT" ] ||
+	if [ ! -x "$XHP_XSD" ] || [ ! -x "$XSRAW" ] || [ ! -x "$XSCLIENT" ]; then
 		make -s -C "$XHP_TOP" "$XHP_XSD" "$XSRAW" "$XSCLIENT" >&2
+	fi
 }
 
 setup() {
