@@ -38,6 +38,37 @@ function ratio(a, b) {
 }
 function jstr(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
 
+# targets(): the goals of issue #5, each as "NAME|VALUE|PASS or MISS".
+# get(K): the median of K, or -1; never creates K (a bare med[K] would).
+function get(k) { return (k in med) ? med[k] : -1 }
+function target(name, have, ok) {
+	tg[++ntg] = name "|" have "|" (have == "-" ? "n/a" : (ok ? "PASS" : "MISS"))
+}
+function targets(    os, k, u, w, f, mx, mn, seen, kk, p, o) {
+	ntg = 0
+	k = "linux-phy-add" SUBSEP "1000" SUBSEP
+	u = get(k "upstream" SUBSEP "secs"); w = get(k "ours" SUBSEP "secs"); f = get(k "floor" SUBSEP "secs")
+	target("linux V=1000 phy add: upstream/ours >= 100", ratio(k "upstream" SUBSEP "secs", k "ours" SUBSEP "secs"), u >= 100 * w)
+	target("linux V=1000 phy add: ours/floor <= 2", ratio(k "ours" SUBSEP "secs", k "floor" SUBSEP "secs"), w <= 2 * f)
+	k = "linux-phy-add" SUBSEP "0" SUBSEP
+	u = get(k "upstream" SUBSEP "secs"); w = get(k "ours" SUBSEP "secs")
+	target("linux V=0 phy add: upstream/ours >= 10", ratio(k "upstream" SUBSEP "secs", k "ours" SUBSEP "secs"), u >= 10 * w)
+	for (o = 1; o <= 2; o++) {
+		os = (o == 1) ? "linux" : "netbsd"
+		mx = -1; mn = -1; seen = 0
+		for (kk in med) {
+			split(kk, p, SUBSEP)
+			if (p[1] != os "-procs" || p[3] != "ours" || p[4] != "procs") continue
+			seen = 1
+			if (mx < 0 || med[kk] > mx) mx = med[kk]
+			if (mn < 0 || med[kk] < mn) mn = med[kk]
+		}
+		target(os " processes per add (ours, every V and mounts) <= 8 and constant", seen ? (mn == mx ? mx : mn ".." mx) : "-", mx <= 8 && mn == mx)
+		k = os "-conc" SUBSEP "0" SUBSEP "ours" SUBSEP "waitadds"
+		target(os " 32 concurrent: ours' longest lock wait <= 5 adds", (k in med) ? sprintf("%.1f", med[k]) : "-", get(k) <= 5)
+	}
+}
+
 {
 	k = $1 SUBSEP $2 SUBSEP $3 SUBSEP $4
 	vs[$1, $2] = 1
@@ -77,6 +108,8 @@ END {
 			order[++nk] = d
 		}
 	}
+
+	targets()
 
 	if (fmt == "csv") {
 		print "case,v,contender,metric,median,runs,min,max"
@@ -123,7 +156,12 @@ END {
 				sep = ",\n"
 			}
 		}
-		printf "\n  ]\n}\n"
+		printf "\n  ],\n  \"targets\": [\n"
+		for (i = 1; i <= ntg; i++) {
+			split(tg[i], q, "|")
+			printf "    {\"target\": %s, \"value\": %s, \"result\": %s}%s\n", jstr(q[1]), jstr(q[2]), jstr(q[3]), (i < ntg ? "," : "")
+		}
+		printf "  ]\n}\n"
 		exit
 	}
 
@@ -132,6 +170,10 @@ END {
 	printf "%-34s %-12s %10s %10s %10s %9s %10s\n", "case", "V", "upstream", "ours", "floor", "up/ours", "ours/floor"
 	for (r = 1; r <= nrows; r++) {
 		split(row[r], q, "|")
+		if (q[1] ~ /-phy-add$/) {
+			sect = (q[1] ~ /^netbsd/) ? "NetBSD: scripts/NetBSD/block (vnconfig, sysctl, mount stubbed)" : "Linux: scripts/Linux/block"
+			for (vv in vs) if (index(vv, (q[1] ~ /^netbsd/) ? "netbsd-" : "linux-") == 1) { printf "\n%s\n", sect; break }
+		}
 		nv = 0
 		for (vv in vs) {
 			split(vv, p, SUBSEP)
@@ -151,6 +193,11 @@ END {
 			printf "%-34s %-12s %10s %10s %10s %9s %10s\n", q[3], v, fig(ku, q[4]), fig(ko, q[4]), fig(kf, q[4]), ratio(ku, ko), ratio(ko, kf)
 		}
 		delete vlist
+	}
+	printf "\nTargets of issue #5\n"
+	for (i = 1; i <= ntg; i++) {
+		split(tg[i], q, "|")
+		printf "  %-4s  %-66s %s\n", q[3], q[1], q[2]
 	}
 	nf = 0
 	for (f in nfail) if (split(f, p, SUBSEP) == 3) { printf "%sFAILED: %s V=%s %s: %d run(s)\n", (nf++ ? "" : "\n"), p[1], p[2], p[3], nfail[f] }
