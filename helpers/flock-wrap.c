@@ -183,9 +183,14 @@ static void make_parent(const char *path)
 			continue;
 		char c = *p;
 		*p = '\0';
-		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+		if (mkdir(dir, 0755) == 0) {
+			/* 0755 whatever the caller's umask, as documented. */
+			if (chmod(dir, 0755) == -1)
+				xhp_die_sys(XHP_SYS, "unable to chmod %s", dir);
+		} else if (errno != EEXIST) {
 			xhp_die_sys(XHP_SYS, "unable to create directory %s",
 				    dir);
+		}
 		*p = c;
 		if (c == '\0')
 			break;

@@ -139,6 +139,7 @@ upstream_dir() {
 # ---- chainload --------------------------------------------------------
 
 @test "chainload creates the missing lock directory 0755 and runs the command holding the lock" {
+	umask 077
 	run --separate-stderr flock-wrap "$LOCK" sh -c \
 		'flock-wrap -w 0 "$1" true 2>/dev/null; echo "inner=$?"' sh "$LOCK"
 	[ "$status" -eq 0 ]
