@@ -14,7 +14,8 @@ setup() {
 	# Our own loop tags, so that a sweep by tag never meets another run's.
 	export XEN_HOTPLUG_LOOP_TAG=${XHP_TMP##*/}
 	unset XEN_HOTPLUG_DEBUG XEN_BLOCK_PATH_ONLY XEN_SCRIPT_DIR
-	BLOCK=$XHP_TOP/scripts/Linux/block
+	# XHP_BLOCK: run the suite against another block script (upstream's).
+	BLOCK=${XHP_BLOCK:-$XHP_TOP/scripts/Linux/block}
 }
 
 teardown() {
@@ -484,6 +485,7 @@ loops_of() { losetup -j "$1" | wc -l; }
 
 @test "an unknown type is handed to block-TYPE with the command" {
 	mkdir "$XHP_TMP/scripts"
+	# shellcheck disable=SC2016 # written into the stub script
 	printf '#!/bin/sh\necho "$1 $XENBUS_PATH" > "%s/called"\n' "$XHP_TMP" \
 	    > "$XHP_TMP/scripts/block-frob"
 	chmod +x "$XHP_TMP/scripts/block-frob"
@@ -504,15 +506,16 @@ loops_of() { losetup -j "$1" | wc -l; }
 	mkblk "$XHP_TMP/disk" 43
 	mkbe 1 1 "$XHP_TMP/disk" w
 	mkdir -p "$XHP_TMP/lock"
+	# shellcheck disable=SC2016 # expanded by the inner bash
 	bash -c '. /tmp/upstream/x/etc/xen/scripts/locking.sh
-		LOCK_BASEDIR=$1; claim_lock block; touch "$1/held"; sleep 1.5
-		release_lock block' _ "$XHP_TMP/lock" 3>&- &
+		LOCK_BASEDIR=$1; claim_lock block; touch "$2/held"; sleep 1.5
+		touch "$2/released"; release_lock block' _ "$XHP_TMP/lock" "$XHP_TMP" 3>&- &
 	holder=$!
-	while [ ! -e "$XHP_TMP/lock/held" ]; do sleep 0.05; done
+	while [ ! -e "$XHP_TMP/held" ]; do sleep 0.05; done
 	blk add 1 1
 	[ "$status" -eq 0 ]
-	# The holder was done before add could write.
-	! kill -0 "$holder" 2>/dev/null
+	# add could only finish after the holder let go.
+	[ -e "$XHP_TMP/released" ]
 	[ "$(rd 1/1/hotplug-status)" = connected ]
 	wait "$holder"
 }
@@ -521,6 +524,7 @@ loops_of() { losetup -j "$1" | wc -l; }
 	mkblk "$XHP_TMP/disk" 44
 	mkbe 1 1 "$XHP_TMP/disk" w
 	mkdir -p "$XHP_TMP/lock"
+	# shellcheck disable=SC2016 # expanded by the inner sh
 	flock-wrap "$XHP_TMP/lock/block" sh -c 'touch "$1"; sleep 4' _ "$XHP_TMP/held" 3>&- &
 	holder=$!
 	while [ ! -e "$XHP_TMP/held" ]; do sleep 0.05; done

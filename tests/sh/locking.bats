@@ -1,0 +1,162 @@
+#!/usr/bin/env bats
+# scripts/Linux/locking.sh: claim_lock/release_lock on the shell's own
+# descriptors, the upstream-compatible protocol, bounded waits. Runs under
+# $HOTPLUG_SH; upstream's bash locking.sh is the other party where needed.
+# shellcheck disable=SC2016 # test bodies are expanded by the shell under test
+
+load ../test_helper
+
+UPSTREAM_LOCKING=/tmp/upstream/x/etc/xen/scripts/locking.sh
+
+setup() {
+	xhp_setup
+	mkdir "$XHP_TMP/s"
+	ln -s "$XHP_TOP/scripts/Linux/locking.sh" "$XHP_TMP/s/locking.sh"
+	export XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/lock
+	LOCKF=$XHP_TMP/lock/block
+	unset XEN_HOTPLUG_LOCK_TIMEOUT
+}
+
+teardown() {
+	local p
+	for p in ${BG:-}; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	xhp_teardown
+}
+
+# lk BODY...: run BODY in $HOTPLUG_SH after sourcing our locking.sh.
+lk() {
+	printf '. "%s/s/locking.sh"\n%s\n' "$XHP_TMP" "$1" > "$XHP_TMP/s/t.sh"
+	# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
+	run $HOTPLUG_SH "$XHP_TMP/s/t.sh" </dev/null
+}
+
+# hold_upstream SECS: upstream's bash claim_lock holds "block" for SECS,
+# touching held before and released just before it lets go.
+hold_upstream() {
+	[ -f "$UPSTREAM_LOCKING" ] || skip "upstream scripts not unpacked"
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	bash -c '. "$1"; LOCK_BASEDIR=$2; claim_lock block; touch "$3/held"
+		sleep "$4"; touch "$3/released"; release_lock block' \
+	    _ "$UPSTREAM_LOCKING" "$XHP_TMP/lock" "$XHP_TMP" "$1" 3>&- &
+	BG="${BG:-} $!"
+	while [ ! -e "$XHP_TMP/held" ]; do sleep 0.05; done
+}
+
+@test "an invalid lock name is refused with a message and status 1" {
+	lk 'claim_lock "../etc"; echo "rc=$?"'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$XHP_TMP/s/t.sh: invalid lock name '../etc'" ]
+	[ "${lines[1]}" = "rc=1" ]
+	[ ! -e "$XHP_TMP/etc" ]
+}
+
+@test "claim_lock holds the lock on descriptor 9 of the shell, on the file at the path" {
+	lk 'claim_lock block || exit 1
+		echo "fd=$_lockfd file=$_lockfile"
+		flock -n "$_lockfile" true && echo free || echo held
+		[ "$(stat -L -c %d:%i /proc/$$/fd/9)" = "$(stat -c %d:%i "$_lockfile")" ] && echo same'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "fd=9 file=$LOCKF" ]
+	[ "${lines[1]}" = held ]
+	[ "${lines[2]}" = same ]
+}
+
+@test "release_lock unlinks the lock file and closes the descriptor" {
+	lk 'claim_lock block || exit 1
+		release_lock block; echo "rc=$?"
+		[ -e "$_lockfile" ] && echo exists || echo gone
+		[ -e /proc/$$/fd/9 ] && echo open || echo closed'
+	[ "$status" -eq 0 ]
+	[ "$output" = "rc=0
+gone
+closed" ]
+}
+
+@test "lock names get descriptors 9, 8, 7 and keep them" {
+	lk 'claim_lock block; a=$_lockfd; claim_lock iptables; b=$_lockfd
+		release_lock block; claim_lock other; c=$_lockfd; claim_lock block
+		echo "$a $b $c $_lockfd"'
+	[ "$status" -eq 0 ]
+	[ "$output" = "9 8 7 9" ]
+}
+
+@test "release_lock of a lock this shell does not hold leaves the file alone" {
+	hold_upstream 2
+	lk 'release_lock block; echo "rc=$?"'
+	[ "$status" -eq 0 ]
+	[ "$output" = rc=0 ]
+	[ -e "$LOCKF" ]
+	[ ! -e "$XHP_TMP/released" ]
+}
+
+@test "claim_lock waits for upstream's bash holder, then locks the new file" {
+	hold_upstream 1.5
+	lk 'claim_lock block || exit 1
+		[ -e "$XHP_TMP/released" ] && echo after
+		[ "$(stat -L -c %d:%i /proc/$$/fd/9)" = "$(stat -c %d:%i "$_lockfile")" ] && echo same'
+	[ "$status" -eq 0 ]
+	[ "$output" = "after
+same" ]
+}
+
+@test "upstream's bash claim_lock waits while our shell holds the lock" {
+	[ -f "$UPSTREAM_LOCKING" ] || skip "upstream scripts not unpacked"
+	printf '. "%s/s/locking.sh"\nclaim_lock block\ntouch "%s/held"\nsleep 1.5\ntouch "%s/released"\nrelease_lock block\n' \
+	    "$XHP_TMP" "$XHP_TMP" "$XHP_TMP" > "$XHP_TMP/s/hold.sh"
+	# shellcheck disable=SC2086
+	$HOTPLUG_SH "$XHP_TMP/s/hold.sh" 3>&- &
+	BG=$!
+	while [ ! -e "$XHP_TMP/held" ]; do sleep 0.05; done
+	# shellcheck disable=SC2016
+	run bash -c '. "$1"; LOCK_BASEDIR=$2; claim_lock block
+		[ -e "$3/released" ] && echo after; release_lock block' \
+	    _ "$UPSTREAM_LOCKING" "$XHP_TMP/lock" "$XHP_TMP"
+	[ "$status" -eq 0 ]
+	[ "$output" = after ]
+}
+
+@test "a lock held past XEN_HOTPLUG_LOCK_TIMEOUT gives up naming the holder's pid" {
+	mkdir -p "$XHP_TMP/lock"
+	flock-wrap "$LOCKF" sleep 10 3>&- &
+	BG=$!
+	while ! [ -e "$LOCKF" ] || flock -n "$LOCKF" true; do sleep 0.05; done
+	start=$(date +%s)
+	lk 'XEN_HOTPLUG_LOCK_TIMEOUT=1; claim_lock block; echo "rc=$?"'
+	end=$(date +%s)
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *"unable to lock $LOCKF within 1 s: held by pid $BG"* ]]
+	[ "${lines[1]}" = rc=1 ]
+	[ $((end - start)) -le 3 ]
+}
+
+@test "a lock whose holder was SIGKILLed is free at once" {
+	# The child does not inherit the descriptor: only the shell holds it.
+	printf '. "%s/s/locking.sh"\nclaim_lock block\nsleep 30 9>&- &\necho $! > "%s/held"\nwait\n' \
+	    "$XHP_TMP" "$XHP_TMP" > "$XHP_TMP/s/hold.sh"
+	# shellcheck disable=SC2086
+	$HOTPLUG_SH "$XHP_TMP/s/hold.sh" 3>&- &
+	pid=$!
+	while [ ! -s "$XHP_TMP/held" ]; do sleep 0.05; done
+	BG=$(cat "$XHP_TMP/held")
+	kill -KILL "$pid"
+	wait "$pid" || true
+	lk 'XEN_HOTPLUG_LOCK_TIMEOUT=1; claim_lock block; echo "rc=$?"'
+	[ "$status" -eq 0 ]
+	[ "$output" = rc=0 ]
+}
+
+@test "LOCK_BASEDIR changed after sourcing is honoured, as with upstream" {
+	lk 'LOCK_BASEDIR=$XHP_TMP/elsewhere; claim_lock block; echo "$_lockfile"
+		[ -e "$XHP_TMP/elsewhere/block" ] && echo created'
+	[ "$status" -eq 0 ]
+	[ "$output" = "$XHP_TMP/elsewhere/block
+created" ]
+}
+
+@test "the default lock directory is /var/run/xen-hotplug" {
+	unset XEN_HOTPLUG_LOCK_BASEDIR
+	# shellcheck disable=SC2016
+	lk 'unset LOCK_BASEDIR; . "$XHP_TMP/s/locking.sh"; echo "$LOCK_BASEDIR"'
+	[ "$status" -eq 0 ]
+	[ "$output" = /var/run/xen-hotplug ]
+}
