@@ -9,7 +9,8 @@
 #                          it in xen-hotplug-paths.sh next to this file, and
 #                          in a source tree it defaults to build/bin.
 #                          A value already in the environment wins.
-#   XEN_HOTPLUG_LOCKDIR    lock directory (locking.sh)
+#   XEN_HOTPLUG_LOCK_BASEDIR,
+#   XEN_HOTPLUG_LOCK_TIMEOUT  the lock (locking.sh)
 #   XEN_HOTPLUG_DEVDIR     device directory (block-common.sh)
 # Variables the caller sets before using fatal/success/ebusy:
 #   XENBUS_PATH            absolute backend directory (argv[1] on NetBSD)

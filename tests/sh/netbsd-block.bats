@@ -22,7 +22,7 @@ setup() {
 	xhp_setup
 	DEV=$XHP_TMP/dev
 	mkdir -p "$DEV"
-	export XEN_HOTPLUG_DEVDIR=$DEV XEN_HOTPLUG_LOCKDIR=$XHP_TMP/lock
+	export XEN_HOTPLUG_DEVDIR=$DEV XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/lock
 	export PATH="$XHP_TOP/tests/stubs/netbsd:$PATH"
 	SCRIPT=$XHP_TOP/scripts/NetBSD/block
 	mknod "$DEV/sd0a" b 4 0
@@ -503,4 +503,25 @@ EOF
 	wait "$holder"
 	[ "$status" -eq 0 ]
 	[ $(((end - start) / 1000000)) -ge 500 ]
+}
+
+@test "add gives up within XEN_HOTPLUG_LOCK_TIMEOUT naming the holder, and changes nothing" {
+	mkdir -p "$XHP_TMP/lock"
+	# shellcheck disable=SC2016 # $1 is for the inner sh
+	flock-wrap "$XHP_TMP/lock/block" sh -c ': >"$1"; sleep 5' sh \
+		"$XHP_TMP/held" 3>&- &
+	holder=$!
+	for _ in $(seq 1 250); do
+		[ -e "$XHP_TMP/held" ] && break
+		sleep 0.02
+	done
+	guest 3 "$IMG" w
+	XEN_HOTPLUG_LOCK_TIMEOUT=0.3 block "$B" 2
+	kill "$holder"
+	wait "$holder" || true
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"unable to lock $XHP_TMP/lock/block within"*"held by pid"* ]]
+	[ "$(xsr "$B/hotplug-status")" = error ]
+	[[ "$(xsr "$B/hotplug-error")" == *"held by pid"* ]]
+	[ ! -s "$XHP_TMP/vnconfig.state" ]
 }

@@ -142,7 +142,7 @@ emul_cc() {
 	: >"$XHP_TMP/mount.out"
 	run --separate-stderr env -u XEN_HOTPLUG_HELPERDIR \
 		PATH="$XHP_TOP/tests/stubs/netbsd:/usr/bin:/bin:/usr/sbin:/sbin" \
-		XEN_HOTPLUG_LOCKDIR="$XHP_TMP/lock" sh "$P/scripts/block" "$B" 2
+		XEN_HOTPLUG_LOCK_BASEDIR="$XHP_TMP/lock" sh "$P/scripts/block" "$B" 2
 	echo "$stderr"
 	[ "$status" -eq 0 ]
 	[ "$(xenstore-read "$B/physical-device")" = 1043 ]
