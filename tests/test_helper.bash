@@ -20,18 +20,23 @@ XHP_XSD=$XHP_TOP/build/tests/test-xenstored
 export XEN_HOTPLUG_HELPERDIR=$XHP_BIN
 export PATH="$XHP_BIN:$PATH"
 
-# xsd_start: start the test xenstore on a private socket, wait until it
-# accepts connections. Extra arguments go to test-xenstored (fault
-# injection options). Sets XSD_PID, exports XENSTORED_PATH.
-# shellcheck disable=SC2120 # callers may pass daemon options
+# xsd_start [OPTIONS]: start the test xenstore on a private socket, wait
+# until it accepts connections. Extra arguments go to test-xenstored (e.g.
+# -E 2). Sets XSD_PID, exports XENSTORED_PATH. XHP_XSD_WRAP, if set, is a
+# command prefix for the daemon, split on blanks, e.g.
+#   XHP_XSD_WRAP="valgrind -q --log-file=/tmp/vg.%p"
+# shellcheck disable=SC2120 # suites pass daemon options, this file does not
 xsd_start() {
 	XENSTORED_PATH=$XHP_TMP/xenstored.sock
 	export XENSTORED_PATH
-	"$XHP_XSD" -s "$XENSTORED_PATH" "$@" 3>&- &
+	# shellcheck disable=SC2086 # the wrapper is split into words on purpose
+	${XHP_XSD_WRAP:-} "$XHP_XSD" -s "$XENSTORED_PATH" "$@" 3>&- &
 	XSD_PID=$!
 	local _
-	for _ in $(seq 1 200); do
+	for _ in $(seq 1 500); do
 		[ -S "$XENSTORED_PATH" ] && xenstore-read / >/dev/null 2>&1 && return 0
+		# Fail at once when the daemon died (bad option, socket in use).
+		kill -0 "$XSD_PID" 2>/dev/null || break
 		sleep 0.02
 	done
 	echo "test xenstore did not start" >&2
