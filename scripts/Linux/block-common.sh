@@ -200,10 +200,11 @@ _xhp_sharing() {
 # conflicting way). Returns 0.
 #
 check_sharing() {
+	# A conflict is an answer, not a failure (callers may run set -e).
 	if [ "$1" = file ]; then
-		_xhp_sharing "$3" -i "$2:${4:-}"
+		_xhp_sharing "$3" -i "$2:${4:-}" || :
 	else
-		_xhp_sharing "$3" -- "$2"
+		_xhp_sharing "$3" -- "$2" || :
 	fi
 	_xhp_w1=${_xhp_out%% *}
 	_xhp_w2=${_xhp_out#* }

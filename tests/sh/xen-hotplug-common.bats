@@ -20,6 +20,10 @@ setup() {
 	xenstore-write "$BE/state" 2
 }
 
+teardown() {
+	xhp_teardown
+}
+
 # sc BODY [ARGS...]: a script in $XHP_TMP/s that sources LIB (default
 # xen-hotplug-common.sh) then runs BODY, run under $HOTPLUG_SH.
 sc() {
