@@ -251,7 +251,7 @@ static void chainload(const char *path, char **argv, unsigned long ms,
 		      const char *secs)
 {
 	struct stat st;
-	int fd;
+	int fd, fl;
 
 	make_parent(path);
 	if (ms > 0)
@@ -278,7 +278,8 @@ static void chainload(const char *path, char **argv, unsigned long ms,
 	}
 	if (ms > 0)
 		disarm();
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1)
+	fl = fcntl(fd, F_GETFL);
+	if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
 		xhp_die_sys(XHP_SYS, "unable to set flags on %s", path);
 	execvp(argv[0], argv);
 	xhp_die_sys(errno == ENOENT ? XHP_NOTFOUND : XHP_NOEXEC,

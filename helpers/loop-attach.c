@@ -45,7 +45,7 @@ static int tag_ok(const char *tag)
 
 static int open_file(const char *path, int ro, struct stat *st)
 {
-	int fd;
+	int fd, fl;
 
 	/* stat first: opening a device node or fifo has side effects (or
 	 * blocks), and those are refused anyway. */
@@ -72,7 +72,8 @@ static int open_file(const char *path, int ro, struct stat *st)
 	if (!S_ISREG(st->st_mode))
 		xhp_die(XHP_NO, "unable to attach %s: not a regular file",
 			path);
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1)
+	fl = fcntl(fd, F_GETFL);
+	if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
 		xhp_die_sys(XHP_SYS, "unable to set flags on %s", path);
 	return fd;
 }

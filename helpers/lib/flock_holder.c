@@ -124,7 +124,7 @@ static int pid_holds(const char *pid, dev_t dev, ino_t ino)
 
 int xhp_flock_holder(dev_t dev, ino_t ino, char *buf, size_t len)
 {
-	char self[32];
+	char self[32], num[32];
 	struct dirent *e;
 	unsigned long pid;
 	long lpid;
@@ -140,8 +140,8 @@ int xhp_flock_holder(dev_t dev, ino_t ino, char *buf, size_t len)
 	 * holds the lock: find it by the lock its open file carries. */
 	lpid = locks_pid(dev, ino);
 	if (lpid > 0) {
-		snprintf(self, sizeof(self), "%ld", lpid);
-		if (pid_holds(self, dev, ino) && describe(lpid, buf, len) == 0)
+		snprintf(num, sizeof(num), "%ld", lpid);
+		if (pid_holds(num, dev, ino) && describe(lpid, buf, len) == 0)
 			return 0;
 	}
 	d = opendir("/proc");
