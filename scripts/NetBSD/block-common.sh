@@ -65,15 +65,31 @@ _xhp_esc() {
 	done
 }
 
+# raw_partition: print the letter of the raw partition, the one that
+# covers the whole disk (kern.rawpartition: 3, d, on i386 and amd64; 2, c,
+# on most other ports). Prints d when the sysctl cannot be read.
+raw_partition() {
+	case $(sysctl -n kern.rawpartition 2>/dev/null) in
+	0) echo a ;;
+	1) echo b ;;
+	2) echo c ;;
+	*) echo d ;;
+	esac
+}
+
 # netbsd_mountinfo MOUNT_OUTPUT: print, in Linux mountinfo format, the
 # mounts of local block devices found in NetBSD `mount` output
 #   SOURCE on MOUNTPOINT type FSTYPE (OPTION, OPTION...)
 # with "read-only" among the options for a read-only mount. The major:minor
 # field is 0:0, which makes xs-stat-path stat SOURCE itself. Mounts whose
 # source is not a block device (tmpfs, kernfs, NFS...) cannot be a guest's
-# disk and are left out. Returns 0.
+# disk and are left out. A mounted partition (wd0a) also counts as a use of
+# its disk's raw partition (wd0d on amd64, `sysctl kern.rawpartition`),
+# which covers the whole disk, so giving a guest wd0d while wd0a is mounted
+# is a conflict; other partitions (wd0e) stay free. Returns 0.
 netbsd_mountinfo() {
 	_mi_n=0
+	_mi_raw=
 	while IFS= read -r _mi_l; do
 		case $_mi_l in
 		*' on '*' type '*) ;;
@@ -93,6 +109,18 @@ netbsd_mountinfo() {
 		_xhp_esc "$_mi_mnt"
 		_mi_mnt=$_esc
 		_xhp_esc "$_mi_src"
+		printf '%s 1 0:0 / %s %s - %s %s %s\n' "$_mi_n" "$_mi_mnt" \
+		    "$_mi_rw" "$_mi_fs" "$_esc" "$_mi_rw"
+		case $_mi_src in
+		*[0-9][a-p]) ;;
+		*) continue ;;
+		esac
+		[ -n "$_mi_raw" ] || _mi_raw=$(raw_partition)
+		_mi_whole=${_mi_src%?}$_mi_raw
+		[ "$_mi_whole" != "$_mi_src" ] || continue
+		[ -b "$_mi_whole" ] || continue
+		_mi_n=$((_mi_n + 1))
+		_xhp_esc "$_mi_whole"
 		printf '%s 1 0:0 / %s %s - %s %s %s\n' "$_mi_n" "$_mi_mnt" \
 		    "$_mi_rw" "$_mi_fs" "$_esc" "$_mi_rw"
 	done <<EOF

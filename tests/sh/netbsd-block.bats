@@ -429,6 +429,36 @@ EOF
 	[[ "$(xsr "$B/hotplug-error")" == *"mounted in dom0 on /my data" ]]
 }
 
+@test "a whole disk is busy while one of its partitions is mounted in dom0" {
+	mknod "$DEV/sd0d" b 4 3
+	guest 3 "$DEV/sd0d" r
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[ "$(xsr "$B/hotplug-status")" = busy ]
+	[[ "$(xsr "$B/hotplug-error")" == "$DEV/sd0d (device 1027) is mounted in dom0 on /" ]]
+}
+
+@test "the raw partition letter follows sysctl kern.rawpartition" {
+	mknod "$DEV/sd0c" b 4 2
+	mknod "$DEV/sd0d" b 4 3
+	export XHP_RAWPARTITION=2
+	guest 3 "$DEV/sd0c" w
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[ "$(xsr "$B/hotplug-status")" = busy ]
+	attach 4 "$DEV/sd0d" w
+}
+
+@test "an image whose vnd partition is mounted in dom0 is busy" {
+	mknod "$DEV/vnd0a" b 14 0
+	vnconfig "$DEV/vnd0d" "$IMG"
+	printf '%s on /mnt type ffs (local)\n' "$DEV/vnd0a" >>"$XHP_TMP/mount.out"
+	guest 3 "$IMG" r
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[[ "$(xsr "$B/hotplug-error")" == *"mounted in dom0 on /mnt" ]]
+}
+
 @test "mounts of non-device sources are ignored" {
 	printf 'tmpfs on /tmp type tmpfs (local)\nkernfs on /kern type kernfs (local)\n' \
 		>>"$XHP_TMP/mount.out"
