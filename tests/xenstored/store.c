@@ -209,6 +209,19 @@ static void node_free(struct node *n)
 	free(n);
 }
 
+/* Descendants of n, silently: a commit fires only its queued events. */
+static void free_subtree(struct node *n)
+{
+	struct node *c;
+
+	while ((c = n->first)) {
+		free_subtree(c);
+		child_unlink(c);
+		hash_remove(c);
+		node_free(c);
+	}
+}
+
 void xsd_store_init(void)
 {
 	struct node *root;
@@ -225,6 +238,20 @@ void xsd_store_init(void)
 	root->plen = 3;
 	root->gen = ++gen_counter;
 	hash_insert(root);
+}
+
+/* Back to an empty store (the fuzzer starts every input from scratch). */
+void xsd_store_reset(void)
+{
+	struct node *root = lookup("/");
+
+	free_subtree(root);
+	hash_remove(root);
+	node_free(root);
+	free(tab);
+	tab = NULL;
+	tsize = tcount = 0;
+	xsd_store_init();
 }
 
 unsigned long xsd_node_count(void)
@@ -256,19 +283,6 @@ static void rm_subtree(struct node *n, int top)
 	n->parent->gen = ++gen_counter;
 	hash_remove(n);
 	node_free(n);
-}
-
-/* Descendants of n, silently: a commit fires only its queued events. */
-static void free_subtree(struct node *n)
-{
-	struct node *c;
-
-	while ((c = n->first)) {
-		free_subtree(c);
-		child_unlink(c);
-		hash_remove(c);
-		node_free(c);
-	}
 }
 
 /* ---- transactions ---- */

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <xen/io/xs_wire.h>
 
+#define XSD_PROG "test-xenstored"
 #define XSD_HDR_LEN ((size_t)sizeof(struct xsd_sockmsg))
 
 /* proto.c: wire framing, no I/O, so the fuzzer can drive it. */
@@ -42,6 +43,7 @@ struct xsd_view {
 };
 
 void xsd_store_init(void);
+void xsd_store_reset(void);
 int xsd_read(struct xsd_tx *tx, const char *path, struct xsd_view *v);
 /* Children as NUL-terminated names, concatenated; caller frees. */
 int xsd_children(struct xsd_tx *tx, const char *path, char **buf,
@@ -63,7 +65,32 @@ void xsd_tx_abort(struct xsd_tx *tx);
 void xsd_dump(FILE *fp);
 unsigned long xsd_node_count(void);
 
-/* main.c: called by the store when a node changes (exact: only watches on
+/* dispatch.c: connections and requests. */
+struct xsd_watch;
+struct xsd_conn {
+	int fd;
+	unsigned char in[XSD_HDR_LEN + XENSTORE_PAYLOAD_MAX];
+	size_t inlen;
+	unsigned char *out;     /* queued replies and events */
+	size_t outlen, outoff, outcap;
+	struct xsd_watch *watches;
+	int dead;
+	unsigned long nreq;
+	struct xsd_conn *next;
+};
+extern struct xsd_conn *xsd_conns;
+extern int xsd_verbose;
+extern unsigned long xsd_fault_next, xsd_fault_every;
+
+struct xsd_conn *xsd_conn_new(int fd);
+void xsd_conn_free(struct xsd_conn *c);
+void xsd_process(struct xsd_conn *c, const struct xsd_sockmsg *h,
+                 const unsigned char *p, size_t len);
+void xsd_die(const char *verb, const char *obj);
+void *xsd_realloc(void *p, size_t n);
+int xsd_parse_ulong(const char *s, unsigned long *out);
+
+/* dispatch.c: called by the store when a node changes (exact: only watches on
  * exactly this path fire, else watches on the path and its ancestors). */
 void xsd_fire(const char *path, int exact);
 

@@ -16,7 +16,6 @@
  *   sh COMMAND                       run COMMAND with system(), print status
  * The exit status is 0 once the script ends, whatever the results.
  */
-#define _DEFAULT_SOURCE /* getline is POSIX 2008, but keep glibc happy */
 
 #include <errno.h>
 #include <stdbool.h>

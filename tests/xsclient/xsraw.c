@@ -19,7 +19,6 @@
  * as "NAME PAYLOAD", payload escaped the same way. "closed" is printed and
  * the exit status is 3 when the daemon hangs up.
  */
-#define _DEFAULT_SOURCE /* usleep-free build; struct sockaddr_un */
 
 #include <errno.h>
 #include <poll.h>
