@@ -103,11 +103,12 @@ xenstore_write() {
 ##
 # xenstore_read PATH...
 #
-# Takes xenstore paths. Prints each value on its own line. A missing or
-# empty value is fatal, as upstream.
+# Takes xenstore paths. Prints each value on its own line. Fatal when
+# nothing at all could be read, as upstream (which also lets a partial
+# result through when some of several paths are missing).
 #
 xenstore_read() {
-	_xhp_v=$(xenstore-read "$@" 2>/dev/null) || _xhp_v=
+	_xhp_v=$(xenstore-read "$@") || :
 	[ -n "$_xhp_v" ] || fatal "xenstore-read $* failed."
 	printf '%s\n' "$_xhp_v"
 }
