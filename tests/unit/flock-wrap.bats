@@ -467,3 +467,46 @@ upstream_dir() {
 	[ "$(cat "$XHP_TMP/up.out")" = claimed ]
 	[ ! -e "$LOCK" ]
 }
+
+# ---- the shell pattern of docs/flock-wrap.md ---------------------------------
+
+# claim/critical section/release, ROUNDS times, as locking.sh would do it.
+SHELL_LOOP='lock=$1 log=$2 rounds=$3
+i=0
+while [ "$i" -lt "$rounds" ]; do
+	while :; do
+		exec 9<>"$lock" || exit 10
+		flock-wrap -w 20 -F 9 "$lock" && break
+		rc=$?
+		[ "$rc" -eq 2 ] || exit "$rc"
+	done
+	echo in >> "$log"; sleep 0.02; echo out >> "$log"
+	flock-wrap -u -F 9 "$lock" || exit 11
+	exec 9<&-
+	i=$((i + 1))
+done'
+
+@test "the documented claim and release loop excludes under dash, bash and busybox sh" {
+	mkdir -p "$XHP_TMP/locks"
+	shells=
+	for s in dash bash "busybox sh"; do
+		command -v "${s%% *}" >/dev/null && shells="$shells ${s// /_}"
+	done
+	pids=
+	for s in $shells; do
+		${s//_/ } -c "$SHELL_LOOP" sh "$LOCK" "$XHP_TMP/log" 5 3>&- &
+		pids="$pids $!"
+	done
+	for p in $pids; do
+		wait "$p"
+	done
+	run cat "$XHP_TMP/log"
+	n=$(echo "$shells" | wc -w)
+	[ "${#lines[@]}" -eq $((n * 10)) ]
+	for ((i = 0; i < ${#lines[@]}; i += 2)); do
+		[ "${lines[$i]}" = in ]
+		[ "${lines[$((i + 1))]}" = out ]
+	done
+	# Every round released: the lock file is gone.
+	[ ! -e "$LOCK" ]
+}
