@@ -6,6 +6,7 @@
 #   physical-device-path  the device node given to the guest
 #   vnd                   for an image file: the vnd node this script
 #                         configured, so remove frees exactly that one
+#   vnd-file-id           INODE:FSDEVICE of the image behind that vnd
 #
 # Everything that decides or changes sharing runs under the global lock
 # `block` (locking.sh), shared with the Linux scripts and upstream's.
@@ -192,38 +193,56 @@ $_fi_out
 EOF
 }
 
-# vnd_scan FILE: one `vnconfig -l`, whose lines are
+# vnd_line LINE: parse one line of `vnconfig -l`, whose forms are
 #   vndN: not in use
 #   vndN: MOUNTPOINT (SOURCE) inode INO     backing file's fs is mounted
 #   vndN: DEVNAME inode INO                 fs device known, not mounted
 #   vndN: dev MAJ,MIN inode INO             fs device has no /dev name
-# Sets vnd_inuse to the configured units ("vnd0 vnd3") and vnd_same to the
-# units backing FILE (same inode on the same device; with no device name
-# the inode alone decides, erring towards a conflict). Returns 0; calls
-# fatal when vnconfig fails.
+# Sets vl_unit (vndN), vl_ino and vl_src (the file system's device, empty
+# when vnconfig could not name it). Returns 0 for a configured unit, 1
+# otherwise.
+vnd_line() {
+	case $1 in
+	vnd*': '*' inode '*) ;;
+	*) return 1 ;;
+	esac
+	vl_unit=${1%%:*}
+	vl_ino=${1##* inode }
+	_vl_where=${1#*: }
+	_vl_where=${_vl_where% inode *}
+	case $_vl_where in
+	*' ('*')')
+		vl_src=${_vl_where##* (}
+		vl_src=${vl_src%)}
+		;;
+	'dev '*) vl_src= ;;
+	*) vl_src=/dev/$_vl_where ;;
+	esac
+	return 0
+}
+
+# vnd_backs INO SRC: after vnd_line, does that unit back the file with
+# inode INO on the file system from SRC? Without a device name from
+# vnconfig the inode alone decides, erring towards "yes".
+vnd_backs() {
+	[ "$vl_ino" = "$1" ] || return 1
+	[ -z "$vl_src" ] || [ "$vl_src" = "$2" ]
+}
+
+# vnd_scan FILE: one `vnconfig -l` (see vnd_line). Sets vnd_inuse to the
+# configured units ("vnd0 vnd3") and vnd_same to the units backing FILE,
+# and file_ino, file_src (file_identity). Returns 0; calls fatal when
+# vnconfig fails.
 vnd_scan() {
 	file_identity "$1"
 	vnd_inuse=
 	vnd_same=
 	_vs_out=$(vnconfig -l 2>&1) || fatal "unable to list vnd devices: $_vs_out"
 	while IFS= read -r _vs_l; do
-		case $_vs_l in
-		vnd*': '*' inode '*) ;;
-		*) continue ;;
-		esac
-		_vs_unit=${_vs_l%%:*}
-		_vs_ino=${_vs_l##* inode }
-		_vs_where=${_vs_l#*: }
-		_vs_where=${_vs_where% inode *}
-		case $_vs_where in
-		*' ('*')') _vs_src=${_vs_where##* (} _vs_src=${_vs_src%)} ;;
-		'dev '*) _vs_src= ;;
-		*) _vs_src=/dev/$_vs_where ;;
-		esac
-		vnd_inuse="$vnd_inuse $_vs_unit"
-		[ "$_vs_ino" = "$file_ino" ] || continue
-		if [ -z "$_vs_src" ] || [ "$_vs_src" = "$file_src" ]; then
-			vnd_same="$vnd_same $_vs_unit"
+		vnd_line "$_vs_l" || continue
+		vnd_inuse="$vnd_inuse $vl_unit"
+		if vnd_backs "$file_ino" "$file_src"; then
+			vnd_same="$vnd_same $vl_unit"
 		fi
 	done <<EOF
 $_vs_out
@@ -286,16 +305,21 @@ vnd_unit() {
 	return 0
 }
 
-# vnd_detach NODE: unconfigure the vnd NODE (as recorded in the vnd node).
-# Returns 0 when done or already unconfigured; calls fatal when vnconfig
-# refuses (for example the vnd is still open).
+# vnd_detach NODE [FILEID]: unconfigure the vnd NODE (as recorded in the
+# vnd node). FILEID ("INO:SOURCE", the vnd-file-id node) is the image add
+# configured it on: a vnd that now backs another file was freed and taken
+# by someone else since, and is left alone. Returns 0 when done, already
+# unconfigured, or left alone; calls fatal when vnconfig refuses (for
+# example the vnd is still open).
 vnd_detach() {
 	vnd_unit "$1" || fatal "refusing to unconfigure $1: not a vnd device"
 	_vd_out=$(vnconfig -l "$1" 2>&1) ||
 		fatal "unable to query $1: $_vd_out"
-	case $_vd_out in
-	*': not in use') return 0 ;;
-	esac
+	vnd_line "$_vd_out" || return 0
+	if [ -n "${2:-}" ] && ! vnd_backs "${2%%:*}" "${2#*:}"; then
+		log warning "$1 now backs another file (inode $vl_ino), left alone"
+		return 0
+	fi
 	_vd_out=$(vnconfig -u "$1" 2>&1) ||
 		fatal "unable to unconfigure $1: $_vd_out"
 	return 0
@@ -353,8 +377,10 @@ EOF
 		done
 		check_sharing "$params" "$mode" "$@" || ebusy "$xhp_sharing"
 		vnd_attach "$params" "$mode"
-		if ! write_dev "$vnd_dev" "vnd=$vnd_dev"; then
-			vnd_detach "$vnd_dev"
+		_ba_id=$file_ino:$file_src
+		if ! write_dev "$vnd_dev" "vnd=$vnd_dev" "vnd-file-id=$_ba_id"
+		then
+			vnd_detach "$vnd_dev" "$_ba_id"
 			exit 1
 		fi
 	else
@@ -367,10 +393,17 @@ EOF
 # block_remove: detach (state 6): unconfigure the recorded vnd, whatever
 # params now says, then delete the backend directory. Exits.
 block_remove() {
-	_br_vnd=$(xenstore_read_default "$XENBUS_PATH/vnd" "") || exit 1
+	_br_in=$(xenstore_read "$XENBUS_PATH/vnd=" "$XENBUS_PATH/vnd-file-id=") ||
+		exit 1
+	{
+		IFS= read -r _br_vnd
+		IFS= read -r _br_id
+	} <<EOF
+$_br_in
+EOF
 	if [ -n "$_br_vnd" ]; then
 		claim_lock block
-		vnd_detach "$_br_vnd"
+		vnd_detach "$_br_vnd" "$_br_id"
 		release_lock block
 	fi
 	if ! _br_out=$(xenstore-rm "$XENBUS_PATH" 2>&1) &&

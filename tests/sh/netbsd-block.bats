@@ -250,6 +250,33 @@ EOF
 	[ "$status" -ne 0 ]
 }
 
+@test "add records the image's identity so that remove can check the vnd" {
+	attach 3 "$IMG" w
+	[[ "$(xsr "$B/vnd-file-id")" == "$(stat -c %i "$IMG"):"?* ]]
+}
+
+@test "remove leaves alone a vnd that now backs another file" {
+	attach 3 "$IMG" w
+	# vnd0 freed behind the script's back and taken for another image
+	vnconfig -u vnd0
+	: >"$XHP_TMP/other.img"
+	vnconfig "$DEV/vnd0d" "$XHP_TMP/other.img"
+	block "$B" 6
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"$DEV/vnd0d now backs another file"*"left alone"* ]]
+	[[ "$(vnd_state vnd0)" == *"	$XHP_TMP/other.img" ]]
+	run xenstore-exists "$B"
+	[ "$status" -ne 0 ]
+}
+
+@test "remove frees a vnd recorded without an identity, as by an older script" {
+	attach 3 "$IMG" w
+	xenstore-rm "$B/vnd-file-id"
+	block "$B" 6
+	[ "$status" -eq 0 ]
+	[ "$(vnd_state vnd0)" = "" ]
+}
+
 @test "remove keeps the backend and reports when the vnd is still open" {
 	attach 3 "$IMG" w
 	mkdir "$XHP_TMP/vnconfig.open"
