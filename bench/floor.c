@@ -89,10 +89,12 @@ static int lock(const char *file)
 	}
 }
 
+/* Release by closing, leaving the file in place. The protocol allows that
+ * (a later locker, old script or new, opens and locks the same inode), and
+ * it is less work than upstream's unlink: an unlinked lock file sends every
+ * waiter round the stale-retry loop, O(waiters) calls per hand-over. */
 static void unlock(const char *file, int fd)
 {
-	if (unlink(file) < 0)
-		xhp_die_sys(XHP_SYS, "unable to unlink %s", file);
 	if (close(fd) < 0)
 		xhp_die_sys(XHP_SYS, "unable to close %s", file);
 }

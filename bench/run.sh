@@ -240,7 +240,7 @@ available() { # CONTENDER OS
 }
 
 fail() { # CASE V CONTENDER WHAT
-	note "$3 failed $1 V=$2: $4 (see $results/last-errors.log)"
+	note "$3 failed $1 V=$2: $4 (see $results/last-logs.log)"
 	sample "$1" "$2" "$3" fail 1
 }
 
@@ -396,6 +396,11 @@ case_conc() { # OS V
 			          printf "%.6f %d\n", m, n }' "$log" 2>/dev/null | awk '{ print $1 }')"
 			sample "$os-conc" "$v" "$c" lockers "$(awk '$1 != "-" { s[$1] = 1 }
 			    END { n = 0; for (a in s) n++; print n }' "$log" 2>/dev/null)"
+			# Exclusive flock() calls per add: 1 when each add locks
+			# once; more when a released (unlinked) lock file sends
+			# every waiter round the stale-retry loop.
+			sample "$os-conc" "$v" "$c" attempts "$(awk -v n="$conc_n" '
+			    $1 != "-" { k++ } END { printf "%.1f\n", k / n }' "$log" 2>/dev/null)"
 		done
 		r=$((r + 1))
 	done
@@ -536,7 +541,7 @@ cp "$samples" "$base.samples" || die "unable to write $base.samples"
 cp /var/log/xen/xen-hotplug.log "$tmp/log/upstream-hotplug-log.err" 2>/dev/null
 for f in "$tmp"/log/*.err; do
 	[ -s "$f" ] && { printf '== %s\n' "${f##*/}"; tail -n 20 "$f"; }
-done >"$results/last-errors.log" 2>/dev/null
+done >"$results/last-logs.log" 2>/dev/null
 meta="upstream=$up_version runs=$runs elapsed=$elapsed host=$(uname -n) kernel=$(uname -r) nproc=$(getconf _NPROCESSORS_ONLN) date=$stamp"
 awk -v fmt=csv -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.csv"
 awk -v fmt=json -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.json"
