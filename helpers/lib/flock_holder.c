@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
-#ifdef __linux__
+#if defined(__linux__) || defined(__GLIBC__) /* elsewhere: sys/types.h */
 #include <sys/sysmacros.h>
 #endif
 

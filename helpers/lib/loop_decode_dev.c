@@ -1,5 +1,5 @@
 #include <sys/types.h>
-#ifdef __linux__
+#if defined(__linux__) || defined(__GLIBC__) /* elsewhere: sys/types.h */
 #include <sys/sysmacros.h>
 #endif
 
