@@ -121,6 +121,7 @@ connected" ]
 }
 
 @test "timerun runs N copies with their own @N@ and reports each status" {
+	# shellcheck disable=SC2016 # expanded by the child shell, per copy
 	run --separate-stderr "$BB/timerun" -n 3 -f 7 -e X=a@N@ sh -c 'exit $((${X#a} - 7 + BENCH_ADD))'
 	[ "$status" -eq 1 ]
 	[ -z "$stderr" ]
