@@ -126,6 +126,8 @@ static void die_busy(int fd, const char *path, const char *secs)
 	char who[200];
 	struct stat st;
 
+	/* No more SIGALRMs interrupting the /proc search. */
+	disarm();
 	if (fstat(fd, &st) == -1 ||
 	    xhp_flock_holder(st.st_dev, st.st_ino, who, sizeof(who)) != 0)
 		snprintf(who, sizeof(who), "an unknown process");
