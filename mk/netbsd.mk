@@ -10,11 +10,14 @@
 #   NB_INC wrappers    NetBSD's header visibility: with plain
 #                      _POSIX_C_SOURCE, NetBSD's <sys/types.h> hides
 #                      major()/minor()/makedev() and <fcntl.h> hides flock()
-#                      unless the file defines _NETBSD_SOURCE. glibc puts
-#                      major() in <sys/sysmacros.h> and shows flock()
-#                      always, so the wrappers make glibc behave like
-#                      NetBSD: major() appears only with _NETBSD_SOURCE,
-#                      and flock() without it is a compile error.
+#                      unless the file defines _NETBSD_SOURCE (NetBSD has
+#                      no <sys/sysmacros.h> at all). glibc shows them from
+#                      <sys/sysmacros.h> and <sys/file.h> whatever is
+#                      defined, so the wrappers (-I, ahead of the system
+#                      headers) make glibc behave like NetBSD: without
+#                      _NETBSD_SOURCE a use is a compile error that names
+#                      the fix (major_needs__NETBSD_SOURCE_on_NetBSD...),
+#                      however the header was reached.
 # Flags are fixed, not $(CFLAGS), because they are the promise being tested.
 
 NB_B        = $(B)/netbsd-build
@@ -28,9 +31,14 @@ NB_FMT      = $(shell grep -q 'ifndef XHP_FMT_DEFAULT' helpers/lib/xhp.h && \
 check-netbsd-build:
 	@rm -rf $(NB_B)
 	@mkdir -p $(NB_INC)/sys $(NB_B)/obj $(NB_B)/bin
-	@printf '%s\n' '#include_next <sys/types.h>' \
-	    '#if defined(_NETBSD_SOURCE) && !defined(major)' \
-	    '#include <sys/sysmacros.h>' '#endif' >$(NB_INC)/sys/types.h
+	@printf '%s\n' '#include_next <sys/types.h>' '#include <sys/sysmacros.h>' \
+	    >$(NB_INC)/sys/types.h
+	@printf '%s\n' '#ifdef _NETBSD_SOURCE' '#include_next <sys/sysmacros.h>' \
+	    '#elif !defined(major)' \
+	    '#define major(d) major_needs__NETBSD_SOURCE_on_NetBSD(d)' \
+	    '#define minor(d) minor_needs__NETBSD_SOURCE_on_NetBSD(d)' \
+	    '#define makedev(a, b) makedev_needs__NETBSD_SOURCE_on_NetBSD(a, b)' \
+	    '#endif' >$(NB_INC)/sys/sysmacros.h
 	@printf '%s\n' '#include_next <sys/file.h>' '#ifndef _NETBSD_SOURCE' \
 	    '#define flock(fd, op) flock_needs__NETBSD_SOURCE_on_NetBSD(fd, op)' \
 	    '#endif' >$(NB_INC)/sys/file.h

@@ -54,7 +54,16 @@ emul_cc() {
 		>"$XHP_TMP/maj.c"
 	run emul_cc "$XHP_TMP/maj.c"
 	[ "$status" -ne 0 ]
+	[[ "$output" == *major_needs__NETBSD_SOURCE_on_NetBSD* ]]
 	run emul_cc "$XHP_TMP/maj.c" -D_NETBSD_SOURCE
+	[ "$status" -eq 0 ]
+	# glibc's own header does not get around it either
+	printf '#include <sys/sysmacros.h>\nunsigned f(unsigned a) { return (unsigned)makedev(a, a); }\n' \
+		>"$XHP_TMP/mk.c"
+	run emul_cc "$XHP_TMP/mk.c"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *makedev_needs__NETBSD_SOURCE_on_NetBSD* ]]
+	run emul_cc "$XHP_TMP/mk.c" -D_NETBSD_SOURCE
 	[ "$status" -eq 0 ]
 	printf '#include <sys/file.h>\nint f(int fd) { return flock(fd, LOCK_EX); }\n' \
 		>"$XHP_TMP/fl.c"
