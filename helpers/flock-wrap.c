@@ -71,19 +71,32 @@ static int parse_secs(const char *s, unsigned long *ms)
 	return 0;
 }
 
+/* What the caller gave us for SIGALRM, restored before exec. */
+static struct sigaction saved_sa;
+static sigset_t saved_mask;
+static int armed;
+
 /* A repeating timer: if the first SIGALRM lands between the flag check and
- * the blocking flock(), the next one still interrupts it. */
+ * the blocking flock(), the next one still interrupts it. SIGALRM is
+ * unblocked for the wait: a caller that blocked it would otherwise make the
+ * wait unbounded. */
 static void arm(unsigned long ms)
 {
 	struct sigaction sa;
 	struct itimerval it;
+	sigset_t alrm;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_alarm;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = 0; /* no SA_RESTART: flock() must return EINTR */
-	if (sigaction(SIGALRM, &sa, NULL) == -1)
+	if (sigaction(SIGALRM, &sa, &saved_sa) == -1)
 		xhp_die_sys(XHP_SYS, "unable to set SIGALRM handler");
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	if (sigprocmask(SIG_UNBLOCK, &alrm, &saved_mask) == -1)
+		xhp_die_sys(XHP_SYS, "unable to unblock SIGALRM");
+	armed = 1;
 	memset(&it, 0, sizeof(it));
 	it.it_value.tv_sec = (time_t)(ms / 1000);
 	it.it_value.tv_usec = (suseconds_t)(ms % 1000 * 1000);
@@ -92,16 +105,21 @@ static void arm(unsigned long ms)
 		xhp_die_sys(XHP_SYS, "unable to set timer");
 }
 
-/* Timers survive execve: PROG must not get our SIGALRM. */
+/* Timers survive execve: PROG must not get our SIGALRM, and gets the
+ * caller's disposition and mask back. */
 static void disarm(void)
 {
 	struct itimerval it;
 
+	if (!armed)
+		return;
+	armed = 0;
 	memset(&it, 0, sizeof(it));
 	if (setitimer(ITIMER_REAL, &it, NULL) == -1)
 		xhp_die_sys(XHP_SYS, "unable to clear timer");
-	if (signal(SIGALRM, SIG_DFL) == SIG_ERR)
-		xhp_die_sys(XHP_SYS, "unable to reset SIGALRM");
+	if (sigaction(SIGALRM, &saved_sa, NULL) == -1 ||
+	    sigprocmask(SIG_SETMASK, &saved_mask, NULL) == -1)
+		xhp_die_sys(XHP_SYS, "unable to restore SIGALRM");
 }
 
 /* flock(LOCK_EX) on FD until the timer fires: 0 locked, 1 timed out. */
@@ -278,8 +296,7 @@ static void chainload(const char *path, char **argv, unsigned long ms,
 		if (close(fd) == -1)
 			xhp_die_sys(XHP_SYS, "unable to close %s", path);
 	}
-	if (ms > 0)
-		disarm();
+	disarm();
 	fl = fcntl(fd, F_GETFL);
 	if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
 		xhp_die_sys(XHP_SYS, "unable to set flags on %s", path);

@@ -164,6 +164,23 @@ upstream_dir() {
 	[ "$output" = alive ]
 }
 
+@test "an ignored SIGALRM still times out, and chainload hands the command the caller's disposition" {
+	hold 30
+	run --separate-stderr bash -c 'trap "" ALRM; flock-wrap -w 0.3 "$1" true' bash "$LOCK"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"within 0.3 s: held by pid $HOLDER (sleep 30)" ]]
+	kill -9 "$HOLDER"
+	wait "$HOLDER" 2>/dev/null || true
+	# SIGALRM is signal 14: bit 0x2000 of SigIgn.
+	ign='grep "^SigIgn:" /proc/$$/status'
+	run bash -c 'trap "" ALRM; flock-wrap -w 1 "$1" sh -c "$2"' bash "$LOCK" "$ign"
+	[ "$status" -eq 0 ]
+	[ $((0x${output##*:[[:space:]]} & 0x2000)) -ne 0 ]
+	run flock-wrap -w 1 "$LOCK" sh -c "$ign"
+	[ "$status" -eq 0 ]
+	[ $((0x${output##*:[[:space:]]} & 0x2000)) -eq 0 ]
+}
+
 @test "chainload of a missing command exits 127" {
 	run -127 --separate-stderr flock-wrap "$LOCK" "$XHP_TMP/no-such-command"
 	[ "$status" -eq 127 ]
