@@ -15,7 +15,7 @@ $(B)/tests/xsclient: tests/xsclient/xsclient.c
 
 # Protocol fuzzer (clang/libFuzzer), see docs/test-xenstored.md.
 FUZZ_CC = clang-14
-$(B)/fuzz/xs_proto_fuzz: tests/fuzz/xs_proto_fuzz.c tests/xenstored/proto.c tests/xenstored/xsd.h
+$(B)/fuzz/xs_proto_fuzz: tests/fuzz/xs_proto_fuzz.c $(filter-out tests/xenstored/main.c,$(XSD_SRC)) tests/xenstored/xsd.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -Itests/xenstored \
-	    -o $@ tests/fuzz/xs_proto_fuzz.c tests/xenstored/proto.c
+	    -o $@ tests/fuzz/xs_proto_fuzz.c $(filter-out tests/xenstored/main.c,$(XSD_SRC))

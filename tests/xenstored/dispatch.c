@@ -548,3 +548,11 @@ void xsd_conn_free(struct xsd_conn *c)
 	free(c->out);
 	free(c);
 }
+
+/* Transaction ids and commit counts from 1 again (reproducible fuzzing). */
+void xsd_dispatch_reset(void)
+{
+	next_txid = 1;
+	commits = 0;
+	xsd_fault_next = xsd_fault_every = 0;
+}

@@ -84,6 +84,7 @@ extern unsigned long xsd_fault_next, xsd_fault_every;
 
 struct xsd_conn *xsd_conn_new(int fd);
 void xsd_conn_free(struct xsd_conn *c);
+void xsd_dispatch_reset(void);
 void xsd_process(struct xsd_conn *c, const struct xsd_sockmsg *h,
                  const unsigned char *p, size_t len);
 void xsd_die(const char *verb, const char *obj);
