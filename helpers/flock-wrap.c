@@ -1,3 +1,6 @@
+/* NetBSD shows major(), minor(), makedev() and flock() only with this. */
+#define _NETBSD_SOURCE
+
 /* flock-wrap: take the hotplug lock with the protocol of Xen's locking.sh
  * (flock, then check the locked file is still the one at the path; release
  * unlinks while holding), with a bounded wait. See docs/flock-wrap.md. */

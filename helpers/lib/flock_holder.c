@@ -1,3 +1,6 @@
+/* NetBSD shows major(), minor(), makedev() and flock() only with this. */
+#define _NETBSD_SOURCE
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

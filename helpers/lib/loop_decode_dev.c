@@ -1,3 +1,6 @@
+/* NetBSD shows major(), minor(), makedev() and flock() only with this. */
+#define _NETBSD_SOURCE
+
 #include <sys/types.h>
 #if defined(__linux__) || defined(__GLIBC__) /* elsewhere: sys/types.h */
 #include <sys/sysmacros.h>
