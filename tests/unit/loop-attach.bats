@@ -291,3 +291,16 @@ probe() {
 		[ "$output" = "$mm" ] || { echo "$k -> $output, want $mm"; return 1; }
 	done
 }
+
+@test "a file after -- is taken literally, even one named like an option" {
+	cd "$XHP_TMP"
+	truncate -s 1M ./-r.img
+	run --separate-stderr loop-attach -t "$TAG" -- -r.img
+	[ "$status" -eq 0 ]
+	dev=${output% *}
+	[ "$(sys "$dev" backing_file)" = "$XHP_TMP/-r.img" ]
+	[ "$(blockdev --getro "$dev")" = 0 ]
+	run --separate-stderr loop-detach -t "$TAG" -- "$dev"
+	[ "$status" -eq 0 ]
+	[ ! -d "/sys/block/${dev#/dev/}/loop" ]
+}
