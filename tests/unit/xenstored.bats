@@ -273,16 +273,33 @@ restart_xsd() {
 		'ERROR ENOSYS\0' 'ERROR ENOSYS\0')" ]
 }
 
-@test "unknown message types, bad arguments and control commands are EINVAL" {
+@test "unknown message types are ENOSYS, bad arguments and commands EINVAL" {
 	run "$XSRAW" '99:x\0' 'READ:/a\0/b\0' 'READ:/a' 'WATCH:/a\0' \
-		'TRANSACTION_END:T\0' 'CONTROL:no-such-command\0' 'CONTROL:check\0'
-	[ "${lines[0]}" = 'ERROR EINVAL\0' ]
+		'TRANSACTION_END:T\0' 'CONTROL:no-such-command\0' 'CONTROL:check\0' \
+		'WATCH_EVENT:/a\0t\0' 'ERROR:EINVAL\0' '20:\0'
+	[ "${lines[0]}" = 'ERROR ENOSYS\0' ]
 	[ "${lines[1]}" = 'ERROR EINVAL\0' ]
 	[ "${lines[2]}" = 'ERROR EINVAL\0' ]
 	[ "${lines[3]}" = 'ERROR EINVAL\0' ]
 	[ "${lines[4]}" = 'ERROR ENOENT\0' ]
 	[ "${lines[5]}" = 'ERROR EINVAL\0' ]
 	[ "${lines[6]}" = 'CONTROL OK\0' ]
+	[ "${lines[7]}" = 'ERROR ENOSYS\0' ]
+	[ "${lines[8]}" = 'ERROR ENOSYS\0' ]
+	[ "${lines[9]}" = 'ERROR ENOSYS\0' ]
+}
+
+@test "a transaction id is checked for every request except the watch calls" {
+	run "$XSRAW" 'GET_DOMAIN_PATH@77:0\0' 'WATCH@77:/a\0t\0' \
+		'UNWATCH@77:/a\0t\0' 'TRANSACTION_START@77:\0' \
+		'TRANSACTION_START:\0' 'TRANSACTION_START@T:\0'
+	[ "${lines[0]}" = 'ERROR ENOENT\0' ]
+	[ "${lines[1]}" = 'WATCH OK\0' ]
+	[ "${lines[2]}" = 'WATCH_EVENT /a\0t\0' ]
+	[ "${lines[3]}" = 'UNWATCH OK\0' ]
+	[ "${lines[4]}" = 'ERROR ENOENT\0' ]
+	[[ "${lines[5]}" == 'TRANSACTION_START '* ]]
+	[ "${lines[6]}" = 'ERROR EBUSY\0' ]
 }
 
 # ---- watches ----

@@ -263,7 +263,14 @@ static int handle(struct xsd_conn *c, const struct xsd_sockmsg *h,
 	unsigned long dom;
 	int err;
 
-	if (h->type != XS_TRANSACTION_START && h->tx_id != 0) {
+	/* As cxenstored: types with no handler are ENOSYS; only the watch
+	 * calls ignore the transaction id, all others must name a live
+	 * transaction of this connection (or 0). */
+	if (h->type >= XS_TYPE_COUNT || h->type == XS_WATCH_EVENT ||
+	    h->type == XS_ERROR || h->type == XS_SET_TARGET + 1)
+		return ENOSYS;
+	if (h->type != XS_WATCH && h->type != XS_UNWATCH &&
+	    h->type != XS_RESET_WATCHES && h->tx_id != 0) {
 		tx = tx_lookup(c, h->tx_id, NULL);
 		if (!tx)
 			return ENOENT;
@@ -448,6 +455,8 @@ static int handle(struct xsd_conn *c, const struct xsd_sockmsg *h,
 		return 0;
 
 	case XS_TRANSACTION_START:
+		if (tx)
+			return EBUSY;
 		if (!xsd_onearg(p, len))
 			return EINVAL;
 		if (ntx == txcap) {
@@ -496,7 +505,7 @@ static int handle(struct xsd_conn *c, const struct xsd_sockmsg *h,
 		return ENOSYS;
 
 	default:
-		return EINVAL;
+		return ENOSYS;
 	}
 }
 
