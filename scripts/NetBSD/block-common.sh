@@ -353,14 +353,20 @@ write_dev() {
 
 # block_add: attach params to the guest (state 2). Exits.
 block_add() {
-	_ba_in=$(xenstore_read "$XENBUS_PATH/params=" "$XENBUS_PATH/mode") ||
-		exit 1
+	_ba_in=$(xenstore_read "$XENBUS_PATH/params=" "$XENBUS_PATH/mode" \
+	    "$XENBUS_PATH/physical-device-path=") || exit 1
 	{
 		IFS= read -r params
 		IFS= read -r mode
+		IFS= read -r _ba_done
 	} <<EOF
 $_ba_in
 EOF
+	if [ -n "$_ba_done" ]; then
+		# Run twice for one add: a second vnd would leak the first.
+		log warning "$XENBUS_PATH already has $_ba_done, nothing to do"
+		exit 0
+	fi
 	mode=$(canonicalise_mode "$mode")
 	if [ -z "$params" ]; then
 		fatal "$XENBUS_PATH/params is empty, unable to attach block device"

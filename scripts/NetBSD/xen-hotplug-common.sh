@@ -38,6 +38,13 @@ if [ -z "${XEN_HOTPLUG_HELPERDIR:-}" ]; then
 fi
 XHP_H=$XEN_HOTPLUG_HELPERDIR
 
+# libxl on NetBSD adds nothing to the environment and the toolstack's PATH
+# may lack the system directories (vnconfig, sysctl and mount live in /sbin
+# and /usr/sbin, the Xen tools in /usr/pkg). Appended, so a PATH set on
+# purpose still comes first.
+PATH=$PATH:/sbin:/usr/sbin:/bin:/usr/bin:/usr/pkg/sbin:/usr/pkg/bin
+export PATH
+
 # log LEVEL MESSAGE...: print "SCRIPT: LEVEL: MESSAGE" on stderr, which
 # libxl collects. Prints nothing on stdout; returns 0.
 log() {

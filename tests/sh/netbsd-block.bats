@@ -502,6 +502,48 @@ EOF
 	[[ "$(xsr "$B/hotplug-error")" == *"mounted in dom0 on /mnt" ]]
 }
 
+@test "a second add for the same backend changes nothing and spends no vnd" {
+	attach 3 "$IMG" w
+	block "$B" 2
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"already has $DEV/vnd0d, nothing to do"* ]]
+	[ "$(xsr "$B/vnd")" = "$DEV/vnd0d" ]
+	[ "$(vnd_state vnd1)" = "" ]
+}
+
+@test "a backend without mode is an error" {
+	guest 3 "$DEV/sd1d" w
+	xenstore-rm "$B/mode"
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	[ "$(xsr "$B/hotplug-status")" = error ]
+	[[ "$(xsr "$B/hotplug-error")" == "xs-readv: fatal: unable to read $B/mode: No such file or directory" ]]
+}
+
+@test "remove of a backend that is already gone succeeds and recreates nothing" {
+	guest 3 "$DEV/sd1d" w
+	xenstore-rm "$B"
+	block "$B" 6
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "" ]
+	run xenstore-exists "$B"
+	[ "$status" -ne 0 ]
+}
+
+@test "block finds the system tools with a PATH that lacks the system directories" {
+	# libxl adds no environment: only the stubs and helpers are in PATH
+	# here, xenstore-*, ls and df must come from the standard directories.
+	local sh_path
+	sh_path=$(command -v "${HOTPLUG_SH%% *}")
+	guest 3 "$IMG" w
+	# shellcheck disable=SC2086 # the shell's own arguments ("sh" of busybox)
+	run --separate-stderr env PATH="$XHP_TOP/tests/stubs/netbsd:$XHP_BIN" \
+		"$sh_path" ${HOTPLUG_SH#"${HOTPLUG_SH%% *}"} "$SCRIPT" "$B" 2
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(xsr "$B/vnd")" = "$DEV/vnd0d" ]
+}
+
 @test "params that is neither a device nor a file is an error" {
 	guest 3 "$XHP_TMP" w
 	block "$B" 2
