@@ -624,3 +624,38 @@ EOF
 	[[ "$(xsr "$B/hotplug-error")" == *"held by pid"* ]]
 	[ ! -s "$XHP_TMP/vnconfig.state" ]
 }
+
+@test "concurrent adds of one device read-write: exactly one guest gets it" {
+	local d pids=
+	for d in 3 4 5 6; do
+		guest "$d" "$DEV/sd1d" w
+	done
+	for d in 3 4 5 6; do
+		# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
+		$HOTPLUG_SH "$SCRIPT" "$BE/$d/768" 2 2>/dev/null 3>&- &
+		pids="$pids $!"
+	done
+	for p in $pids; do wait "$p" || true; done
+	run sh -c 'for d in 3 4 5 6; do xenstore-read "$1/$d/768/hotplug-status"; done' sh "$BE"
+	echo "$output"
+	[ "$(printf '%s\n' "$output" | grep -c '^connected$')" -eq 1 ]
+	[ "$(printf '%s\n' "$output" | grep -c '^busy$')" -eq 3 ]
+}
+
+@test "concurrent adds of different images get different vnds" {
+	local d pids=
+	for d in 3 4 5 6; do
+		: >"$XHP_TMP/$d.img"
+		guest "$d" "$XHP_TMP/$d.img" w
+	done
+	for d in 3 4 5 6; do
+		# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
+		$HOTPLUG_SH "$SCRIPT" "$BE/$d/768" 2 2>/dev/null 3>&- &
+		pids="$pids $!"
+	done
+	for p in $pids; do wait "$p" || true; done
+	run sh -c 'for d in 3 4 5 6; do xenstore-read "$1/$d/768/vnd"; done' sh "$BE"
+	echo "$output"
+	[ "$(printf '%s\n' "$output" | sort -u | wc -l)" -eq 4 ]
+	[ "$(wc -l <"$XHP_TMP/vnconfig.state")" -eq 4 ]
+}
