@@ -39,6 +39,12 @@ function ratio(a, b) {
 function jstr(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
 
 # targets(): the goals of issue #5, each as "NAME|VALUE|PASS or MISS".
+# metaval(NAME, DEFAULT): NAME's value in the meta string.
+function metaval(name, dflt,    n, i, m) {
+	n = split(meta, m, " ")
+	for (i = 1; i <= n; i++) if (index(m[i], name "=") == 1) return substr(m[i], length(name) + 2)
+	return dflt
+}
 # get(K): the median of K, or -1; never creates K (a bare med[K] would).
 function get(k) { return (k in med) ? med[k] : -1 }
 function target(name, have, ok) {
@@ -172,7 +178,7 @@ END {
 	for (r = 1; r <= nrows; r++) {
 		split(row[r], q, "|")
 		if (q[1] ~ /-phy-add$/) {
-			sect = (q[1] ~ /^netbsd/) ? "NetBSD: scripts/NetBSD/block (vnconfig, sysctl, mount stubbed)" : "Linux: scripts/Linux/block"
+			sect = (q[1] ~ /^netbsd/) ? "NetBSD: " metaval("ours_netbsd", "scripts/NetBSD/block") " (vnconfig, sysctl, mount stubbed)" : "Linux: " metaval("ours_linux", "scripts/Linux/block")
 			for (vv in vs) if (index(vv, (q[1] ~ /^netbsd/) ? "netbsd-" : "linux-") == 1) { printf "\n%s\n", sect; break }
 		}
 		nv = 0

@@ -19,6 +19,9 @@
 #   BENCH_CASES     subset to run: any of "phy file conc netbsd" (default all)
 #   BENCH_VS        V levels for phy add (default "0 100 1000")
 #   BENCH_DEB       use this xen-utils-common .deb instead of downloading
+#   BENCH_OURS_LINUX, BENCH_OURS_NETBSD
+#                   run this block script as "ours" (to measure a change
+#                   to a copy of scripts/ before committing it)
 #
 # Needs root: mknod, loop devices and a private mount namespace, in which
 # /run/xen-hotplug and /var/log/xen are private tmpfs so the benchmark
@@ -32,8 +35,8 @@ cases=${BENCH_CASES:-phy file conc netbsd}
 vs=${BENCH_VS:-0 100 1000}
 bin=$top/build/bench
 xsd=$top/build/tests/test-xenstored
-ours_linux=$top/scripts/Linux/block
-ours_netbsd=$top/scripts/NetBSD/block
+ours_linux=${BENCH_OURS_LINUX:-$top/scripts/Linux/block}
+ours_netbsd=${BENCH_OURS_NETBSD:-$top/scripts/NetBSD/block}
 results=$top/bench/results
 conc_n=32
 # A major no driver claims: no target can collide with a real device.
@@ -276,6 +279,11 @@ count_procs() { # OS V CONTENDER DOM
 		    END { print n + 0 }' "$tmp/trace")"
 		sample "$os-procs" "$v" "$c" execs "$(awk '
 		    /execve/ && / = 0$/ { n++ } END { print n + 0 }' "$tmp/trace")"
+		# Keep ours' process trace at V=0: what each process is for.
+		if [ "$c" = ours ] && [ "$v" = 0 ]; then
+			sed -e 's/, 0x[0-9a-f]* \/\*.*\*\/)/)/' "$tmp/trace" \
+			    >"$results/trace-ours-$os.txt"
+		fi
 	else
 		fail "$os-procs" "$v" "$c" "traced add exit $st"
 	fi
@@ -542,7 +550,7 @@ cp /var/log/xen/xen-hotplug.log "$tmp/log/upstream-hotplug-log.err" 2>/dev/null
 for f in "$tmp"/log/*.err; do
 	[ -s "$f" ] && { printf '== %s\n' "${f##*/}"; tail -n 20 "$f"; }
 done >"$results/last-logs.log" 2>/dev/null
-meta="upstream=$up_version runs=$runs elapsed=$elapsed host=$(uname -n) kernel=$(uname -r) nproc=$(getconf _NPROCESSORS_ONLN) date=$stamp"
+meta="upstream=$up_version ours_linux=${ours_linux#"$top"/} ours_netbsd=${ours_netbsd#"$top"/} runs=$runs elapsed=$elapsed host=$(uname -n) kernel=$(uname -r) nproc=$(getconf _NPROCESSORS_ONLN) date=$stamp"
 awk -v fmt=csv -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.csv"
 awk -v fmt=json -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.json"
 awk -v fmt=table -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.txt"
