@@ -14,8 +14,8 @@
 
 XHP_TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 if [ ! -d "$XHP_TOP/helpers" ]; then XHP_TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd); fi
-XHP_BIN=$XHP_TOP/build/bin
-XHP_XSD=$XHP_TOP/build/tests/test-xenstored
+XHP_BIN=${XHP_BIN:-$XHP_TOP/build/bin}
+XHP_XSD=${XHP_XSD:-$XHP_TOP/build/tests/test-xenstored}
 : "${HOTPLUG_SH:=dash}"
 export XEN_HOTPLUG_HELPERDIR=$XHP_BIN
 export PATH="$XHP_BIN:$PATH"
