@@ -133,10 +133,11 @@ EOF
 # check_sharing TARGET MODE [ALSO...]: may TARGET (a block device or an
 # image file) be given to this guest in MODE (r, w or !)? ALSO are more
 # devices that are the same storage (the vnd devices already backing an
-# image file). Other guests' backends and dom0's read-write mounts are
-# checked by xs-stat-path, in one process per target. Sets xhp_sharing to
-# "ok" or to a sentence naming the user. Prints nothing. Returns 0 when
-# free, 1 on a conflict; calls fatal when the check itself fails.
+# image file). Other guests' backends and dom0's mounts (for MODE r only
+# read-write ones) are checked by xs-stat-path, one process per target.
+# Sets xhp_sharing to "ok" or to a sentence naming the user. Prints
+# nothing. Returns 0 when free, 1 on a conflict; calls fatal when the
+# check itself fails.
 check_sharing() {
 	_cs_mode=$2
 	_cs_first=$1
