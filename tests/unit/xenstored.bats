@@ -292,7 +292,7 @@ restart_xsd() {
 @test "a transaction id is checked for every request except the watch calls" {
 	run "$XSRAW" 'GET_DOMAIN_PATH@77:0\0' 'WATCH@77:/a\0t\0' \
 		'UNWATCH@77:/a\0t\0' 'TRANSACTION_START@77:\0' \
-		'TRANSACTION_START:\0' 'TRANSACTION_START@T:\0'
+		'TRANSACTION_START:' 'TRANSACTION_START@T:\0'
 	[ "${lines[0]}" = 'ERROR ENOENT\0' ]
 	[ "${lines[1]}" = 'WATCH OK\0' ]
 	[ "${lines[2]}" = 'WATCH_EVENT /a\0t\0' ]
@@ -368,6 +368,18 @@ restart_xsd() {
 	run "$XSRAW" -w 200 'WATCH:/rw\0t\0' 'RESET_WATCHES:\0' 'WRITE:/rw\0v'
 	[ "$output" = "$(printf '%s\n' 'WATCH OK\0' 'WATCH_EVENT /rw\0t\0' \
 		'RESET_WATCHES OK\0' 'WRITE OK\0')" ]
+}
+
+@test "an event too large for one message is dropped, the connection lives on" {
+	tok=$(printf '%03000d' 0)
+	long=/$(printf '%01200d' 0)
+	run "$XSRAW" -w 200 "WATCH:/\\0$tok\\0" "WRITE:$long\\0v" 'WRITE:/s\0v'
+	[ "${#lines[@]}" -eq 5 ]
+	[ "${lines[0]}" = 'WATCH OK\0' ]
+	[ "${lines[1]}" = "WATCH_EVENT /\\0$tok\\0" ]
+	[ "${lines[2]}" = 'WRITE OK\0' ]
+	[ "${lines[3]}" = "WATCH_EVENT /s\\0$tok\\0" ]
+	[ "${lines[4]}" = 'WRITE OK\0' ]
 }
 
 @test "one change reaches every watching connection" {

@@ -103,6 +103,18 @@ static void send_msg(struct xsd_conn *c, uint32_t type, uint32_t req_id,
 
 /* ---- watches ---- */
 
+/* A long path plus a long token can exceed what any client accepts in one
+ * message; such an event is dropped rather than break the connection. */
+static void send_event(struct xsd_conn *c, const struct xsd_watch *w,
+                       const char *path)
+{
+	size_t pl = strlen(path + w->prefix) + 1, tl = strlen(w->token) + 1;
+
+	if (pl + tl > XENSTORE_PAYLOAD_MAX)
+		return;
+	send_msg(c, XS_WATCH_EVENT, 0, 0, path + w->prefix, pl, w->token, tl);
+}
+
 static int is_child(const char *child, const char *parent)
 {
 	size_t n = strlen(parent);
@@ -125,9 +137,7 @@ void xsd_fire(const char *path, int exact)
 			            : is_child(path, w->path);
 			if (!hit || strlen(path) < w->prefix)
 				continue;
-			send_msg(c, XS_WATCH_EVENT, 0, 0, path + w->prefix,
-			         strlen(path + w->prefix) + 1, w->token,
-			         strlen(w->token) + 1);
+			send_event(c, w, path);
 			if (xsd_verbose)
 				fprintf(stderr, XSD_PROG ": fd %d event %s %s\n",
 				        c->fd, path + w->prefix, w->token);
@@ -426,9 +436,7 @@ static int handle(struct xsd_conn *c, const struct xsd_sockmsg *h,
 		*wp = w;
 		send_msg(c, h->type, h->req_id, h->tx_id, ok, 3, NULL, 0);
 		/* Fire once up front, as cxenstored does. */
-		send_msg(c, XS_WATCH_EVENT, 0, 0, path + w->prefix,
-		         strlen(path + w->prefix) + 1, w->token,
-		         strlen(w->token) + 1);
+		send_event(c, w, path);
 		return 0;
 
 	case XS_UNWATCH:
@@ -455,10 +463,9 @@ static int handle(struct xsd_conn *c, const struct xsd_sockmsg *h,
 		return 0;
 
 	case XS_TRANSACTION_START:
+		/* The payload (libxenstore sends "") is not looked at. */
 		if (tx)
 			return EBUSY;
-		if (!xsd_onearg(p, len))
-			return EINVAL;
 		if (ntx == txcap) {
 			txcap = txcap ? txcap * 2 : 16;
 			txs = xsd_realloc(txs, txcap * sizeof(*txs));
