@@ -102,6 +102,7 @@ END {
 		row[++nrows] = os "-conc|maxwait|32 concurrent: max lock wait (s)|s"
 		row[++nrows] = os "-conc|waitadds|  max wait / one add (<= 5)|r"
 		row[++nrows] = os "-conc|attempts|  flock calls per add|n"
+		row[++nrows] = os "-conc|hold|  lock hand-over interval (s)|s"
 	}
 	# derived: longest wait in units of one uncontended add
 	for (k in med) {

@@ -404,6 +404,16 @@ case_conc() { # OS V
 			          printf "%.6f %d\n", m, n }' "$log" 2>/dev/null | awk '{ print $1 }')"
 			sample "$os-conc" "$v" "$c" lockers "$(awk '$1 != "-" { s[$1] = 1 }
 			    END { n = 0; for (a in s) n++; print n }' "$log" 2>/dev/null)"
+			# Lock hand-over interval: sort the adds by the moment they
+			# finally got the lock; the gap to the next one is how long
+			# each held it (plus the hand-over). Median of the gaps.
+			sample "$os-conc" "$v" "$c" hold "$(awk '
+			    $1 != "-" && $6 == 0 && $5 == 0 && $4 > got[$1] { got[$1] = $4 }
+			    END { for (a in got) print got[a] }' "$log" 2>/dev/null |
+			    sort -n | awk 'NR > 1 { d[++n] = $1 - p } { p = $1 }
+			    END { if (!n) { print 0; exit }
+			          for (i = 2; i <= n; i++) { t = d[i]; for (j = i - 1; j >= 1 && d[j] > t; j--) d[j + 1] = d[j]; d[j + 1] = t }
+			          printf "%.6f\n", (n % 2) ? d[(n + 1) / 2] : (d[n / 2] + d[n / 2 + 1]) / 2 }')"
 			# Exclusive flock() calls per add: 1 when each add locks
 			# once; more when a released (unlinked) lock file sends
 			# every waiter round the stale-retry loop.
