@@ -1,3 +1,8 @@
+/* NetBSD hides major()/minor() under _POSIX_C_SOURCE unless asked (and
+ * the check-netbsd-build emulation cannot define __NetBSD__). */
+#ifndef __linux__
+#define _NETBSD_SOURCE
+#endif
 #include <sys/types.h>
 #ifdef __linux__
 #include <sys/sysmacros.h>

@@ -96,10 +96,14 @@ int xhp_flock_holder(dev_t dev, ino_t ino, char *buf, size_t len);
 
 /* Output/parse formats of physical-device (docs/helpers.md). */
 enum { XHP_FMT_LINUX = 1, XHP_FMT_NETBSD = 2 };
+/* The build target's format; -DXHP_FMT_DEFAULT=... overrides it (the
+ * NetBSD build check on Linux). */
+#ifndef XHP_FMT_DEFAULT
 #ifdef __NetBSD__
 #define XHP_FMT_DEFAULT XHP_FMT_NETBSD
 #else
 #define XHP_FMT_DEFAULT XHP_FMT_LINUX
+#endif
 #endif
 /* Room for any formatted MAJ:MIN or NetBSD dev_t, with the NUL. */
 #define XHP_MAJMIN_MAX 48

@@ -2,6 +2,9 @@
 # xs-readv: several xenstore reads in one process (docs/xs-readv.md).
 # Values with hostile bytes are written through xenstore-write, which
 # expands \xNN escapes (so NUL bytes reach the store too).
+# SC2030/SC2031: bats runs each test in its own subshell; `refused` runs
+# `run` for its caller.
+# shellcheck disable=SC2030,SC2031
 
 load ../test_helper
 bats_require_minimum_version 1.5.0

@@ -43,7 +43,7 @@ hexmm() {
 # backend DOM DEV [NODE VALUE]...: a vbd backend of domain DOM (vm
 # /vm/vm-DOM unless already set) with the given nodes.
 backend() {
-	local dom=$1 dev=$2 b
+	local dom=$1 b
 	b=backend/vbd/$1/$2
 	shift 2
 	xenstore-write "$b/frontend-id" "$dom" "$b/mode" w
