@@ -101,22 +101,33 @@ samples=$tmp/samples
 : >"$samples"
 
 # ---- upstream: Debian's xen-utils-common, fetched now ----
+# Downloaded afresh every run into the cache; if that fails even after an
+# `apt-get update` (offline), the last downloaded copy is used and the
+# result file says so (meta upstream_from=cache).
 fetch_upstream() {
 	cache=$top/build/bench/upstream
-	mkdir -p "$cache/dl" || die "unable to create $cache"
+	mkdir -p "$cache/dl" "$tmp/dl" || die "unable to create $cache"
 	deb=${BENCH_DEB:-}
+	up_from=${deb:+file}
 	if [ -z "$deb" ]; then
-		rm -f "$cache"/dl/*.deb
-		if ! (cd "$cache/dl" && apt-get download -q xen-utils-common) \
+		if ! (cd "$tmp/dl" && apt-get download -q xen-utils-common) \
 		    >"$tmp/apt.log" 2>&1; then
 			apt-get update -q >>"$tmp/apt.log" 2>&1
-			(cd "$cache/dl" && apt-get download -q xen-utils-common) \
-			    >>"$tmp/apt.log" 2>&1 ||
-				die "unable to download xen-utils-common: $(tail -n 1 "$tmp/apt.log")"
+			(cd "$tmp/dl" && apt-get download -q xen-utils-common) \
+			    >>"$tmp/apt.log" 2>&1
+		fi
+		for deb in "$tmp"/dl/xen-utils-common_*.deb; do :; done
+		if [ -f "$deb" ]; then
+			rm -f "$cache"/dl/*.deb
+			mv "$deb" "$cache/dl/" || die "unable to store $deb"
+			up_from=apt
+		else
+			note "unable to download xen-utils-common: $(tail -n 1 "$tmp/apt.log"); using the cached copy"
+			up_from=cache
 		fi
 		for deb in "$cache"/dl/xen-utils-common_*.deb; do :; done
 	fi
-	[ -f "$deb" ] || die "unable to find the xen-utils-common package"
+	[ -f "$deb" ] || die "unable to find the xen-utils-common package (no download, no cached copy)"
 	rm -rf "$cache/tree"
 	dpkg-deb -x "$deb" "$cache/tree" || die "unable to unpack $deb"
 	up=$cache/tree/etc/xen/scripts
@@ -560,7 +571,7 @@ cp /var/log/xen/xen-hotplug.log "$tmp/log/upstream-hotplug-log.err" 2>/dev/null
 for f in "$tmp"/log/*.err; do
 	[ -s "$f" ] && { printf '== %s\n' "${f##*/}"; tail -n 20 "$f"; }
 done >"$results/last-logs.log" 2>/dev/null
-meta="upstream=$up_version ours_linux=${ours_linux#"$top"/} ours_netbsd=${ours_netbsd#"$top"/} runs=$runs elapsed=$elapsed host=$(uname -n) kernel=$(uname -r) nproc=$(getconf _NPROCESSORS_ONLN) date=$stamp"
+meta="upstream=$up_version upstream_from=$up_from ours_linux=${ours_linux#"$top"/} ours_netbsd=${ours_netbsd#"$top"/} runs=$runs elapsed=$elapsed host=$(uname -n) kernel=$(uname -r) nproc=$(getconf _NPROCESSORS_ONLN) date=$stamp"
 awk -v fmt=csv -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.csv"
 awk -v fmt=json -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.json"
 awk -v fmt=table -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.txt"
