@@ -50,28 +50,33 @@ function get(k) { return (k in med) ? med[k] : -1 }
 function target(name, have, ok) {
 	tg[++ntg] = name "|" have "|" (have == "-" ? "n/a" : (ok ? "PASS" : "MISS"))
 }
-function targets(    os, k, u, w, f, mx, mn, seen, kk, p, o) {
+function targets(    ci, who, os, k, u, w, f, mx, mn, seen, kk, p, o, tag) {
 	ntg = 0
-	k = "linux-phy-add" SUBSEP "1000" SUBSEP
-	u = get(k "upstream" SUBSEP "secs"); w = get(k "ours" SUBSEP "secs"); f = get(k "floor" SUBSEP "secs")
-	target("linux V=1000 phy add: upstream/ours >= 100", ratio(k "upstream" SUBSEP "secs", k "ours" SUBSEP "secs"), u >= 100 * w)
-	target("linux V=1000 phy add: ours/floor <= 2", ratio(k "ours" SUBSEP "secs", k "floor" SUBSEP "secs"), w <= 2 * f)
-	k = "linux-phy-add" SUBSEP "0" SUBSEP
-	u = get(k "upstream" SUBSEP "secs"); w = get(k "ours" SUBSEP "secs")
-	target("linux V=0 phy add: upstream/ours >= 10", ratio(k "upstream" SUBSEP "secs", k "ours" SUBSEP "secs"), u >= 10 * w)
-	for (o = 1; o <= 2; o++) {
-		os = (o == 1) ? "linux" : "netbsd"
-		mx = -1; mn = -1; seen = 0
-		for (kk in med) {
-			split(kk, p, SUBSEP)
-			if (p[1] != os "-procs" || p[3] != "ours" || p[4] != "procs") continue
-			seen = 1
-			if (mx < 0 || med[kk] > mx) mx = med[kk]
-			if (mn < 0 || med[kk] < mn) mn = med[kk]
+	for (ci = 1; ci <= 2; ci++) {
+		who = (ci == 1) ? "ours" : "alt"
+		if (who == "alt" && !has_alt) break
+		tag = (who == "alt") ? " [alt]" : ""
+		k = "linux-phy-add" SUBSEP "1000" SUBSEP
+		u = get(k "upstream" SUBSEP "secs"); w = get(k who SUBSEP "secs"); f = get(k "floor" SUBSEP "secs")
+		target("linux V=1000 phy add: upstream/" who " >= 100" tag, ratio(k "upstream" SUBSEP "secs", k who SUBSEP "secs"), u >= 100 * w)
+		target("linux V=1000 phy add: " who "/floor <= 2" tag, ratio(k who SUBSEP "secs", k "floor" SUBSEP "secs"), w <= 2 * f)
+		k = "linux-phy-add" SUBSEP "0" SUBSEP
+		u = get(k "upstream" SUBSEP "secs"); w = get(k who SUBSEP "secs")
+		target("linux V=0 phy add: upstream/" who " >= 10" tag, ratio(k "upstream" SUBSEP "secs", k who SUBSEP "secs"), u >= 10 * w)
+		for (o = 1; o <= 2; o++) {
+			os = (o == 1) ? "linux" : "netbsd"
+			mx = -1; mn = -1; seen = 0
+			for (kk in med) {
+				split(kk, p, SUBSEP)
+				if (p[1] != os "-procs" || p[3] != who || p[4] != "procs") continue
+				seen = 1
+				if (mx < 0 || med[kk] > mx) mx = med[kk]
+				if (mn < 0 || med[kk] < mn) mn = med[kk]
+			}
+			target(os " processes per add (every V and mounts) <= 8, constant" tag, seen ? (mn == mx ? mx : mn ".." mx) : "-", mx <= 8 && mn == mx)
+			k = os "-conc" SUBSEP "0" SUBSEP who SUBSEP "waitadds"
+			target(os " 32 concurrent: longest lock wait <= 5 adds" tag, (k in med) ? sprintf("%.1f", med[k]) : "-", get(k) <= 5)
 		}
-		target(os " processes per add (ours, every V and mounts) <= 8 and constant", seen ? (mn == mx ? mx : mn ".." mx) : "-", mx <= 8 && mn == mx)
-		k = os "-conc" SUBSEP "0" SUBSEP "ours" SUBSEP "waitadds"
-		target(os " 32 concurrent: ours' longest lock wait <= 5 adds", (k in med) ? sprintf("%.1f", med[k]) : "-", get(k) <= 5)
 	}
 }
 
@@ -79,6 +84,7 @@ function targets(    os, k, u, w, f, mx, mn, seen, kk, p, o) {
 	k = $1 SUBSEP $2 SUBSEP $3 SUBSEP $4
 	vs[$1, $2] = 1
 	if ($4 == "fail") { nfail[$1 SUBSEP $2 SUBSEP $3]++; next }
+	if ($3 == "alt") has_alt = 1
 	if (!(k in cnt)) { order[++nk] = k }
 	val[k, ++cnt[k]] = $5
 }
@@ -157,10 +163,13 @@ END {
 				ku = q[1] SUBSEP p[2] SUBSEP "upstream" SUBSEP q[2]
 				ko = q[1] SUBSEP p[2] SUBSEP "ours" SUBSEP q[2]
 				kf = q[1] SUBSEP p[2] SUBSEP "floor" SUBSEP q[2]
-				a = ratio(ku, ko); b = ratio(ko, kf)
-				if (a == "-" && b == "-") continue
-				sub(/x$/, "", a); sub(/x$/, "", b)
-				printf "%s    {\"case\": %s, \"v\": %s, \"metric\": %s, \"upstream_over_ours\": %s, \"ours_over_floor\": %s}", sep, jstr(q[1]), jstr(p[2]), jstr(q[2]), (a == "-" ? "null" : a), (b == "-" ? "null" : b)
+				ka = q[1] SUBSEP p[2] SUBSEP "alt" SUBSEP q[2]
+				a = ratio(ku, ko); b = ratio(ko, kf); c = ratio(ku, ka); e = ratio(ka, kf)
+				if (a == "-" && b == "-" && c == "-" && e == "-") continue
+				sub(/x$/, "", a); sub(/x$/, "", b); sub(/x$/, "", c); sub(/x$/, "", e)
+				printf "%s    {\"case\": %s, \"v\": %s, \"metric\": %s, \"upstream_over_ours\": %s, \"ours_over_floor\": %s", sep, jstr(q[1]), jstr(p[2]), jstr(q[2]), (a == "-" ? "null" : a), (b == "-" ? "null" : b)
+				if (has_alt) printf ", \"upstream_over_alt\": %s, \"alt_over_floor\": %s", (c == "-" ? "null" : c), (e == "-" ? "null" : e)
+				printf "}"
 				sep = ",\n"
 			}
 		}
@@ -175,7 +184,9 @@ END {
 
 	# table
 	printf "xen-hotplug make bench: median of runs; %s\n\n", meta
-	printf "%-34s %-12s %10s %10s %10s %9s %10s\n", "case", "V", "upstream", "ours", "floor", "up/ours", "ours/floor"
+	printf "%-34s %-12s %10s %10s %10s %9s %10s", "case", "V", "upstream", "ours", "floor", "up/ours", "ours/floor"
+	if (has_alt) printf " %10s %9s %10s", "alt", "up/alt", "alt/floor"
+	printf "\n"
 	for (r = 1; r <= nrows; r++) {
 		split(row[r], q, "|")
 		if (q[1] ~ /-phy-add$/) {
@@ -197,8 +208,11 @@ END {
 			ku = q[1] SUBSEP v SUBSEP "upstream" SUBSEP q[2]
 			ko = q[1] SUBSEP v SUBSEP "ours" SUBSEP q[2]
 			kf = q[1] SUBSEP v SUBSEP "floor" SUBSEP q[2]
-			if (!(ku in med) && !(ko in med) && !(kf in med) && !failed(ku) && !failed(ko) && !failed(kf)) continue
-			printf "%-34s %-12s %10s %10s %10s %9s %10s\n", q[3], v, fig(ku, q[4]), fig(ko, q[4]), fig(kf, q[4]), ratio(ku, ko), ratio(ko, kf)
+			ka = q[1] SUBSEP v SUBSEP "alt" SUBSEP q[2]
+			if (!(ku in med) && !(ko in med) && !(kf in med) && !(ka in med) && !failed(ku) && !failed(ko) && !failed(kf) && !failed(ka)) continue
+			printf "%-34s %-12s %10s %10s %10s %9s %10s", q[3], v, fig(ku, q[4]), fig(ko, q[4]), fig(kf, q[4]), ratio(ku, ko), ratio(ko, kf)
+			if (has_alt) printf " %10s %9s %10s", fig(ka, q[4]), ratio(ku, ka), ratio(ka, kf)
+			printf "\n"
 		}
 		delete vlist
 	}

@@ -20,8 +20,11 @@
 #   BENCH_VS        V levels for phy add (default "0 100 1000")
 #   BENCH_DEB       use this xen-utils-common .deb instead of downloading
 #   BENCH_OURS_LINUX, BENCH_OURS_NETBSD
-#                   run this block script as "ours" (to measure a change
-#                   to a copy of scripts/ before committing it)
+#                   run this block script as "ours"
+#   BENCH_ALT_LINUX, BENCH_ALT_NETBSD
+#                   also run this block script, as a fourth contender "alt"
+#                   in the same alternation (A/B of a change to a copy of
+#                   scripts/ before committing it; column "alt")
 #
 # Needs root: mknod, loop devices and a private mount namespace, in which
 # /run/xen-hotplug and /var/log/xen are private tmpfs so the benchmark
@@ -37,6 +40,8 @@ bin=$top/build/bench
 xsd=$top/build/tests/test-xenstored
 ours_linux=${BENCH_OURS_LINUX:-$top/scripts/Linux/block}
 ours_netbsd=${BENCH_OURS_NETBSD:-$top/scripts/NetBSD/block}
+alt_linux=${BENCH_ALT_LINUX:-}
+alt_netbsd=${BENCH_ALT_NETBSD:-}
 results=$top/bench/results
 conc_n=32
 # A major no driver claims: no target can collide with a real device.
@@ -216,12 +221,14 @@ run_contender() {
 		[ "$verb" = add ] || nverb=6
 		case $c in
 		ours) set -- "$@" "$ours_netbsd" "/local/domain/0/backend/vbd/@N@/51712" "$nverb" ;;
+		alt) set -- "$@" "$alt_netbsd" "/local/domain/0/backend/vbd/@N@/51712" "$nverb" ;;
 		floor) set -- "$@" "$bin/floor" -o netbsd "$verb" "/local/domain/0/backend/vbd/@N@/51712" ;;
 		esac
 	else
 		case $c in
 		upstream) set -- "$@" "$up/block" "$verb" ;;
 		ours) set -- "$@" "$ours_linux" "$verb" ;;
+		alt) set -- "$@" "$alt_linux" "$verb" ;;
 		floor) set -- "$@" "$bin/floor" "$verb" "backend/vbd/@N@/51712" ;;
 		esac
 	fi
@@ -249,6 +256,7 @@ available() { # CONTENDER OS
 	case $1 in
 	upstream) [ "$2" = linux ] ;;
 	ours) if [ "$2" = netbsd ]; then [ -x "$ours_netbsd" ]; else [ -x "$ours_linux" ]; fi ;;
+	alt) if [ "$2" = netbsd ]; then [ -n "$alt_netbsd" ]; else [ -n "$alt_linux" ]; fi ;;
 	floor) true ;;
 	esac
 }
@@ -269,12 +277,14 @@ count_procs() { # OS V CONTENDER DOM
 	if [ "$os" = netbsd ]; then
 		case $c in
 		ours) set -- "$ours_netbsd" "/local/domain/0/backend/vbd/$dom/51712" 2 ;;
+		alt) set -- "$alt_netbsd" "/local/domain/0/backend/vbd/$dom/51712" 2 ;;
 		floor) set -- "$bin/floor" -o netbsd add "/local/domain/0/backend/vbd/$dom/51712" ;;
 		esac
 	else
 		case $c in
 		upstream) set -- "$up/block" add ;;
 		ours) set -- "$ours_linux" add ;;
+		alt) set -- "$alt_linux" add ;;
 		floor) set -- "$bin/floor" add "backend/vbd/$dom/51712" ;;
 		esac
 	fi
@@ -311,7 +321,7 @@ case_file() { # OS V
 	while [ "$r" -le "$runs" ]; do
 		for c in $(rotate "$r"); do
 			# The floor has no vnd code: NetBSD's file case is ours only.
-			[ "$os" = linux ] || [ "$c" = ours ] || continue
+			case $os:$c in linux:* | *:ours | *:alt) ;; *) continue ;; esac
 			backend "$dom" "$img" w
 			out=$(run_contender "$c" "$os" add 1 "$dom")
 			st=$?
@@ -439,7 +449,7 @@ case_conc() { # OS V
 pass() { # OS
 	os=$1
 	contenders=
-	for c in upstream ours floor; do
+	for c in upstream ours floor alt; do
 		if available "$c" "$os"; then
 			contenders="$contenders $c"
 		elif [ "$c" = ours ]; then
@@ -571,7 +581,7 @@ cp /var/log/xen/xen-hotplug.log "$tmp/log/upstream-hotplug-log.err" 2>/dev/null
 for f in "$tmp"/log/*.err; do
 	[ -s "$f" ] && { printf '== %s\n' "${f##*/}"; tail -n 20 "$f"; }
 done >"$results/last-logs.log" 2>/dev/null
-meta="upstream=$up_version upstream_from=$up_from ours_linux=${ours_linux#"$top"/} ours_netbsd=${ours_netbsd#"$top"/} runs=$runs elapsed=$elapsed host=$(uname -n) kernel=$(uname -r) nproc=$(getconf _NPROCESSORS_ONLN) date=$stamp"
+meta="upstream=$up_version upstream_from=$up_from ours_linux=${ours_linux#"$top"/} ours_netbsd=${ours_netbsd#"$top"/}${alt_linux:+ alt_linux=$alt_linux}${alt_netbsd:+ alt_netbsd=$alt_netbsd} runs=$runs elapsed=$elapsed host=$(uname -n) kernel=$(uname -r) nproc=$(getconf _NPROCESSORS_ONLN) date=$stamp"
 awk -v fmt=csv -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.csv"
 awk -v fmt=json -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.json"
 awk -v fmt=table -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.txt"
