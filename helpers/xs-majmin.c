@@ -147,6 +147,7 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "hpte:o:")) != -1) {
 		switch (opt) {
 		case 'h':
+			free(j.extra);
 			fputs(USAGE, stdout);
 			xhp_close_stdout();
 			return XHP_OK;
@@ -200,8 +201,11 @@ int main(int argc, char **argv)
 	if (j.h == NULL)
 		xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
 	for (i = 0; i < TRIES; i++) {
-		if (attempt(&j, toolstack || j.pathonly ? NULL : mm) == 0)
+		if (attempt(&j, toolstack || j.pathonly ? NULL : mm) == 0) {
+			xs_close(j.h);
+			free(j.extra);
 			return XHP_OK;
+		}
 		ts.tv_sec = 0;
 		ts.tv_nsec = (long)(i + 1) * 1000000L;
 		nanosleep(&ts, NULL);

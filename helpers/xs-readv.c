@@ -23,7 +23,8 @@ static int has_control(const char *v, unsigned int len)
 int main(int argc, char **argv)
 {
 	struct xs_handle *h;
-	const char **out, *def;
+	const char **def;
+	char **val;
 	unsigned int len;
 	char *v;
 	int c, i, n;
@@ -42,13 +43,14 @@ int main(int argc, char **argv)
 	if (n < 1)
 		xhp_usage(USAGE);
 
-	out = calloc((size_t)n, sizeof(*out));
-	if (out == NULL)
+	def = calloc((size_t)n, sizeof(*def));
+	val = calloc((size_t)n, sizeof(*val));
+	if (def == NULL || val == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
 	/* Validate every argument before connecting: a usage error must not
 	 * depend on the store. */
 	for (i = 0; i < n; i++) {
-		if (xhp_parse_nodearg(argv[i], &out[i]) == -1) {
+		if (xhp_parse_nodearg(argv[i], &def[i]) == -1) {
 			fprintf(stderr, "%s: fatal: invalid node name: %s\n",
 				xhp_prog, argv[i]);
 			xhp_usage(USAGE);
@@ -59,10 +61,9 @@ int main(int argc, char **argv)
 	if (h == NULL)
 		xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
 	for (i = 0; i < n; i++) {
-		def = out[i];
 		v = xs_read(h, XBT_NULL, argv[i], &len);
 		if (v == NULL) {
-			if (errno == ENOENT && def != NULL)
+			if (errno == ENOENT && def[i] != NULL)
 				continue;
 			xhp_die_sys(errno == ENOENT ? XHP_NO : XHP_SYS,
 				    "unable to read %s", argv[i]);
@@ -73,13 +74,18 @@ int main(int argc, char **argv)
 			xhp_die(XHP_NO, has_control(v, len) ?
 				"value of %s contains a control character" :
 				"value of %s is not valid UTF-8", argv[i]);
-		out[i] = v;
+		val[i] = v;
 	}
 	/* Nothing is printed unless every read succeeded. */
 	for (i = 0; i < n; i++) {
-		fputs(out[i], stdout);
+		fputs(val[i] != NULL ? val[i] : def[i], stdout);
 		putchar('\n');
 	}
 	xhp_close_stdout();
+	for (i = 0; i < n; i++)
+		free(val[i]);
+	free(val);
+	free(def);
+	xs_close(h);
 	return XHP_OK;
 }

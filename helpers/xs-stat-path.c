@@ -453,5 +453,9 @@ int main(int argc, char **argv)
 	scan_guests(&c, base, types);
 	puts("ok");
 	xhp_close_stdout();
+	xhp_idset_free(&c.ids);
+	free(c.ourvm);
+	free(c.ourtvm);
+	xs_close(c.h);
 	return XHP_OK;
 }
