@@ -132,6 +132,7 @@ upstream_only() { [ "$E2E_IMPL" = upstream ] || skip "upstream baseline only"; }
 	d1=$(xl domid g1)
 	run xl create -p "$(guest_cfg g2 "$(disk_spec "$img" xvda w)")"
 	echo "$output"
+	printf '%s\n' "$output" > "$E2E_OUT/xl-sharing-$E2E_IMPL.txt"
 	[ "$status" -ne 0 ]
 	# xl relays the script's hotplug-error; ours names the conflicting backend.
 	printf '%s\n' "$output" | grep -E 'hotplug|script' | grep -F "backend/vbd/$d1/$XVDA"
@@ -149,6 +150,7 @@ upstream_only() { [ "$E2E_IMPL" = upstream ] || skip "upstream baseline only"; }
 	run xl create -p "$(guest_cfg g2 "$(disk_spec "$img" xvda w)")"
 	echo "$output"
 	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" > "$E2E_OUT/xl-sharing-$E2E_IMPL.txt"
 	[ "$(loops_of "$img" | wc -l)" -eq 2 ]
 }
 
@@ -163,7 +165,9 @@ upstream_only() { [ "$E2E_IMPL" = upstream ] || skip "upstream baseline only"; }
 	[ "$(xsr "$BE/$d1/$XVDA/physical-device-path")" = "$loop" ]
 	run xl create -p "$(guest_cfg g2 "$(disk_spec "$loop" xvda w)")"
 	echo "$output"
+	printf '%s\n' "$output" > "$E2E_OUT/xl-pathonly-$E2E_IMPL.txt"
 	[ "$status" -ne 0 ]
+	printf '%s\n' "$output" | grep -E 'hotplug|script' | grep -F "backend/vbd/$d1/$XVDA"
 	run xl domid g2
 	[ "$status" -ne 0 ]
 }
