@@ -1,0 +1,371 @@
+# tests/stress/lib.sh: shared by the stress and fault runs (sourced by
+# tests/stress/*.sh and by tests/sh/stress-short.bats, tests/sh/faults.bats).
+# POSIX sh.
+#
+# The caller sets, before sourcing or before calling anything:
+#   XHP_TOP          repository root
+#   XENSTORED_PATH   socket of a running test xenstore
+#   ST_DIR           private scratch directory (images, logs, wrappers)
+#   HOTPLUG_SH       shell our scripts run under ("dash", "busybox sh"...)
+# and optionally:
+#   ST_UPSTREAM      directory of upstream's stock scripts (run under bash)
+#   ST_LOCKDIR       lock directory for our scripts (unset: the real
+#                    /var/run/xen-hotplug, which upstream's scripts hard-code)
+#
+# The invariant checker (st_check) is independent of the helpers under test:
+# it reads the store with xenstore-ls, the loop devices with losetup and the
+# device numbers with stat, and decides sharing on its own.
+
+ST_BE=/local/domain/0/backend/vbd
+ST_BIN=${XHP_BIN:-$XHP_TOP/build/bin}
+ST_XSRAW=$XHP_TOP/build/tests/xsraw
+ST_BLOCK=${ST_BLOCK:-$XHP_TOP/scripts/Linux/block}
+ST_HERE=$XHP_TOP/tests/stress
+
+# st_env: the environment every run of a script gets. The loop tag is
+# unique to this scratch directory, so sweeps by tag never meet anyone
+# else's loop devices.
+st_env() {
+	export XEN_HOTPLUG_HELPERDIR="${ST_HELPERDIR:-$ST_BIN}"
+	export XEN_HOTPLUG_LOGFILE="$ST_DIR/hotplug.log"
+	export XEN_HOTPLUG_LOOP_TAG="st${ST_DIR##*.}"
+	export XEN_HOTPLUG_LOCK_TIMEOUT="${XEN_HOTPLUG_LOCK_TIMEOUT:-30}"
+	if [ -n "${ST_LOCKDIR:-}" ]; then
+		export XEN_HOTPLUG_LOCK_BASEDIR="$ST_LOCKDIR"
+	else
+		unset XEN_HOTPLUG_LOCK_BASEDIR
+	fi
+	unset XEN_BLOCK_PATH_ONLY XEN_HOTPLUG_DEBUG XEN_SCRIPT_DIR LOCK_BASEDIR
+	# st_spawn's inner shell sources this file again and needs these.
+	export XHP_TOP ST_DIR HOTPLUG_SH XENSTORED_PATH ST_BLOCK
+	export ST_UPSTREAM="${ST_UPSTREAM:-}"
+	# Upstream's scripts log here unconditionally.
+	[ -d /var/log/xen ] || mkdir -p /var/log/xen 2>/dev/null || :
+}
+
+# st_mkdom DOM [TARGET]: the domain's vm node, and for a stubdomain the
+# target node naming the guest it serves.
+st_mkdom() {
+	xenstore-write "/local/domain/$1/vm" "/vm/stress-$1" || return 1
+	[ -z "${2:-}" ] || xenstore-write "/local/domain/$1/target" "$2"
+}
+
+# st_mkbe DOM DEVID PARAMS MODE: a backend directory as libxl writes it
+# before running the script (state 2, InitWait).
+st_mkbe() {
+	_st_b=$ST_BE/$1/$2
+	xenstore-write "$_st_b/frontend" "/local/domain/$1/device/vbd/$2" \
+	    "$_st_b/params" "$3" "$_st_b/script" /etc/xen/scripts/block \
+	    "$_st_b/frontend-id" "$1" "$_st_b/online" 1 "$_st_b/removable" 0 \
+	    "$_st_b/bootable" 1 "$_st_b/state" 2 "$_st_b/dev" xvda \
+	    "$_st_b/type" phy "$_st_b/mode" "$4" "$_st_b/device-type" disk \
+	    "$_st_b/discard-enable" 0 "$_st_b/specification" xen
+}
+
+# st_block IMPL CMD DOM DEVID: run one block script as libxl does (relative
+# XENBUS_PATH, stdin /dev/null). IMPL: ours, path (ours in path-only mode,
+# as with the 2016 proposal's libxl) or upstream (the stock script, bash).
+# Returns the script's exit status.
+st_block() {
+	case $1 in
+	ours)
+		# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
+		XENBUS_PATH="backend/vbd/$3/$4" XENBUS_TYPE=vbd \
+		    XENBUS_BASE_PATH=backend script=/etc/xen/scripts/block \
+		    $HOTPLUG_SH "$ST_BLOCK" "$2" </dev/null
+		;;
+	path)
+		# shellcheck disable=SC2086
+		XENBUS_PATH="backend/vbd/$3/$4" XENBUS_TYPE=vbd \
+		    XENBUS_BASE_PATH=backend script=/etc/xen/scripts/block \
+		    XEN_BLOCK_PATH_ONLY=1 $HOTPLUG_SH "$ST_BLOCK" "$2" </dev/null
+		;;
+	upstream)
+		XENBUS_PATH="backend/vbd/$3/$4" XENBUS_TYPE=vbd \
+		    XENBUS_BASE_PATH=backend script=/etc/xen/scripts/block \
+		    bash "$ST_UPSTREAM/block" "$2" </dev/null
+		;;
+	*) return 100 ;;
+	esac
+}
+
+# st_spawn PIDFILE IMPL CMD DOM DEVID: st_block in the background in a
+# session of its own, so that after killing the script (only its pid, as
+# libxl does) we can wait for the children it left. Writes the script's pid
+# (which is also its process group) to PIDFILE; st_wait_pid waits for it.
+st_spawn() {
+	_st_pf=$1
+	shift
+	rm -f "$_st_pf"
+	# The inner shell writes its own pid and then becomes the script, so
+	# the pid is the script's whether or not setsid had to fork.
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	setsid sh -c '. "$1"; echo "$$" >"$2.tmp" &&
+	    mv "$2.tmp" "$2" && shift 2 && st_block "$@"' \
+	    st "$ST_HERE/lib.sh" "$_st_pf" "$@" >/dev/null 2>&1 3>&- &
+	_st_n=0
+	while [ ! -s "$_st_pf" ]; do
+		_st_n=$((_st_n + 1))
+		[ "$_st_n" -lt 400 ] || return 1
+		sleep 0.01
+	done
+	# shellcheck disable=SC2034 # for the caller
+	read -r ST_PID <"$_st_pf"
+}
+
+# st_group_gone PGID [SECS]: wait until no process of group PGID is left
+# (the killed script's children finish their step). Returns 1 on timeout.
+st_group_gone() {
+	_st_n=0
+	_st_max=$((${2:-20} * 20))
+	while kill -0 -- "-$1" 2>/dev/null; do
+		_st_n=$((_st_n + 1))
+		[ "$_st_n" -lt "$_st_max" ] || return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+# st_wait_pid PID: wait for a script started by st_spawn to end, by
+# polling (it is not our child when setsid forked). Returns 1 after 60 s.
+st_wait_pid() {
+	_st_n=0
+	while kill -0 "$1" 2>/dev/null; do
+		_st_n=$((_st_n + 1))
+		[ "$_st_n" -lt 1200 ] || return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+# st_xsd_control COMMAND ARG: a control command to the test xenstore
+# (fault-eagain N...). Returns 0 when it answered OK.
+st_xsd_control() {
+	"$ST_XSRAW" -s "$XENSTORED_PATH" "CONTROL:$1\\0$2\\0" 2>/dev/null |
+	    grep -q '^CONTROL OK'
+}
+
+# st_pausewrap HELPER...: make $ST_DIR/helpers, a helper directory where
+# each named HELPER stops before running: it creates
+# $ST_DIR/pause/HELPER.ready, then waits for $ST_DIR/pause/go (run the real
+# helper) or $ST_DIR/pause/abort (exit 111 without running it, as if the
+# script had died before starting it). Other helpers are the real ones.
+# Sets ST_HELPERDIR; st_env exports it.
+st_pausewrap() {
+	ST_HELPERDIR=$ST_DIR/helpers
+	rm -rf "$ST_HELPERDIR" "$ST_DIR/pause"
+	mkdir -p "$ST_HELPERDIR" "$ST_DIR/pause" || return 1
+	for _st_h in "$ST_BIN"/*; do
+		ln -s "$_st_h" "$ST_HELPERDIR/${_st_h##*/}" || return 1
+	done
+	for _st_h in "$@"; do
+		rm -f "$ST_HELPERDIR/$_st_h"
+		cat >"$ST_HELPERDIR/$_st_h" <<EOF || return 1
+#!/bin/sh
+: >"$ST_DIR/pause/$_st_h.ready"
+while [ ! -e "$ST_DIR/pause/go" ] && [ ! -e "$ST_DIR/pause/abort" ]; do
+	sleep 0.02
+done
+[ ! -e "$ST_DIR/pause/abort" ] || exit 111
+exec "$ST_BIN/$_st_h" "\$@"
+EOF
+		chmod 0755 "$ST_HELPERDIR/$_st_h" || return 1
+	done
+	export ST_HELPERDIR
+}
+
+# st_wait_file FILE [SECS]: wait until FILE exists. Returns 1 on timeout.
+st_wait_file() {
+	_st_n=0
+	_st_max=$((${2:-20} * 50))
+	while [ ! -e "$1" ]; do
+		_st_n=$((_st_n + 1))
+		[ "$_st_n" -lt "$_st_max" ] || return 1
+		sleep 0.02
+	done
+	return 0
+}
+
+# st_our_loops: loop devices backed by files in $ST_DIR (a deleted backing
+# file shows as "PATH (deleted)"), one per line. Never anyone else's.
+st_our_loops() {
+	losetup -l -n -O NAME,BACK-FILE 2>/dev/null |
+	    awk -v t="$ST_DIR/" 'index($2, t) == 1 { print $1 }'
+}
+
+# st_free_loops: detach every loop device st_our_loops lists (clean-up).
+st_free_loops() {
+	for _st_l in $(st_our_loops); do
+		losetup -d "$_st_l" 2>/dev/null
+	done
+	return 0
+}
+
+# st_half: print every backend where one of physical-device and
+# physical-device-path is written without the other (path-only backends,
+# named in $ST_DIR/pathonly, may lack physical-device). Returns 1 when there
+# is any.
+st_half() {
+	xenstore-ls -f "$ST_BE" 2>/dev/null | awk -v po="$ST_DIR/pathonly" '
+	BEGIN { while ((getline l < po) > 0) pathonly[l] = 1 }
+	{
+		p = $1
+		n = split(p, c, "/")
+		if (n != 9) next
+		b = c[7] "/" c[8]
+		if (c[9] == "physical-device") pd[b] = 1
+		if (c[9] == "physical-device-path") pdp[b] = 1
+		seen[b] = 1
+	}
+	END {
+		bad = 0
+		for (b in seen) {
+			if (pd[b] && !pdp[b]) { print b " physical-device without physical-device-path"; bad = 1 }
+			if (pdp[b] && !pd[b] && !(b in pathonly)) { print b " physical-device-path without physical-device"; bad = 1 }
+		}
+		exit bad
+	}'
+}
+
+# st_check WATCHLOG IMPLMAP: the sharing invariant over every backend in
+# the store. Prints one summary line
+#   grants=G refused=R errors=E violations=V upstream_misses=U spurious=S
+# and, for each violation or upstream miss, a line starting with
+# "violation" or "upstream-miss", "spurious" (an add of ours refused as
+# busy with no conflicting grant to explain it) or "error" (an add of ours
+# that failed otherwise). A conflict is two granted backends (with
+# physical-device or physical-device-path) of unrelated domains on the same
+# device or image, at least one read-write. The later grant (order of the
+# first physical-device* event in WATCHLOG) should have been refused: if it
+# was ours, that is a violation; if upstream's, a known upstream defect.
+# IMPLMAP has "DOM/DEV IMPL" lines. Returns 1 when there is a violation,
+# a spurious refusal or an error of ours.
+st_check() {
+	losetup -l -n -O MAJ:MIN,BACK-MAJ:MIN,BACK-INO >"$ST_DIR/loops" 2>/dev/null
+	xenstore-ls -f /local/domain >"$ST_DIR/dump" 2>/dev/null
+	awk -v loops="$ST_DIR/loops" -v watch="$1" -v impls="$2" '
+	function unq(s) { sub(/^"/, "", s); sub(/"$/, "", s); return s }
+	function hexmm(s,   a) { split(s, a, ":"); return sprintf("%x:%x", a[1] + 0, a[2] + 0) }
+	function ident(b,   mm, cmd, out) {
+		mm = pd[b]
+		if (mm == "" && pdp[b] != "") mm = statid(pdp[b], "%t:%T")
+		if (mm == "") return ""
+		if (mm in loopback) return "file " loopback[mm]
+		return "dev " mm
+	}
+	function statid(path, fmt,   cmd, out) {
+		cmd = "stat -L -c " fmt " \"" path "\" 2>/dev/null"
+		out = ""
+		cmd | getline out
+		close(cmd)
+		return out
+	}
+	# The identity a refused add asked for, from its params.
+	function targetid(b,   p, t, a) {
+		p = par[b]
+		if (p !~ /^\//) p = "/dev/" p
+		t = statid(p, "%F")
+		if (t == "block special file") return "dev " statid(p, "%t:%T")
+		if (t != "regular file") return ""
+		split(statid(p, "%Hd:%Ld:%i"), a, ":")
+		return sprintf("file %x:%x:%s", a[1], a[2], a[3])
+	}
+	function vm(d) { return ((d, "vm") in dom) ? dom[d, "vm"] : "" }
+	function tvm(d) { return ((d, "target") in dom) ? vm(dom[d, "target"]) : "" }
+	function related(a, b,   va, vb, ta, tb) {
+		if (a == b) return 1
+		va = vm(a); vb = vm(b); ta = tvm(a); tb = tvm(b)
+		if (va != "" && va == vb) return 1
+		if (ta != "" && (ta == vb || ta == tb)) return 1
+		if (tb != "" && tb == va) return 1
+		return 0
+	}
+	function cmode(m) { return (m ~ /!/) ? "!" : (m ~ /w/) ? "w" : "r" }
+	BEGIN {
+		while ((getline l < loops) > 0) {
+			split(l, f, " ")
+			if (f[3] == "") continue
+			loopback[hexmm(f[1])] = hexmm(f[2]) ":" f[3]
+		}
+		n = 0
+		while ((getline l < watch) > 0) {
+			n++
+			if (l ~ /\/physical-device(-path)?( |$)/) {
+				split(l, f, " ")
+				k = f[1]; sub(/\/physical-device(-path)?$/, "", k)
+				sub(/^.*\/backend\/vbd\//, "", k)
+				if (!(k in order)) order[k] = n
+			}
+		}
+		while ((getline l < impls) > 0) { split(l, f, " "); impl[f[1]] = f[2] }
+	}
+	{
+		p = $1
+		v = $0; sub(/^[^=]* = /, "", v); v = unq(v)
+		nc = split(p, c, "/")
+		if (nc == 5 && (c[5] == "vm" || c[5] == "target")) { dom[c[4], c[5]] = v; next }
+		if (nc != 9 || c[4] != 0 || c[5] != "backend" || c[6] != "vbd") next
+		b = c[7] "/" c[8]
+		be[b] = 1
+		if (c[9] == "physical-device") pd[b] = v
+		else if (c[9] == "physical-device-path") pdp[b] = v
+		else if (c[9] == "mode") mode[b] = v
+		else if (c[9] == "frontend-id") fe[b] = v
+		else if (c[9] == "hotplug-status") st[b] = v
+		else if (c[9] == "hotplug-error") he[b] = v
+		else if (c[9] == "params") par[b] = v
+	}
+	END {
+		g = 0; r = 0; e = 0; viol = 0; miss = 0; ng = 0; spur = 0; nr = 0
+		for (b in be) {
+			ours = !((b in impl) && impl[b] == "upstream")
+			if (st[b] == "busy" && ours) { r++; refused[++nr] = b }
+			else if (st[b] != "" && st[b] != "connected" && ours) {
+				print "error " b ": " he[b]; e++
+			}
+			if (pd[b] == "" && pdp[b] == "") continue
+			id = ident(b)
+			if (id == "") { print "violation " b " granted but its device cannot be identified"; viol++; continue }
+			g++
+			grant[++ng] = b
+			gid[ng] = id
+		}
+		for (i = 1; i <= ng; i++) for (j = i + 1; j <= ng; j++) {
+			a = grant[i]; b = grant[j]
+			if (gid[i] != gid[j]) continue
+			ma = cmode(mode[a]); mb = cmode(mode[b])
+			if (ma == "!" || mb == "!") continue
+			if (ma != "w" && mb != "w") continue
+			da = (a in fe) ? fe[a] : a; sub(/\/.*/, "", da)
+			db = (b in fe) ? fe[b] : b; sub(/\/.*/, "", db)
+			if (related(da, db)) continue
+			oa = (a in order) ? order[a] : 0; ob = (b in order) ? order[b] : 0
+			later = (oa > ob) ? a : b
+			ia = (later in impl) ? impl[later] : "ours"
+			what = gid[i] " " a "(" ma "," impl[a] ") " b "(" mb "," impl[b] ")"
+			if (oa == 0 || ob == 0 || ia != "upstream") { print "violation " what " later " later; viol++ }
+			else { print "upstream-miss " what " later " later; miss++ }
+		}
+		# Every refusal of ours must be explained by a conflicting grant
+		# still in place: a check that refused everything would pass the
+		# invariant above.
+		for (i = 1; i <= nr; i++) {
+			b = refused[i]
+			tid = targetid(b)
+			mb = cmode(mode[b])
+			db = (b in fe) ? fe[b] : b; sub(/\/.*/, "", db)
+			why = 0
+			for (j = 1; j <= ng && !why; j++) {
+				a = grant[j]
+				if (gid[j] != tid) continue
+				ma = cmode(mode[a])
+				if (ma != "w" && mb != "w") continue
+				da = (a in fe) ? fe[a] : a; sub(/\/.*/, "", da)
+				if (!related(da, db)) why = 1
+			}
+			if (!why) { print "spurious " b " (" mb ") " tid ": " he[b]; spur++ }
+		}
+		printf "grants=%d refused=%d errors=%d violations=%d upstream_misses=%d spurious=%d\n", g, r, e, viol, miss, spur
+		exit (viol + spur + e) > 0
+	}' "$ST_DIR/dump"
+}
