@@ -53,6 +53,7 @@ export XHP_TOP XHP_BIN ST_DIR XENSTORED_PATH HOTPLUG_SH
 
 xsd_pid=
 watch_pid=
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	[ -z "$watch_pid" ] || kill "$watch_pid" 2>/dev/null
 	st_free_loops
@@ -97,6 +98,11 @@ for d in 9 10 11; do st_mkdom "$d" $((d - 8)) || die "unable to write the domain
 
 impls='ours path'
 [ -z "$ST_UPSTREAM" ] || impls='ours ours path upstream'
+
+# field NAME: the number NAME=N in this round's summary line.
+field() {
+	printf '%s\n' "$summary" | tr ' ' '\n' | sed -n "s/^$1=\([0-9][0-9]*\)\$/\1/p"
+}
 
 t_start=$(date +%s)
 tot_adds=0 tot_grants=0 tot_refused=0 tot_viol=0 tot_miss=0 tot_spur=0
@@ -186,15 +192,14 @@ while [ "$r" -lt "$rounds" ]; do
 	xenstore-rm "$ST_BE" 2>/dev/null
 	xenstore-rm /local/domain/0/backend/stress-sentinel 2>/dev/null
 
-	eval "$(printf '%s\n' "$summary" | tr ' ' '\n' | sed -n 's/^\([a-z_]*\)=\([0-9]*\)$/c_\1=\2/p')"
 	echo "round $r: adds=$writers $summary half=$half leaks=$leaks upstream_errors=$uperr"
 	tot_adds=$((tot_adds + writers))
-	tot_grants=$((tot_grants + c_grants))
-	tot_refused=$((tot_refused + c_refused))
-	tot_viol=$((tot_viol + c_violations))
-	tot_miss=$((tot_miss + c_upstream_misses))
-	tot_spur=$((tot_spur + c_spurious))
-	tot_err=$((tot_err + c_errors))
+	tot_grants=$((tot_grants + $(field grants)))
+	tot_refused=$((tot_refused + $(field refused)))
+	tot_viol=$((tot_viol + $(field violations)))
+	tot_miss=$((tot_miss + $(field upstream_misses)))
+	tot_spur=$((tot_spur + $(field spurious)))
+	tot_err=$((tot_err + $(field errors)))
 	tot_leak=$((tot_leak + leaks))
 	tot_half=$((tot_half + half))
 	tot_uperr=$((tot_uperr + uperr))

@@ -1,0 +1,127 @@
+#!/usr/bin/env bats
+# The short version of `make stress` (tests/stress/concurrency.sh): a few
+# rounds of many simultaneous adds, the sharing invariant checked from the
+# outside after each. The long run is `make stress`. The checker itself is
+# tested against deliberately broken copies of the block script, so that a
+# regression cannot pass unnoticed.
+
+load ../test_helper
+
+setup() {
+	require_root
+	XHP_TMP=$(mktemp -d "${BATS_TMPDIR:-/tmp}/xhp.XXXXXX")
+	export XHP_TMP
+	STRESS=$XHP_TOP/tests/stress/concurrency.sh
+	# Our scripts alone: a private lock directory, so this never waits
+	# for other suites. The mixed test below uses the real one.
+	export ST_LOCKDIR=$XHP_TMP/lock
+	unset ST_BLOCK
+	# The runs' scratch directories (images) under ours.
+	export TMPDIR=$XHP_TMP
+}
+
+teardown() {
+	local l
+	for l in $(losetup -l -n -O NAME,BACK-FILE 2>/dev/null |
+	    awk -v t="$XHP_TMP/" 'index($2, t) == 1 { print $1 }'); do
+		losetup -d "$l"
+	done
+	rm -rf "$XHP_TMP"
+}
+
+# only_dash: the broken-copy tests exercise the checker, not the shell.
+only_dash() {
+	[ "$HOTPLUG_SH" = dash ] || skip "checker test, run under dash only"
+}
+
+# broken NAME SED: a copy of scripts/Linux with SED applied to block, in
+# $XHP_TMP/NAME; sets ST_BLOCK to it.
+broken() {
+	mkdir -p "$XHP_TMP/$1"
+	cp "$XHP_TOP"/scripts/Linux/* "$XHP_TMP/$1/"
+	sed -i "$2" "$XHP_TMP/$1/block"
+	# The edit must have applied, or the test would prove nothing.
+	if cmp -s "$XHP_TOP/scripts/Linux/block" "$XHP_TMP/$1/block"; then
+		echo "broken $1: the edit did not apply" >&2
+		return 1
+	fi
+	export ST_BLOCK=$XHP_TMP/$1/block
+}
+
+# fig NAME: the figure NAME=N from the final "stress:" line.
+fig() {
+	printf '%s\n' "$output" | grep '^stress: rounds=' | tr ' ' '\n' |
+	    sed -n "s/^$1=//p"
+}
+
+@test "concurrent adds by our script, path-only mode included, never break the sharing invariant" {
+	run sh "$STRESS" -r 4 -w 12 -u no -s 11
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(fig violations)" -eq 0 ]
+	[ "$(fig spurious_refusals)" -eq 0 ]
+	[ "$(fig errors)" -eq 0 ]
+	[ "$(fig half_written)" -eq 0 ]
+	[ "$(fig loop_leaks)" -eq 0 ]
+	# Not vacuous: the plan makes conflicts, and they were refused.
+	[ "$(fig conflicts_caught)" -gt 0 ]
+	[ "$(fig grants)" -gt 0 ]
+	[ "$(fig path_conversions)" -gt 0 ]
+}
+
+@test "mixed with upstream's stock scripts on the real lock file, our adds still refuse every conflict" {
+	if ! sh "$XHP_TOP/tests/fetch-upstream.sh" >/dev/null 2>"$XHP_TMP/fetch.err"; then
+		skip "upstream's scripts unavailable: $(cat "$XHP_TMP/fetch.err")"
+	fi
+	unset ST_LOCKDIR
+	run sh "$STRESS" -r 3 -w 12 -u yes -s 23
+	echo "$output"
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" | grep -q '^stress: .*upstream=xen-utils-common'
+	[ "$(fig violations)" -eq 0 ]
+	[ "$(fig spurious_refusals)" -eq 0 ]
+	[ "$(fig errors)" -eq 0 ]
+	[ "$(fig half_written)" -eq 0 ]
+	[ "$(fig loop_leaks)" -eq 0 ]
+	[ "$(fig conflicts_caught)" -gt 0 ]
+}
+
+@test "the invariant check reports violations when the sharing check is skipped" {
+	only_dash
+	broken nocheck 's/^_blk_check() {$/&\n\treturn 0/'
+	run sh "$STRESS" -r 2 -w 12 -u no -s 11
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "$(fig violations)" -gt 0 ]
+	printf '%s\n' "$output" | grep -q '^round [0-9]*: violation '
+}
+
+@test "the invariant check reports refusals that no conflicting grant explains" {
+	only_dash
+	broken allbusy 's/^_blk_check() {$/&\n\t_xhp_out="guest 0:0 nowhere"; _blk_conflict "$2" "$_blk_cmode"/'
+	run sh "$STRESS" -r 1 -w 8 -u no -s 11
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "$(fig spurious_refusals)" -gt 0 ]
+	[ "$(fig violations)" -eq 0 ]
+}
+
+@test "the stress run reports loop devices that remove leaves behind" {
+	only_dash
+	broken noremove 's|^if \[ "\$command" = remove \]; then$|&\n\t_blk_done|'
+	run sh "$STRESS" -r 1 -w 8 -u no -s 11
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "$(fig loop_leaks)" -gt 0 ]
+	# Its own clean-up still freed them.
+	run losetup -l -n -O BACK-FILE
+	[ "$status" -eq 0 ]
+	[ -z "$(printf '%s\n' "$output" | grep "^$XHP_TMP/")" ]
+}
+
+@test "the stress run refuses a non-numeric round count with a usage error" {
+	only_dash
+	run sh "$STRESS" -r many
+	[ "$status" -eq 100 ]
+	[ "$output" = "concurrency.sh: fatal: not a number: many" ]
+}
