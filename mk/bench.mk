@@ -3,8 +3,9 @@
 BENCH_BIN  = $(B)/bench
 BENCH_C    = $(BENCH_BIN)/floor $(BENCH_BIN)/timerun $(BENCH_BIN)/populate
 BENCH_SHIM = $(BENCH_BIN)/lockshim.so
-# Runs per measurement (median of these); at least 5 for the issue.
-BENCH_RUNS = 5
+# Runs per figure (the median of these; the issue asks for at least 5,
+# and this shared 2-core machine is noisy enough to want a few more).
+BENCH_RUNS = 7
 
 $(BENCH_BIN)/%: bench/%.c $(LIB) helpers/lib/xhp.h
 	@mkdir -p $(@D)
