@@ -59,6 +59,21 @@ connected" ]
 	flock -n "$LOCK" true
 }
 
+@test "floor never recreates a backend that was removed meanwhile" {
+	require_root
+	mknod "$XHP_TMP/d" b 240 7
+	target 5 "$XHP_TMP/d" w
+	xenstore-rm "$BE/5/51712/state"
+	run --separate-stderr "$BB/floor" -l "$XHP_TMP/sub/lock" add backend/vbd/5/51712
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "floor: fatal: backend backend/vbd/5/51712 gone" ]
+	run xenstore-read "$BE/5/51712/physical-device"
+	[ "$status" -ne 0 ]
+	# the missing lock directory was created, the lock released
+	[ -f "$XHP_TMP/sub/lock" ]
+	flock -n "$XHP_TMP/sub/lock" true
+}
+
 @test "floor writes a decimal dev_t with -o netbsd" {
 	require_root
 	mknod "$XHP_TMP/d" b 240 300

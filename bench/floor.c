@@ -75,6 +75,18 @@ static int lock(const char *file)
 	for (;;) {
 		struct stat a, b;
 		int fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0 && errno == ENOENT) {
+			/* First lock since boot: /run is a tmpfs. */
+			char dir[4096], *slash;
+			snprintf(dir, sizeof dir, "%s", file);
+			slash = strrchr(dir, '/');
+			if (slash && slash != dir) {
+				*slash = 0;
+				if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+					xhp_die_sys(XHP_SYS, "unable to create %s", dir);
+			}
+			fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		}
 		if (fd < 0)
 			xhp_die_sys(XHP_SYS, "unable to open %s", file);
 		if (flock(fd, LOCK_EX) < 0)
@@ -264,6 +276,16 @@ static dev_t loop_attach(const char *file, char mode, char *node, size_t n)
 	}
 }
 
+static void loop_free(const char *node)
+{
+	int fd = open(node, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		xhp_die_sys(XHP_SYS, "unable to open %s", node);
+	if (ioctl(fd, LOOP_CLR_FD, 0) < 0 && errno != ENXIO)
+		xhp_die_sys(XHP_SYS, "unable to detach %s", node);
+	close(fd);
+}
+
 static int add(const char *be, const char *lockfile)
 {
 	char *params = xread(XBT_NULL, join(be, "params"));
@@ -310,6 +332,17 @@ static int add(const char *be, const char *lockfile)
 		xs_transaction_t t = xs_transaction_start(xs);
 		if (t == XBT_NULL)
 			xhp_die_sys(XHP_SYS, "unable to start a transaction");
+		/* A remove may have run while we waited for the lock: never
+		 * recreate a backend directory that libxl has deleted. */
+		char *state = xread(t, join(be, "state"));
+		if (!state) {
+			xs_transaction_end(xs, t, true);
+			if (isfile)
+				loop_free(node);
+			unlock(lockfile, lfd);
+			xhp_die(XHP_NO, "backend %s gone", be);
+		}
+		free(state);
 		char *old = xread(t, join(be, "physical-device"));
 		xwrite(t, join(be, "physical-device-path"),
 		       isfile ? node : params);
@@ -331,14 +364,8 @@ static int add(const char *be, const char *lockfile)
 static int rm(const char *be)
 {
 	char *node = xread(XBT_NULL, join(be, "node"));
-	if (!node)
-		return 0;
-	int fd = open(node, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		xhp_die_sys(XHP_SYS, "unable to open %s", node);
-	if (ioctl(fd, LOOP_CLR_FD, 0) < 0 && errno != ENXIO)
-		xhp_die_sys(XHP_SYS, "unable to detach %s", node);
-	close(fd);
+	if (node)
+		loop_free(node);
 	return 0;
 }
 
