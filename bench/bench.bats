@@ -74,6 +74,21 @@ connected" ]
 	flock -n "$XHP_TMP/sub/lock" true
 }
 
+@test "floor frees its loop device when the backend went away meanwhile" {
+	require_root
+	IMG=$XHP_TMP/disk.img
+	dd if=/dev/zero of="$IMG" bs=1024 count=0 seek=1024 2>/dev/null
+	target 6 "$IMG" w
+	xenstore-rm "$BE/6/51712/state"
+	run "$BB/floor" -l "$LOCK" add backend/vbd/6/51712
+	[ "$status" -eq 1 ]
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		[ -z "$(losetup -j "$IMG")" ] && break
+		sleep 0.1
+	done
+	[ -z "$(losetup -j "$IMG")" ]
+}
+
 @test "floor writes a decimal dev_t with -o netbsd" {
 	require_root
 	mknod "$XHP_TMP/d" b 240 300
