@@ -87,13 +87,25 @@ static void normalise(char *dst, const char *src)
 	*d = '\0';
 }
 
-static void print_majmin(unsigned long maj, unsigned long min, int fmt)
+/* MAJ:MIN in FMT into MM; a number NetBSD's encoding cannot hold (only
+ * possible when checking a Linux host with -o netbsd) is given in hex
+ * rather than lost from a conflict report. */
+static void majmin(char *mm, unsigned long maj, unsigned long min, int fmt)
+{
+	if (xhp_fmt_majmin(mm, maj, min, fmt) == -1)
+		xhp_fmt_majmin(mm, maj, min, XHP_FMT_LINUX);
+}
+
+/* Print the one-line verdict and exit 1 (busy). */
+static void busy(const char *who, unsigned long maj, unsigned long min,
+		 int fmt, const char *where)
 {
 	char mm[XHP_MAJMIN_MAX];
 
-	if (xhp_fmt_majmin(mm, maj, min, fmt) == -1)
-		xhp_die_sys(XHP_NO, "unable to encode %lx:%lx", maj, min);
-	fputs(mm, stdout);
+	majmin(mm, maj, min, fmt);
+	printf("%s %s %s\n", who, mm, where);
+	xhp_close_stdout();
+	exit(XHP_NO);
 }
 
 /* vm of domain DOM (a decimal domid as text); NULL when absent. */
@@ -268,11 +280,7 @@ static void scan_guests(struct check *c, const char *base, char *types)
 					same = same_vm(c, doms[i]);
 				if (same)
 					continue;
-				fputs("guest ", stdout);
-				print_majmin(maj, min, c->fmt);
-				printf(" %s\n", bp);
-				xhp_close_stdout();
-				exit(XHP_NO);
+				busy("guest", maj, min, c->fmt, bp);
 			}
 			free(devs);
 		}
@@ -308,11 +316,7 @@ static void scan_mounts(struct check *c, const char *file)
 			continue;
 		if (c->mode == 'r' && !m.sb_rw)
 			continue;
-		fputs("local ", stdout);
-		print_majmin(m.maj, m.min, c->fmt);
-		printf(" %s\n", m.mnt);
-		xhp_close_stdout();
-		exit(XHP_NO);
+		busy("local", m.maj, m.min, c->fmt, m.mnt);
 	}
 	if (ferror(f))
 		xhp_die_sys(XHP_SYS, "unable to read %s", file);
@@ -360,6 +364,7 @@ static void target_ids(struct check *c, const char *target, const char *id)
 
 static void print_blk(const char *path, int fmt)
 {
+	char mm[XHP_MAJMIN_MAX];
 	struct stat st;
 
 	if (stat(path, &st) == -1)
@@ -367,9 +372,10 @@ static void print_blk(const char *path, int fmt)
 			    XHP_SYS, "unable to stat %s", path);
 	if (!S_ISBLK(st.st_mode))
 		xhp_die(XHP_NO, "%s is not a block device", path);
-	print_majmin(xhp_dev_major(st.st_rdev), xhp_dev_minor(st.st_rdev),
-		     fmt);
-	putchar('\n');
+	if (xhp_fmt_majmin(mm, xhp_dev_major(st.st_rdev),
+			   xhp_dev_minor(st.st_rdev), fmt) == -1)
+		xhp_die_sys(XHP_NO, "unable to encode the device of %s", path);
+	puts(mm);
 	xhp_close_stdout();
 	exit(XHP_OK);
 }

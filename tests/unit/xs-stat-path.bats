@@ -144,6 +144,15 @@ mountinfo_empty() {
 	[ "$output" = "18876468" ]
 }
 
+@test "the largest Linux device number fills the NetBSD dev_t exactly" {
+	blk max 4095 1048575
+	run --separate-stderr xs-stat-path -o netbsd "$XHP_TMP/max"
+	[ "$status" -eq 0 ]
+	[ "$output" = 4294967295 ]
+	run --separate-stderr xs-stat-path "$XHP_TMP/max"
+	[ "$output" = fff:fffff ]
+}
+
 @test "a symlink to a block device gives the device's identity" {
 	blk sdc 8 32
 	ln -s sdc "$XHP_TMP/link"
