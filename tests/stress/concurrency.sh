@@ -49,6 +49,7 @@ XHP_BIN=${XHP_BIN:-$XHP_TOP/build/bin}
 ST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/xhp-stress.XXXXXX") || die "unable to create a scratch directory"
 XENSTORED_PATH=$ST_DIR/xs.sock
 export XHP_TOP XHP_BIN ST_DIR XENSTORED_PATH HOTPLUG_SH
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$XHP_TOP/tests/stress/lib.sh"
 
 xsd_pid=

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # tests/stress/lib.sh: shared by the stress and fault runs (sourced by
 # tests/stress/*.sh and by tests/sh/stress-short.bats, tests/sh/faults.bats).
 # POSIX sh.
@@ -92,7 +93,9 @@ st_block() {
 # st_spawn PIDFILE IMPL CMD DOM DEVID: st_block in the background in a
 # session of its own, so that after killing the script (only its pid, as
 # libxl does) we can wait for the children it left. Writes the script's pid
-# (which is also its process group) to PIDFILE; st_wait_pid waits for it.
+# (which is also its process group) to PIDFILE and ST_PID; ST_BGPID is
+# the background job to reap with `wait` (the same process unless setsid
+# had to fork, under a shell with job control).
 st_spawn() {
 	_st_pf=$1
 	shift
@@ -103,6 +106,7 @@ st_spawn() {
 	setsid sh -c '. "$1"; echo "$$" >"$2.tmp" &&
 	    mv "$2.tmp" "$2" && shift 2 && st_block "$@"' \
 	    st "$ST_HERE/lib.sh" "$_st_pf" "$@" >/dev/null 2>&1 3>&- &
+	ST_BGPID=$!
 	_st_n=0
 	while [ ! -s "$_st_pf" ]; do
 		_st_n=$((_st_n + 1))
@@ -111,6 +115,16 @@ st_spawn() {
 	done
 	# shellcheck disable=SC2034 # for the caller
 	read -r ST_PID <"$_st_pf"
+}
+
+# st_kill PID: SIGKILL PID if it is still running (not a zombie). Returns
+# 0 when it was killed, 1 when it had already exited.
+st_kill() {
+	_st_s=$(sed -n 's/^[0-9]* (.*) \([A-Z]\) .*/\1/p' "/proc/$1/stat" 2>/dev/null)
+	case $_st_s in
+	'' | Z | X) return 1 ;;
+	esac
+	kill -KILL "$1" 2>/dev/null
 }
 
 # st_group_gone PGID [SECS]: wait until no process of group PGID is left
@@ -368,4 +382,116 @@ st_check() {
 		printf "grants=%d refused=%d errors=%d violations=%d upstream_misses=%d spurious=%d\n", g, r, e, viol, miss, spur
 		exit (viol + spur + e) > 0
 	}' "$ST_DIR/dump"
+}
+
+# st_kill_cycle N POINT CMD: one fault cycle. Backend 1/N is given image
+# kimg read-write; `block CMD` for it (after a complete add when CMD is
+# remove) is killed with SIGKILL at POINT:
+#   random:MS   after MS milliseconds, wherever the script is
+#   lock        holding the lock, before it reads the backend (xs-readv)
+#   attach      between loop attach and the xenstore write (xs-majmin
+#               never runs, as if the script died just before it)
+#   attach-go   same kill point, but xs-majmin, already started, finishes
+#   txn:MS      inside xs-majmin's transaction: the test xenstore fails
+#               every commit, so xs-majmin is always mid-transaction; the
+#               script and then, MS ms later, its whole group are killed
+#   detach      remove killed before loop-detach runs (it never runs)
+#   detach-go   remove killed while loop-detach, already started, goes on
+# Only the script's pid is killed, as libxl does (txn: the group too);
+# then the children it left are waited for. Then the checks: no backend
+# holds one of physical-device/-path without the other; the next add (of
+# backend 2/N, another image) succeeds without waiting out a stuck lock;
+# remove of both leaves no loop device. Prints one line
+#   cycle N POINT CMD: killed=yes|exited half=H failed=F leaks=L
+# plus a line per problem found (F counts a kill point never reached,
+# children that never finish, and a next add or a remove that fails).
+# Returns 1 when H, F or L is not 0.
+st_kill_cycle() {
+	_kn=$1 _kp=$2 _kc=$3
+	_kb1=$ST_BE/1/$_kn _kb2=$ST_BE/2/$_kn
+	_khalf=0 _kfail=0 _kleaks=0 _kkilled=exited
+	[ -f "$ST_DIR/kimg" ] || truncate -s 4M "$ST_DIR/kimg" "$ST_DIR/nimg"
+	st_mkdom 1 && st_mkdom 2 || return 1
+	st_mkbe 1 "$_kn" "$ST_DIR/kimg" w && st_mkbe 2 "$_kn" "$ST_DIR/nimg" w || return 1
+	export XEN_HOTPLUG_HELPERDIR="$ST_BIN"
+	if [ "$_kc" = remove ] && ! st_block ours add 1 "$_kn" >/dev/null 2>&1; then
+		echo "cycle $_kn $_kp $_kc: the first add failed: $(xenstore-read "$_kb1/hotplug-error" 2>&1)"
+		return 1
+	fi
+	_kh=
+	case $_kp in
+	lock) _kh=xs-readv ;;
+	attach | attach-go | txn:*) _kh=xs-majmin ;;
+	detach | detach-go) _kh=loop-detach ;;
+	esac
+	if [ -n "$_kh" ]; then
+		st_pausewrap "$_kh" || return 1
+		export XEN_HOTPLUG_HELPERDIR="$ST_HELPERDIR"
+	fi
+	case $_kp in
+	txn:*) st_xsd_control fault-eagain 1000000 || return 1 ;;
+	esac
+	st_spawn "$ST_DIR/kpid" ours "$_kc" 1 "$_kn" || return 1
+	_kpid=$ST_PID
+	export XEN_HOTPLUG_HELPERDIR="$ST_BIN"
+	case $_kp in
+	random:*)
+		sleep "$(awk -v m="${_kp#random:}" 'BEGIN { printf "%.3f", m / 1000 }')"
+		st_kill "$_kpid" && _kkilled=yes
+		;;
+	*)
+		if st_wait_file "$ST_DIR/pause/$_kh.ready" 20; then
+			st_kill "$_kpid" && _kkilled=yes
+		else
+			echo "cycle $_kn $_kp $_kc: the kill point was never reached"
+			_kfail=$((_kfail + 1))
+		fi
+		case $_kp in
+		attach | detach) : >"$ST_DIR/pause/abort" ;;
+		*) : >"$ST_DIR/pause/go" ;;
+		esac
+		case $_kp in
+		txn:*)
+			sleep "$(awk -v m="${_kp#txn:}" 'BEGIN { printf "%.3f", m / 1000 }')"
+			kill -KILL -- "-$_kpid" 2>/dev/null
+			;;
+		esac
+		;;
+	esac
+	wait "$ST_BGPID" 2>/dev/null
+	if ! st_group_gone "$_kpid" 30; then
+		echo "cycle $_kn $_kp $_kc: the killed script's children did not finish"
+		kill -KILL -- "-$_kpid" 2>/dev/null
+		_kfail=$((_kfail + 1))
+	fi
+	case $_kp in
+	txn:*) st_xsd_control fault-eagain 0 || return 1 ;;
+	esac
+	st_half >"$ST_DIR/half"
+	_khalf=$(wc -l <"$ST_DIR/half")
+	sed "s/^/cycle $_kn $_kp $_kc: half-written: /" "$ST_DIR/half"
+	# The next add, on another image: the lock must be free again.
+	if ! XEN_HOTPLUG_LOCK_TIMEOUT=10 st_block ours add 2 "$_kn" >/dev/null 2>&1 ||
+	    [ "$(xenstore-read "$_kb2/hotplug-status" 2>/dev/null)" != connected ]; then
+		echo "cycle $_kn $_kp $_kc: the next add failed: $(xenstore-read "$_kb2/hotplug-error" 2>&1)"
+		_kfail=$((_kfail + 1))
+	fi
+	# The following removes (libxl runs remove after a failed add).
+	if ! st_block ours remove 1 "$_kn" >/dev/null 2>&1; then
+		echo "cycle $_kn $_kp $_kc: remove of the killed backend failed: $(xenstore-read "$_kb1/hotplug-error" 2>&1)"
+		_kfail=$((_kfail + 1))
+	fi
+	if ! st_block ours remove 2 "$_kn" >/dev/null 2>&1; then
+		echo "cycle $_kn $_kp $_kc: remove of the next backend failed: $(xenstore-read "$_kb2/hotplug-error" 2>&1)"
+		_kfail=$((_kfail + 1))
+	fi
+	_kleaks=$(st_our_loops | wc -l)
+	if [ "$_kleaks" -gt 0 ]; then
+		echo "cycle $_kn $_kp $_kc: loop devices left: $(st_our_loops | tr '\n' ' ')"
+		st_free_loops
+	fi
+	xenstore-rm "$_kb1" 2>/dev/null
+	xenstore-rm "$_kb2" 2>/dev/null
+	echo "cycle $_kn $_kp $_kc: killed=$_kkilled half=$_khalf failed=$_kfail leaks=$_kleaks"
+	[ $((_khalf + _kfail + _kleaks)) -eq 0 ]
 }
