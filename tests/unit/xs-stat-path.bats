@@ -132,6 +132,13 @@ mountinfo_empty() {
 	[ "$output" = "103:1000a" ]
 }
 
+@test "-- ends the options, as the scripts call it" {
+	blk sdb1 8 17
+	run --separate-stderr xs-stat-path -- "$XHP_TMP/sdb1"
+	[ "$status" -eq 0 ]
+	[ "$output" = "8:11" ]
+}
+
 @test "-o netbsd prints the decimal NetBSD dev_t" {
 	blk sdb1 8 17
 	blk hi 8 4660
@@ -498,6 +505,16 @@ mnt() {
 	run --separate-stderr xs-stat-path -c -m w -s "$SELF" -M "$XHP_TMP/mountinfo" "$XHP_TMP/sdb1"
 	[ "$status" -eq 1 ]
 	[ "$output" = "local 8:11 /data" ]
+}
+
+@test "mountinfo can come from stdin, with 0:0 and the source to stat (NetBSD script)" {
+	blk sdb1 8 17
+	# shellcheck disable=SC2016 # $1 expands in the inner shell
+	run --separate-stderr sh -c 'printf "1 1 0:0 / /home rw - ffs %s rw\n" "$1" |
+		xs-stat-path -c -m r -s backend/vbd/1/51712 -M /dev/stdin -o netbsd "$1"' sh "$XHP_TMP/sdb1"
+	[ "$status" -eq 1 ]
+	[ "$output" = "local 2065 /home" ]
+	[ -z "$stderr" ]
 }
 
 @test "mounts of other devices and malformed lines are ignored" {
