@@ -87,6 +87,17 @@ static int attempt(struct job *j, const char *mm)
 	}
 	free(v);
 	if (j->devpath == NULL) {
+		/* Converted already: nothing to do, and no need for the path
+		 * to still exist (an image may be gone while in use). */
+		pathf(p, j->backend, "physical-device");
+		v = xs_read(j->h, t, p, &len);
+		if (v == NULL && errno != ENOENT)
+			xhp_die_sys(XHP_SYS, "unable to read %s", p);
+		if (v != NULL) {
+			free(v);
+			xs_transaction_end(j->h, t, true);
+			return 0;
+		}
 		pathf(p, j->backend, "physical-device-path");
 		path = xs_read(j->h, t, p, &len);
 		if (path == NULL) {

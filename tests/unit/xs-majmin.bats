@@ -218,6 +218,23 @@ absent() {
 	[ "$(xenstore-read "$B/physical-device")" = 8:0 ]
 }
 
+@test "-t with physical-device present is done even if the path is gone" {
+	xenstore-write "$B/physical-device-path" "$XHP_TMP/gone" "$B/physical-device" 8:11
+	run --separate-stderr xs-majmin -t "$B"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(xenstore-read "$B/physical-device")" = 8:11 ]
+}
+
+@test "-t with a path that is not a block device is exit 1 and writes nothing" {
+	: > "$XHP_TMP/file"
+	xenstore-write "$B/physical-device-path" "$XHP_TMP/file"
+	run --separate-stderr xs-majmin -t "$B"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "xs-majmin: fatal: $XHP_TMP/file is not a block device" ]
+	absent "$B/physical-device"
+}
+
 @test "-t without physical-device-path is exit 1" {
 	run --separate-stderr xs-majmin -t "$B"
 	[ "$status" -eq 1 ]
