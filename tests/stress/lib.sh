@@ -69,25 +69,16 @@ st_mkbe() {
 # Returns the script's exit status.
 st_block() {
 	case $1 in
-	ours)
-		# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
-		XENBUS_PATH="backend/vbd/$3/$4" XENBUS_TYPE=vbd \
-		    XENBUS_BASE_PATH=backend script=/etc/xen/scripts/block \
-		    $HOTPLUG_SH "$ST_BLOCK" "$2" </dev/null
-		;;
-	path)
-		# shellcheck disable=SC2086
-		XENBUS_PATH="backend/vbd/$3/$4" XENBUS_TYPE=vbd \
-		    XENBUS_BASE_PATH=backend script=/etc/xen/scripts/block \
-		    XEN_BLOCK_PATH_ONLY=1 $HOTPLUG_SH "$ST_BLOCK" "$2" </dev/null
-		;;
-	upstream)
-		XENBUS_PATH="backend/vbd/$3/$4" XENBUS_TYPE=vbd \
-		    XENBUS_BASE_PATH=backend script=/etc/xen/scripts/block \
-		    bash "$ST_UPSTREAM/block" "$2" </dev/null
-		;;
+	ours) _st_po= _st_sh=$HOTPLUG_SH _st_s=$ST_BLOCK ;;
+	path) _st_po=1 _st_sh=$HOTPLUG_SH _st_s=$ST_BLOCK ;;
+	upstream) _st_po= _st_sh=bash _st_s=$ST_UPSTREAM/block ;;
 	*) return 100 ;;
 	esac
+	# ST_EXEC=exec (st_spawn) makes the script take over this process.
+	# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
+	${ST_EXEC:-} env XENBUS_PATH="backend/vbd/$3/$4" XENBUS_TYPE=vbd \
+	    XENBUS_BASE_PATH=backend script=/etc/xen/scripts/block \
+	    XEN_BLOCK_PATH_ONLY="$_st_po" $_st_sh "$_st_s" "$2" </dev/null
 }
 
 # st_spawn PIDFILE IMPL CMD DOM DEVID: st_block in the background in a
@@ -104,7 +95,7 @@ st_spawn() {
 	# the pid is the script's whether or not setsid had to fork.
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	setsid sh -c '. "$1"; echo "$$" >"$2.tmp" &&
-	    mv "$2.tmp" "$2" && shift 2 && st_block "$@"' \
+	    mv "$2.tmp" "$2" && shift 2 && ST_EXEC=exec st_block "$@"' \
 	    st "$ST_HERE/lib.sh" "$_st_pf" "$@" >/dev/null 2>&1 3>&- &
 	ST_BGPID=$!
 	_st_n=0
@@ -160,8 +151,8 @@ st_xsd_control() {
 }
 
 # st_pausewrap HELPER...: make $ST_DIR/helpers, a helper directory where
-# each named HELPER stops before running: it creates
-# $ST_DIR/pause/HELPER.ready, then waits for $ST_DIR/pause/go (run the real
+# each named HELPER stops before running: it writes its pid (which the
+# real helper keeps) to $ST_DIR/pause/HELPER.ready, then waits for $ST_DIR/pause/go (run the real
 # helper) or $ST_DIR/pause/abort (exit 111 without running it, as if the
 # script had died before starting it). Other helpers are the real ones.
 # Sets ST_HELPERDIR; st_env exports it.
@@ -176,7 +167,8 @@ st_pausewrap() {
 		rm -f "$ST_HELPERDIR/$_st_h"
 		cat >"$ST_HELPERDIR/$_st_h" <<EOF || return 1
 #!/bin/sh
-: >"$ST_DIR/pause/$_st_h.ready"
+echo "\$\$" >"$ST_DIR/pause/$_st_h.ready.tmp"
+mv "$ST_DIR/pause/$_st_h.ready.tmp" "$ST_DIR/pause/$_st_h.ready"
 while [ ! -e "$ST_DIR/pause/go" ] && [ ! -e "$ST_DIR/pause/abort" ]; do
 	sleep 0.02
 done
