@@ -68,13 +68,13 @@ int main(int argc, char **argv)
 			xhp_die_sys(errno == ENOENT ? XHP_NO : XHP_SYS,
 				    "unable to read %s", argv[i]);
 		}
+		val[i] = v;
 		/* Callers split our output on newlines and pass values to
 		 * commands: refuse what would break either. */
 		if (!xhp_value_ok(v, len))
 			xhp_die(XHP_NO, has_control(v, len) ?
 				"value of %s contains a control character" :
 				"value of %s is not valid UTF-8", argv[i]);
-		val[i] = v;
 	}
 	/* Nothing is printed unless every read succeeded. */
 	for (i = 0; i < n; i++) {
