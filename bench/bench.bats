@@ -100,6 +100,19 @@ connected" ]
 	[ "$output" = "$(((240 << 8) | ((300 << 12) & 0xfff00000) | (300 & 255)))" ]
 }
 
+@test "floor lets a stubdomain share its guest's device" {
+	require_root
+	mknod "$XHP_TMP/d" b 240 9
+	"$BB/populate" -V 3 -D 3
+	xenstore-write "$BE/2/51712/physical-device" f0:9
+	target 5 "$XHP_TMP/d" w
+	xenstore-write /local/domain/5/target 2
+	run "$BB/floor" -l "$LOCK" add backend/vbd/5/51712
+	[ "$status" -eq 0 ]
+	run xenstore-read "$BE/5/51712/physical-device"
+	[ "$output" = f0:9 ]
+}
+
 @test "floor refuses a device another guest already has, and says busy" {
 	require_root
 	mknod "$XHP_TMP/d" b 240 9
@@ -116,7 +129,7 @@ connected" ]
 	[ "$status" -ne 0 ]
 }
 
-@test "floor lets the same VM share a device (stubdomain exemption)" {
+@test "floor lets backends of the same VM share a device" {
 	require_root
 	mknod "$XHP_TMP/d" b 240 9
 	"$BB/populate" -V 3 -D 3

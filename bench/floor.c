@@ -163,10 +163,42 @@ static char *vm_of(const char *dom)
 	return xread(XBT_NULL, p);
 }
 
+/* The vm of the domain DOM is a stubdomain for (its target), or NULL. */
+static char *target_vm_of(const char *dom)
+{
+	char p[64], *t, *vm;
+	snprintf(p, sizeof p, "/local/domain/%s/target", dom);
+	t = xread(XBT_NULL, p);
+	if (!t)
+		return NULL;
+	vm = vm_of(t);
+	free(t);
+	return vm;
+}
+
+static bool eq(const char *a, const char *b)
+{
+	return a && b && !strcmp(a, b);
+}
+
+/* Upstream's same_vm: a guest and its stubdomain may share. Only read
+ * for a backend that uses our device, so it costs nothing in the scan. */
+static bool same_vm(const char *mydom, const char *dom)
+{
+	char *a = vm_of(mydom), *at = target_vm_of(mydom);
+	char *b = vm_of(dom), *bt = target_vm_of(dom);
+	bool same = eq(a, b) || eq(at, b) || eq(a, bt) || eq(at, bt);
+	free(a);
+	free(at);
+	free(b);
+	free(bt);
+	return same;
+}
+
 /* The sharing check over xenstore: 1 + D directory reads and one read per
  * backend; mode and vm are read only for a backend that uses our device. */
 static const char *scan(const char *base, const char *self, char mode,
-			const char *myvm, dev_t rdev, const struct stat *file)
+			const char *mydom, dev_t rdev, const struct stat *file)
 {
 	unsigned int nd, nv;
 	char **doms = xs_directory(xs, XBT_NULL, base, &nd);
@@ -188,9 +220,7 @@ static const char *scan(const char *base, const char *self, char mode,
 				free(mp);
 			}
 			if (hit) {
-				char *vm = vm_of(doms[i]);
-				hit = !(vm && myvm && !strcmp(vm, myvm));
-				free(vm);
+				hit = !same_vm(mydom, doms[i]);
 			}
 			free(pd);
 			free(pp);
@@ -298,7 +328,6 @@ static int add(const char *be, const char *lockfile)
 	if (!params || !modestr || !fid)
 		xhp_die_sys(XHP_NO, "unable to read %s", be);
 	char mode = canon(modestr);
-	char *myvm = vm_of(fid);
 	if (stat(params, &st) < 0)
 		xhp_die_sys(XHP_NO, "unable to stat %s", params);
 	isfile = S_ISREG(st.st_mode);
@@ -316,7 +345,7 @@ static int add(const char *be, const char *lockfile)
 	rdev = st.st_rdev;
 	const char *who = NULL;
 	if (mode != '!') {
-		who = scan(base, be, mode, myvm, rdev, isfile ? &st : NULL);
+		who = scan(base, be, mode, fid, rdev, isfile ? &st : NULL);
 		if (!who && !isfile && mounted(rdev, mode))
 			who = "dom0";
 	}
