@@ -585,7 +585,11 @@ meta="upstream=$up_version upstream_from=$up_from ours_linux=${ours_linux#"$top"
 awk -v fmt=csv -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.csv"
 awk -v fmt=json -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.json"
 awk -v fmt=table -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.txt"
-cp "$base.json" "$results/latest.json"
-cp "$base.txt" "$results/latest.txt"
+# latest.* is the last complete run (every case and V level), the one
+# docs/performance.md quotes; a subset run only writes its own files.
+if [ -z "${BENCH_CASES:-}" ] && [ -z "${BENCH_VS:-}" ]; then
+	cp "$base.json" "$results/latest.json"
+	cp "$base.txt" "$results/latest.txt"
+fi
 cat "$base.txt"
 note "results: $base.{txt,json,csv,samples} (${elapsed} s)"
