@@ -248,9 +248,8 @@ no_loops() {
 # ---- the lock directory ----
 
 @test "a missing lock directory is created and the add succeeds" {
-	export XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/no/such/dir
 	st_mkbe 1 51712 "$XHP_TMP/img" w
-	run st_block ours add 1 51712
+	XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/no/such/dir run st_block ours add 1 51712
 	[ "$status" -eq 0 ]
 	[ "$(xenstore-read "$B1/hotplug-status")" = connected ]
 	[ -d "$XHP_TMP/no/such/dir" ]
@@ -259,9 +258,8 @@ no_loops() {
 @test "a lock directory that cannot be created (read-only filesystem): exit 1, a clear error, nothing attached" {
 	mkdir "$XHP_TMP/ro"
 	mount -t tmpfs -o ro,size=1m tmpfs "$XHP_TMP/ro"
-	export XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/ro/xen-hotplug
 	st_mkbe 1 51712 "$XHP_TMP/img" w
-	run st_block ours add 1 51712
+	XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/ro/xen-hotplug run st_block ours add 1 51712
 	[ "$status" -eq 1 ]
 	[ "$(xenstore-read "$B1/hotplug-status")" = error ]
 	[ "$(xenstore-read "$B1/hotplug-error")" = "unable to create lock directory $XHP_TMP/ro/xen-hotplug" ]
@@ -275,9 +273,8 @@ no_loops() {
 	mount -t tmpfs -o size=1m tmpfs "$XHP_TMP/ro"
 	mkdir "$XHP_TMP/ro/xen-hotplug"
 	mount -o remount,ro "$XHP_TMP/ro"
-	export XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/ro/xen-hotplug
 	st_mkbe 1 51712 "$XHP_TMP/img" w
-	run st_block ours add 1 51712
+	XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/ro/xen-hotplug run st_block ours add 1 51712
 	[ "$status" -eq 1 ]
 	[ "$(xenstore-read "$B1/hotplug-status")" = error ]
 	[ "$(xenstore-read "$B1/hotplug-error")" = "unable to open lock file $XHP_TMP/ro/xen-hotplug/block" ]
