@@ -321,7 +321,8 @@ static void scan_mounts(struct check *c, const char *file)
 	if (ferror(f))
 		xhp_die_sys(XHP_SYS, "unable to read %s", file);
 	free(line);
-	fclose(f);
+	if (fclose(f) == EOF)
+		xhp_die_sys(XHP_SYS, "unable to close %s", file);
 }
 
 static void target_ids(struct check *c, const char *target, const char *id)
