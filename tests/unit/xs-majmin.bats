@@ -200,6 +200,25 @@ absent() {
 	[ "$(cat "$XHP_TMP/seen")" = "8:11|$XHP_TMP/sdb1" ]
 }
 
+@test "racing a remove never leaves a recreated backend directory" {
+	# A recreated directory would hold our nodes but not libxl's state.
+	for i in $(seq 1 30); do
+		xenstore-write "$B/state" 2
+		xs-majmin -e node=/dev/loop9 "$B" "$XHP_TMP/sdb1" 2>/dev/null &
+		pid=$!
+		[ $((i % 3)) -eq 0 ] || sleep 0.00$((i % 7))
+		xenstore-rm "$B"
+		rc=0
+		wait "$pid" || rc=$?
+		[ "$rc" -eq 0 ] || [ "$rc" -eq 1 ]
+		if xenstore-exists "$B"; then
+			echo "round $i: $B exists after rm (rc $rc)"
+			xenstore-ls "$B"
+			return 1
+		fi
+	done
+}
+
 # --- -t: toolstack-side conversion -----------------------------------------
 
 @test "-t converts physical-device-path into physical-device" {
