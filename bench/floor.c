@@ -46,6 +46,12 @@ static void xwrite(xs_transaction_t t, const char *path, const char *val)
 		xhp_die_sys(XHP_SYS, "unable to write %s", path);
 }
 
+static void xclose(int fd, const char *what)
+{
+	if (close(fd) < 0)
+		xhp_die_sys(XHP_SYS, "unable to close %s", what);
+}
+
 static char *join(const char *a, const char *b)
 {
 	size_t n = strlen(a) + strlen(b) + 2;
@@ -96,8 +102,7 @@ static int lock(const char *file)
 		if (stat(file, &b) == 0 && a.st_dev == b.st_dev &&
 		    a.st_ino == b.st_ino)
 			return fd;
-		if (close(fd) < 0)
-			xhp_die_sys(XHP_SYS, "unable to close %s", file);
+		xclose(fd, file);
 	}
 }
 
@@ -107,8 +112,7 @@ static int lock(const char *file)
  * waiter round the stale-retry loop, O(waiters) calls per hand-over. */
 static void unlock(const char *file, int fd)
 {
-	if (close(fd) < 0)
-		xhp_die_sys(XHP_SYS, "unable to close %s", file);
+	xclose(fd, file);
 }
 
 /* Does backend value PD (physical-device) name the target? For a file the
@@ -143,7 +147,7 @@ static bool same_target(const char *pd, dev_t rdev, const struct stat *file)
 	if (fd < 0)
 		return false;
 	int r = ioctl(fd, LOOP_GET_STATUS64, &li);
-	close(fd);
+	xclose(fd, dev);
 	return r == 0 && li.lo_device == file->st_dev &&
 	       li.lo_inode == file->st_ino;
 }
@@ -266,7 +270,8 @@ static bool mounted(dev_t rdev, char mode)
 	if (ferror(f))
 		xhp_die_sys(XHP_SYS, "unable to read /proc/self/mountinfo");
 	free(line);
-	fclose(f);
+	if (fclose(f) != 0)
+		xhp_die_sys(XHP_SYS, "unable to close /proc/self/mountinfo");
 	return hit;
 }
 
@@ -294,15 +299,15 @@ static dev_t loop_attach(const char *file, char mode, char *node, size_t n)
 		if (ioctl(lfd, LOOP_CONFIGURE, &lc) == 0) {
 			if (fstat(lfd, &st) < 0)
 				xhp_die_sys(XHP_SYS, "unable to stat %s", node);
-			close(lfd);
-			close(ffd);
-			close(ctl);
+			xclose(lfd, node);
+			xclose(ffd, file);
+			xclose(ctl, "/dev/loop-control");
 			return st.st_rdev;
 		}
 		/* EBUSY: another losetup user took it between the two calls. */
 		if (errno != EBUSY)
 			xhp_die_sys(XHP_SYS, "unable to attach %s", node);
-		close(lfd);
+		xclose(lfd, node);
 	}
 }
 
@@ -313,7 +318,7 @@ static void loop_free(const char *node)
 		xhp_die_sys(XHP_SYS, "unable to open %s", node);
 	if (ioctl(fd, LOOP_CLR_FD, 0) < 0 && errno != ENXIO)
 		xhp_die_sys(XHP_SYS, "unable to detach %s", node);
-	close(fd);
+	xclose(fd, node);
 }
 
 static int add(const char *be, const char *lockfile)
