@@ -105,7 +105,8 @@ int main(int argc, char **argv)
 			int fd = open("/dev/null", O_RDONLY);
 			if (!av || fd < 0 || dup2(fd, 0) < 0)
 				xhp_die_sys(XHP_SYS, "unable to set up the child");
-			close(fd);
+			if (close(fd) < 0)
+				xhp_die_sys(XHP_SYS, "unable to close /dev/null");
 			for (int k = 0; k < argc; k++)
 				av[k] = subst(argv[k], first + i);
 			for (int k = 0; k < ne; k++) {
