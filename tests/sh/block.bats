@@ -176,6 +176,28 @@ loops_of() { losetup -j "$1" | wc -l; }
 	[ "$(loops_of "$XHP_TMP/img")" -eq 0 ]
 }
 
+@test "add for a backend directory that is gone exits 1 and does not recreate it" {
+	blk add 7 51712
+	[ "$status" -eq 1 ]
+	run xenstore-read "$BE/7/51712"
+	[ "$status" -ne 0 ]
+	grep -q "backend backend/vbd/7/51712 is gone" "$XEN_HOTPLUG_LOGFILE"
+	lock_free
+}
+
+@test "remove for a backend directory that is gone frees the loop device tagged for it" {
+	mkimg "$XHP_TMP/img"
+	mkbe 1 51712 "$XHP_TMP/img" w
+	blk add 1 51712
+	[ "$status" -eq 0 ]
+	xenstore-rm "$BE/1/51712"
+	blk remove 1 51712
+	[ "$status" -eq 0 ]
+	[ "$(loops_of "$XHP_TMP/img")" -eq 0 ]
+	run xenstore-read "$BE/1/51712"
+	[ "$status" -ne 0 ]
+}
+
 # ---- add: block devices --------------------------------------------------
 
 @test "add of a block device by path publishes major:minor, path and connected" {
