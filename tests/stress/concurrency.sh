@@ -46,6 +46,7 @@ die() { printf '%s: fatal: %s\n' "$prog" "$*" >&2; exit 111; }
 [ "$(id -u)" -eq 0 ] || die "needs root (loop devices, mknod)"
 : "${HOTPLUG_SH:=dash}"
 XHP_BIN=${XHP_BIN:-$XHP_TOP/build/bin}
+XHP_XSD=${XHP_XSD:-$XHP_TOP/build/tests/test-xenstored}
 ST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/xhp-stress.XXXXXX") || die "unable to create a scratch directory"
 XENSTORED_PATH=$ST_DIR/xs.sock
 export XHP_TOP XHP_BIN ST_DIR XENSTORED_PATH HOTPLUG_SH
@@ -74,9 +75,10 @@ if [ "$mix" != no ]; then
 		echo "$prog: upstream's scripts unavailable, not mixed in: $(cat "$ST_DIR/fetch.err")"
 	fi
 fi
+st_snapshot || die "unable to copy the helpers and scripts to $ST_DIR"
 st_env
 
-"$XHP_TOP/build/tests/test-xenstored" -s "$XENSTORED_PATH" 3>&- &
+"$XHP_XSD" -s "$XENSTORED_PATH" 3>&- &
 xsd_pid=$!
 n=0
 until xenstore-read / >/dev/null 2>&1; do
@@ -188,7 +190,7 @@ while [ "$r" -lt "$rounds" ]; do
 		pids="$pids $!"
 	done <"$ST_DIR/plan"
 	for p in $pids; do wait "$p"; done
-	leaks=$(st_our_loops | wc -l)
+	leaks=$(st_leaks)
 	[ "$leaks" -eq 0 ] || { echo "round $r: loop devices left: $(st_our_loops | tr '\n' ' ')"; st_free_loops; }
 	xenstore-rm "$ST_BE" 2>/dev/null
 	xenstore-rm /local/domain/0/backend/stress-sentinel 2>/dev/null

@@ -39,6 +39,7 @@ die() { printf '%s: fatal: %s\n' "$prog" "$*" >&2; exit 111; }
 [ "$(id -u)" -eq 0 ] || die "needs root (loop devices)"
 : "${HOTPLUG_SH:=dash}"
 XHP_BIN=${XHP_BIN:-$XHP_TOP/build/bin}
+XHP_XSD=${XHP_XSD:-$XHP_TOP/build/tests/test-xenstored}
 ST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/xhp-faults.XXXXXX") || die "unable to create a scratch directory"
 XENSTORED_PATH=$ST_DIR/xs.sock
 : "${ST_LOCKDIR:=$ST_DIR/lock}"
@@ -55,9 +56,10 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
+st_snapshot || die "unable to copy the helpers and scripts to $ST_DIR"
 st_env
 
-"$XHP_TOP/build/tests/test-xenstored" -s "$XENSTORED_PATH" 3>&- &
+"$XHP_XSD" -s "$XENSTORED_PATH" 3>&- &
 xsd_pid=$!
 n=0
 until xenstore-read / >/dev/null 2>&1; do

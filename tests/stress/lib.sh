@@ -18,7 +18,7 @@
 # device numbers with stat, and decides sharing on its own.
 
 ST_BE=/local/domain/0/backend/vbd
-ST_BIN=${XHP_BIN:-$XHP_TOP/build/bin}
+ST_BIN=${ST_BIN:-${XHP_BIN:-$XHP_TOP/build/bin}}
 ST_XSRAW=$XHP_TOP/build/tests/xsraw
 ST_BLOCK=${ST_BLOCK:-$XHP_TOP/scripts/Linux/block}
 ST_HERE=$XHP_TOP/tests/stress
@@ -69,9 +69,9 @@ st_mkbe() {
 # Returns the script's exit status.
 st_block() {
 	case $1 in
-	ours) _st_po= _st_sh=$HOTPLUG_SH _st_s=$ST_BLOCK ;;
+	ours) _st_po='' _st_sh=$HOTPLUG_SH _st_s=$ST_BLOCK ;;
 	path) _st_po=1 _st_sh=$HOTPLUG_SH _st_s=$ST_BLOCK ;;
-	upstream) _st_po= _st_sh=bash _st_s=$ST_UPSTREAM/block ;;
+	upstream) _st_po='' _st_sh=bash _st_s=$ST_UPSTREAM/block ;;
 	*) return 100 ;;
 	esac
 	# ST_EXEC=exec (st_spawn) makes the script take over this process.
@@ -197,6 +197,39 @@ st_wait_file() {
 st_our_loops() {
 	losetup -l -n -O NAME,BACK-FILE 2>/dev/null |
 	    awk -v t="$ST_DIR/" 'index($2, t) == 1 { print $1 }'
+}
+
+# st_leaks: the number of loop devices st_our_loops still lists, once the
+# lazily detached ones are gone. loop-detach (like losetup -d) only sets
+# autoclear on a device someone still has open (udev's probe, another
+# tool scanning loop devices); the kernel frees it at the last close, a
+# moment later. A device without autoclear is a leak at once.
+st_leaks() {
+	_st_n=0
+	while [ -n "$(st_our_loops)" ] && [ "$_st_n" -lt 100 ]; do
+		losetup -l -n -O NAME,AUTOCLEAR,BACK-FILE 2>/dev/null |
+		    awk -v t="$ST_DIR/" 'index($3, t) == 1 && $2 == 0 { f = 1 } END { exit !f }' &&
+		    break
+		_st_n=$((_st_n + 1))
+		sleep 0.05
+	done
+	st_our_loops | wc -l
+}
+
+# st_snapshot: run this session on copies of the helpers and scripts, so
+# that a rebuild or an edit by someone else in the shared tree meanwhile
+# cannot fail a run half-way. Sets ST_BIN and ST_BLOCK (unless ST_BLOCK is
+# already set: a deliberately broken copy).
+st_snapshot() {
+	mkdir -p "$ST_DIR/bin" "$ST_DIR/scripts" || return 1
+	cp -p "$ST_BIN"/* "$ST_DIR/bin/" || return 1
+	cp -p "$XHP_TOP"/scripts/Linux/* "$ST_DIR/scripts/" || return 1
+	ST_BIN=$ST_DIR/bin
+	XHP_BIN=$ST_BIN
+	if [ "$ST_BLOCK" = "$XHP_TOP/scripts/Linux/block" ]; then
+		ST_BLOCK=$ST_DIR/scripts/block
+	fi
+	export ST_BIN XHP_BIN ST_BLOCK
 }
 
 # st_free_loops: detach every loop device st_our_loops lists (clean-up).
@@ -477,9 +510,9 @@ st_kill_cycle() {
 		echo "cycle $_kn $_kp $_kc: remove of the next backend failed: $(xenstore-read "$_kb2/hotplug-error" 2>&1)"
 		_kfail=$((_kfail + 1))
 	fi
-	_kleaks=$(st_our_loops | wc -l)
+	_kleaks=$(st_leaks)
 	if [ "$_kleaks" -gt 0 ]; then
-		echo "cycle $_kn $_kp $_kc: loop devices left: $(st_our_loops | tr '\n' ' ')"
+		echo "cycle $_kn $_kp $_kc: loop devices left: $(losetup -l -n -O NAME,AUTOCLEAR,BACK-FILE | grep -F "$ST_DIR/" | tr '\n' ' ')"
 		st_free_loops
 	fi
 	xenstore-rm "$_kb1" 2>/dev/null
