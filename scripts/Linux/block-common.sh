@@ -132,8 +132,8 @@ canonicalise_mode() {
 #
 # One xs-majmin transaction: physical-device-path=DEVPATH, each NODE=VALUE,
 # hotplug-status=connected and (unless XEN_BLOCK_PATH_ONLY) physical-device.
-# Sets _xhp_out to xs-majmin's message. Returns its exit status (1: the
-# backend directory is gone).
+# Sets _xhp_out to xs-majmin's message and _xhp_rc to its exit status (1:
+# the backend directory is gone), and returns that status.
 #
 _xhp_publish() {
 	_xhp_pub_dev=$1
@@ -150,6 +150,8 @@ _xhp_publish() {
 	esac
 	_xhp_out=$("$_xhp_h/xs-majmin" "$@" -e hotplug-status=connected -- \
 	    "$XENBUS_PATH" "$_xhp_pub_dev" 2>&1)
+	_xhp_rc=$?
+	return "$_xhp_rc"
 }
 
 ##
