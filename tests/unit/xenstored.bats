@@ -599,6 +599,39 @@ restart_xsd() {
 	[ "${lines[5]}" = 'ERROR EINVAL\0' ]
 }
 
+@test "-K 2 hangs up on each client's second request, without effect" {
+	restart_xsd -K 2
+	run "$XSRAW" 'WRITE:/k\0v' 'WRITE:/k2\0v'
+	[ "$status" -eq 3 ]
+	[ "$output" = "$(printf '%s\n' 'WRITE OK\0' closed)" ]
+	run xenstore-read /k
+	[ "$status" -eq 0 ]
+	[ "$output" = v ]
+	run xenstore-exists /k2
+	[ "$status" -eq 1 ]
+}
+
+@test "-D 150 stalls the daemon before every request" {
+	restart_xsd -D 150
+	start=$(date +%s%N)
+	run "$XSRAW" 'READ:/\0' 'READ:/\0' 'READ:/\0' 'READ:/\0'
+	ms=$((($(date +%s%N) - start) / 1000000))
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 4 ]
+	[ "$ms" -ge 600 ]
+}
+
+@test "fault-drop and fault-delay can be set and cleared at run time" {
+	run "$XSRAW" 'CONTROL:fault-drop\0003\0' 'READ:/\0' 'READ:/\0'
+	[ "$status" -eq 3 ]
+	[ "$output" = "$(printf '%s\n' 'CONTROL OK\0' 'READ ' closed)" ]
+	run "$XSRAW" 'CONTROL:fault-drop\0000\0' 'CONTROL:fault-delay\0x\0' \
+		'CONTROL:fault-delay\0000\0' 'READ:/\0' 'READ:/\0'
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '%s\n' 'CONTROL OK\0' 'ERROR EINVAL\0' \
+		'CONTROL OK\0' 'READ ' 'READ ')" ]
+}
+
 # ---- robustness ----
 
 @test "an oversized header closes that connection and nothing else" {

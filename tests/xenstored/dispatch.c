@@ -23,7 +23,8 @@ static struct xsd_tx **txs;
 static size_t ntx, txcap;
 static uint32_t next_txid = 1;
 int xsd_verbose;
-unsigned long xsd_fault_next, xsd_fault_every;
+unsigned long xsd_fault_next, xsd_fault_every, xsd_fault_delay_ms,
+              xsd_fault_drop;
 static unsigned long commits;
 
 void xsd_die(const char *verb, const char *obj)
@@ -226,6 +227,8 @@ static int control(struct xsd_conn *c, const struct xsd_sockmsg *h,
 	    "check\nhelp\nprint <string>\n"
 	    "fault-eagain <n>        fail the next n commits with EAGAIN\n"
 	    "fault-eagain-every <n>  fail every n-th commit (0: never)\n"
+	    "fault-delay <ms>        stall <ms> before each request (0: off)\n"
+	    "fault-drop <n>          hang up on each client's n-th request\n"
 	    "nodes                   print the number of nodes\n";
 	char buf[32];
 
@@ -252,6 +255,16 @@ static int control(struct xsd_conn *c, const struct xsd_sockmsg *h,
 		else
 			xsd_fault_every = u;
 		commits = 0;
+		send_msg(c, h->type, h->req_id, h->tx_id, ok, 3, NULL, 0);
+	} else if (strcmp(v[0], "fault-delay") == 0 && n == 2) {
+		if (xsd_parse_ulong(v[1], &u))
+			return EINVAL;
+		xsd_fault_delay_ms = u;
+		send_msg(c, h->type, h->req_id, h->tx_id, ok, 3, NULL, 0);
+	} else if (strcmp(v[0], "fault-drop") == 0 && n == 2) {
+		if (xsd_parse_ulong(v[1], &u))
+			return EINVAL;
+		xsd_fault_drop = u;
 		send_msg(c, h->type, h->req_id, h->tx_id, ok, 3, NULL, 0);
 	} else {
 		return EINVAL;
@@ -523,6 +536,14 @@ void xsd_process(struct xsd_conn *c, const struct xsd_sockmsg *h,
 	const char *name;
 
 	c->nreq++;
+	/* Like a daemon dying under this client: no reply, no effect. */
+	if (xsd_fault_drop && c->nreq % xsd_fault_drop == 0) {
+		if (xsd_verbose)
+			fprintf(stderr, XSD_PROG ": fd %d request %lu dropped, "
+			        "closing\n", c->fd, c->nreq);
+		c->dead = 1;
+		return;
+	}
 	if (xsd_verbose)
 		fprintf(stderr, XSD_PROG ": fd %d req type %u id %u tx %u len %u "
 		        "%.*s\n", c->fd, h->type, h->req_id, h->tx_id, h->len,
@@ -571,4 +592,5 @@ void xsd_dispatch_reset(void)
 	next_txid = 1;
 	commits = 0;
 	xsd_fault_next = xsd_fault_every = 0;
+	xsd_fault_delay_ms = xsd_fault_drop = 0;
 }

@@ -17,12 +17,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "xsd.h"
 
 #define PROG XSD_PROG
-#define USAGE "usage: " PROG " -s SOCKET [-P PIDFILE] [-v] [-E N] [-R N]\n"
+#define USAGE "usage: " PROG " -s SOCKET [-P PIDFILE] [-v] [-E N] [-R N]" \
+              " [-D MS] [-K N]\n"
 
 static int sigpipe_fds[2] = { -1, -1 };
 static volatile sig_atomic_t got_term, got_usr1;
@@ -50,6 +52,17 @@ static void flush_out(struct xsd_conn *c)
 	}
 	if (c->outoff == c->outlen)
 		c->outoff = c->outlen = 0;
+}
+
+/* The whole daemon stalls, as a single-threaded xenstored under load. */
+static void stall(unsigned long ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !got_term)
+		;
 }
 
 static void conn_read(struct xsd_conn *c)
@@ -83,8 +96,12 @@ static void conn_read(struct xsd_conn *c)
 			c->dead = 1;
 			return;
 		}
+		if (xsd_fault_delay_ms)
+			stall(xsd_fault_delay_ms);
 		xsd_process(c, &h, payload, h.len);
 		off += used;
+		if (c->dead)
+			return;
 	}
 	memmove(c->in, c->in + off, c->inlen - off);
 	c->inlen -= off;
@@ -176,7 +193,7 @@ int main(int argc, char **argv)
 	char drain[64];
 	FILE *fp;
 
-	while ((opt = getopt(argc, argv, "s:P:vE:R:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:P:vE:R:D:K:")) != -1) {
 		switch (opt) {
 		case 's': sock = optarg; break;
 		case 'P': pidfile = optarg; break;
@@ -187,6 +204,14 @@ int main(int argc, char **argv)
 			break;
 		case 'R':
 			if (xsd_parse_ulong(optarg, &xsd_fault_every))
+				usage();
+			break;
+		case 'D':
+			if (xsd_parse_ulong(optarg, &xsd_fault_delay_ms))
+				usage();
+			break;
+		case 'K':
+			if (xsd_parse_ulong(optarg, &xsd_fault_drop))
 				usage();
 			break;
 		default: usage();

@@ -80,7 +80,8 @@ struct xsd_conn {
 };
 extern struct xsd_conn *xsd_conns;
 extern int xsd_verbose;
-extern unsigned long xsd_fault_next, xsd_fault_every;
+extern unsigned long xsd_fault_next, xsd_fault_every, xsd_fault_delay_ms,
+                     xsd_fault_drop;
 
 struct xsd_conn *xsd_conn_new(int fd);
 void xsd_conn_free(struct xsd_conn *c);
