@@ -148,9 +148,9 @@ _xhp_publish() {
 	0 | '' | no | false) ;;
 	*) set -- -p "$@" ;;
 	esac
+	_xhp_rc=0
 	_xhp_out=$("$_xhp_h/xs-majmin" "$@" -e hotplug-status=connected -- \
-	    "$XENBUS_PATH" "$_xhp_pub_dev" 2>&1)
-	_xhp_rc=$?
+	    "$XENBUS_PATH" "$_xhp_pub_dev" 2>&1) || _xhp_rc=$?
 	return "$_xhp_rc"
 }
 
@@ -183,9 +183,9 @@ write_dev() {
 _xhp_sharing() {
 	_xhp_m=$1
 	shift
+	_xhp_rc=0
 	_xhp_out=$("$_xhp_h/xs-stat-path" -c -m "$_xhp_m" -s "$XENBUS_PATH" \
-	    -B "$_xhp_base" "$@" 2>&1)
-	_xhp_rc=$?
+	    -B "$_xhp_base" "$@" 2>&1) || _xhp_rc=$?
 	case $_xhp_rc in
 	0 | 1) return "$_xhp_rc" ;;
 	esac

@@ -137,9 +137,11 @@ claim_lock() {
 			_xhp_lock_fail "unable to open lock file $_lockfile"
 			return 1
 		fi
+		# "|| rc=$?": callers may run under set -e, and 2 is routine.
+		_xhp_lock_rc=0
 		_xhp_lock_err=$("${XEN_HOTPLUG_HELPERDIR:-/usr/lib/xen-hotplug}/flock-wrap" \
-		    -w "$_xhp_lock_wait" -F "$_lockfd" "$_lockfile" 2>&1)
-		_xhp_lock_rc=$?
+		    -w "$_xhp_lock_wait" -F "$_lockfd" "$_lockfile" 2>&1) ||
+		    _xhp_lock_rc=$?
 		if [ "$_xhp_lock_rc" -eq 0 ]; then
 			_xhp_locks_held="$_xhp_locks_held$1 "
 			return 0

@@ -2,6 +2,7 @@
 # scripts/Linux/locking.sh: claim_lock/release_lock on the shell's own
 # descriptors, the upstream-compatible protocol, bounded waits. Runs under
 # $HOTPLUG_SH; upstream's bash locking.sh is the other party where needed.
+# XHP_LOCKING=FILE tests another locking.sh.
 # shellcheck disable=SC2016 # test bodies are expanded by the shell under test
 
 load ../test_helper
@@ -11,7 +12,7 @@ UPSTREAM_LOCKING=/tmp/upstream/x/etc/xen/scripts/locking.sh
 setup() {
 	xhp_setup
 	mkdir "$XHP_TMP/s"
-	ln -s "$XHP_TOP/scripts/Linux/locking.sh" "$XHP_TMP/s/locking.sh"
+	ln -s "${XHP_LOCKING:-$XHP_TOP/scripts/Linux/locking.sh}" "$XHP_TMP/s/locking.sh"
 	export XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/lock
 	LOCKF=$XHP_TMP/lock/block
 	unset XEN_HOTPLUG_LOCK_TIMEOUT
@@ -89,9 +90,10 @@ closed" ]
 	[ ! -e "$XHP_TMP/released" ]
 }
 
-@test "claim_lock waits for upstream's bash holder, then locks the new file" {
+@test "claim_lock waits for upstream's bash holder, then locks the new file, even under set -e" {
 	hold_upstream 1.5
-	lk 'claim_lock block || exit 1
+	# The holder unlinks the file as it lets go: flock-wrap says stale (2).
+	lk 'set -e; claim_lock block
 		[ -e "$XHP_TMP/released" ] && echo after
 		[ "$(stat -L -c %d:%i /proc/$$/fd/9)" = "$(stat -c %d:%i "$_lockfile")" ] && echo same'
 	[ "$status" -eq 0 ]
