@@ -100,8 +100,8 @@ no_loops() {
 	run sh "$FAULTS" -n 0 -d 1 -s 1
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "$(fig kills_tried)" -eq 7 ]
-	[ "$(fig killed_mid_run)" -eq 7 ]
+	[ "$(fig kills_tried)" -eq 8 ]
+	[ "$(fig killed_mid_run)" -eq 8 ]
 	[ "$(fig half_written)" -eq 0 ]
 	[ "$(fig failed)" -eq 0 ]
 	[ "$(fig leaks)" -eq 0 ]
@@ -242,6 +242,28 @@ no_loops() {
 	[ "$status" -ne 0 ]
 	run xenstore-read "$B1/physical-device-path"
 	[ "$status" -ne 0 ]
+	no_loops
+}
+
+@test "the xenstore hanging up in the middle of the write transaction: exit 1, nothing half-written, the loop device freed" {
+	st_mkbe 1 51712 "$XHP_TMP/img" w
+	bg_add xs-majmin
+	# From now on every connection is dropped at its third request: for
+	# xs-majmin that is inside its transaction, after the start.
+	st_xsd_control fault-drop 3
+	bg_status
+	st_xsd_control fault-drop 0
+	[ "$status" -eq 1 ]
+	run cat "$XEN_HOTPLUG_LOGFILE"
+	echo "$output"
+	[[ "$output" == *"xs-majmin: fatal: unable to "* ]]
+	run xenstore-read "$B1/physical-device"
+	[ "$status" -ne 0 ]
+	run xenstore-read "$B1/physical-device-path"
+	[ "$status" -ne 0 ]
+	run xenstore-read "$B1/node"
+	[ "$status" -ne 0 ]
+	[ "$(xenstore-read "$B1/state")" = 2 ]
 	no_loops
 }
 

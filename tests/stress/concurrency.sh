@@ -180,8 +180,10 @@ while [ "$r" -lt "$rounds" ]; do
 	uperr=$(while read -r b im; do
 		[ "$im" = upstream ] || continue
 		s=$(xenstore-read "$ST_BE/$b/hotplug-status" 2>/dev/null)
-		[ "$s" = error ] && echo "$b"
-	done <"$ST_DIR/impl" | wc -l)
+		[ "$s" = error ] &&
+		    echo "round $r: upstream-error $b: $(xenstore-read "$ST_BE/$b/hotplug-error" 2>&1)"
+	done <"$ST_DIR/impl" | tee "$ST_DIR/uperr" | wc -l)
+	cat "$ST_DIR/uperr"
 
 	# Remove everything, each by the script that added it.
 	pids=

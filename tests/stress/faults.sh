@@ -85,6 +85,7 @@ done
 			print "attach add"
 			print "attach-go add"
 			printf "txn:%d add\n", int(rand() * 120)
+			printf "txnslow:%d add\n", int(rand() * 90)
 			print "detach remove"
 			print "detach-go remove"
 		}

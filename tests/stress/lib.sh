@@ -420,6 +420,9 @@ st_check() {
 #   txn:MS      inside xs-majmin's transaction: the test xenstore fails
 #               every commit, so xs-majmin is always mid-transaction; the
 #               script and then, MS ms later, its whole group are killed
+#   txnslow:MS  same, but the test xenstore answers every request 15 ms
+#               late (fault-delay), so the transaction takes about 100 ms
+#               and the kill lands between its start and its end
 #   detach      remove killed before loop-detach runs (it never runs)
 #   detach-go   remove killed while loop-detach, already started, goes on
 # Only the script's pid is killed, as libxl does (txn: the group too);
@@ -446,7 +449,7 @@ st_kill_cycle() {
 	_kh=
 	case $_kp in
 	lock) _kh=xs-readv ;;
-	attach | attach-go | txn:*) _kh=xs-majmin ;;
+	attach | attach-go | txn:* | txnslow:*) _kh=xs-majmin ;;
 	detach | detach-go) _kh=loop-detach ;;
 	esac
 	if [ -n "$_kh" ]; then
@@ -455,6 +458,7 @@ st_kill_cycle() {
 	fi
 	case $_kp in
 	txn:*) st_xsd_control fault-eagain 1000000 || return 1 ;;
+	txnslow:*) st_xsd_control fault-delay 15 || return 1 ;;
 	esac
 	st_spawn "$ST_DIR/kpid" ours "$_kc" 1 "$_kn" || return 1
 	_kpid=$ST_PID
@@ -476,8 +480,8 @@ st_kill_cycle() {
 		*) : >"$ST_DIR/pause/go" ;;
 		esac
 		case $_kp in
-		txn:*)
-			sleep "$(awk -v m="${_kp#txn:}" 'BEGIN { printf "%.3f", m / 1000 }')"
+		txn:* | txnslow:*)
+			sleep "$(awk -v m="${_kp#*:}" 'BEGIN { printf "%.3f", m / 1000 }')"
 			kill -KILL -- "-$_kpid" 2>/dev/null
 			;;
 		esac
@@ -491,6 +495,7 @@ st_kill_cycle() {
 	fi
 	case $_kp in
 	txn:*) st_xsd_control fault-eagain 0 || return 1 ;;
+	txnslow:*) st_xsd_control fault-delay 0 || return 1 ;;
 	esac
 	st_half >"$ST_DIR/half"
 	_khalf=$(wc -l <"$ST_DIR/half")
