@@ -134,7 +134,7 @@ xenstore_read_default() {
 fatal() {
 	if [ -n "${XENBUS_PATH:-}" ] && [ -z "$_xhp_bad_path" ] && [ -z "$_xhp_reported" ]; then
 		_xenstore_write "$XENBUS_PATH/hotplug-error" "$*" \
-		    "$XENBUS_PATH/hotplug-status" error
+		    "$XENBUS_PATH/hotplug-status" error || :
 	fi
 	_xhp_reported=1
 	log err "$@"
@@ -207,7 +207,7 @@ _xhp_on_exit() {
 		if [ -n "${XENBUS_PATH:-}" ] && [ -z "$_xhp_bad_path" ]; then
 			_xenstore_write "$XENBUS_PATH/hotplug-error" \
 			    "$0 failed; error detected." \
-			    "$XENBUS_PATH/hotplug-status" error
+			    "$XENBUS_PATH/hotplug-status" error || :
 		fi
 		log err "$0 failed (exit status $_xhp_exit_rc); error detected."
 	fi
