@@ -649,6 +649,25 @@ restart_xsd() {
 	[ "$(cat "$XHP_TMP/ev")" = "$(printf '/survive\n/survive')" ]
 }
 
+@test "a path 1023 levels deep works in and out of transactions" {
+	deep=$(printf '/a%.0s' $(seq 1 1023))
+	run "$XSRAW" "WRITE:$deep\\0v" "READ:$deep\\0" 'RM:/a\0' 'READ:/a\0' \
+		'TRANSACTION_START:\0' "WRITE@T:$deep\\0w" 'TRANSACTION_END@T:T\0' \
+		"READ:$deep\\0" 'TRANSACTION_START:\0' 'RM@T:/a\0' \
+		'TRANSACTION_END@T:T\0' 'READ:/a\0'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 'WRITE OK\0' ]
+	[ "${lines[1]}" = 'READ v' ]
+	[ "${lines[2]}" = 'RM OK\0' ]
+	[ "${lines[3]}" = 'ERROR ENOENT\0' ]
+	[ "${lines[5]}" = 'WRITE OK\0' ]
+	[ "${lines[6]}" = 'TRANSACTION_END OK\0' ]
+	[ "${lines[7]}" = 'READ w' ]
+	[ "${lines[9]}" = 'RM OK\0' ]
+	[ "${lines[10]}" = 'TRANSACTION_END OK\0' ]
+	[ "${lines[11]}" = 'ERROR ENOENT\0' ]
+}
+
 @test "a payload of exactly XENSTORE_PAYLOAD_MAX bytes is accepted" {
 	v=$(printf '%04089d' 0)
 	run "$XSRAW" "WRITE:/max\\0$v" 'READ:/max\0'

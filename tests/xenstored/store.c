@@ -259,17 +259,25 @@ unsigned long xsd_node_count(void)
 	return (unsigned long)tcount;
 }
 
-/* Missing ancestors are created with empty values, as cxenstored does. */
+/* Missing ancestors are created with empty values, as cxenstored does.
+ * Iterative: a path can be a thousand levels deep. */
 static struct node *create_path(const char *path)
 {
 	char buf[XSD_PATH_BUF];
-	struct node *n = lookup(path), *p;
+	struct node *n = lookup(path), *p = lookup("/");
+	size_t i, len = strlen(path);
 
 	if (n)
 		return n;
-	parent_of(path, buf);
-	p = create_path(buf);
-	return node_new(p, path);
+	for (i = 1; i <= len; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		memcpy(buf, path, i);
+		buf[i] = '\0';
+		n = lookup(buf);
+		p = n ? n : node_new(p, buf);
+	}
+	return p;
 }
 
 /* Post-order, so each node is gone before its parent, like cxenstored's
@@ -396,36 +404,57 @@ static void tx_event(struct xsd_tx *tx, const char *path, int exact)
 	tx->elast = ev;
 }
 
+/* Like create_path, in the transaction. Only the missing nodes and the
+ * nearest existing ancestor are touched, so no false conflict arises
+ * higher up. */
 static struct txent *tx_create(struct xsd_tx *tx, const char *path)
 {
 	char buf[XSD_PATH_BUF];
 	struct txent *e = tx_get(tx, path), *p;
+	size_t i, len = strlen(path);
+	char *slash;
 
 	if (e->exists)
 		return e;
-	parent_of(path, buf);
-	p = tx_create(tx, buf);
-	kid_add(p, strrchr(path, '/') + 1);
-	p->modified = 1;
-	e->exists = 1;
-	e->modified = 1;
-	free(e->value);
-	e->value = xmemdup("", 0);
-	e->vlen = 0;
-	free(e->perms);
-	e->perms = xmemdup(p->perms, p->plen);
-	e->plen = p->plen;
-	return e;
+	memcpy(buf, path, len + 1);
+	do {
+		slash = strrchr(buf, '/');
+		if (slash == buf)
+			buf[1] = '\0';
+		else
+			*slash = '\0';
+		p = tx_get(tx, buf);
+	} while (!p->exists);
+	for (i = strcmp(buf, "/") ? strlen(buf) + 1 : 1; i <= len; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		memcpy(buf, path, i);
+		buf[i] = '\0';
+		e = tx_get(tx, buf);
+		kid_add(p, strrchr(buf, '/') + 1);
+		p->modified = 1;
+		e->exists = 1;
+		e->modified = 1;
+		free(e->value);
+		e->value = xmemdup("", 0);
+		e->vlen = 0;
+		free(e->perms);
+		e->perms = xmemdup(p->perms, p->plen);
+		e->plen = p->plen;
+		p = e;
+	}
+	return p;
 }
 
 static void tx_rm_sub(struct xsd_tx *tx, struct txent *e, int top)
 {
-	char buf[XSD_PATH_BUF];
+	/* On the heap: the recursion is as deep as the tree. */
+	char *buf = xmalloc(XSD_PATH_BUF);
 	size_t i;
 	struct txent *c, *p;
 
 	for (i = 0; i < e->nkids; i++) {
-		snprintf(buf, sizeof(buf), "%s/%s",
+		snprintf(buf, XSD_PATH_BUF, "%s/%s",
 		         strcmp(e->path, "/") ? e->path : "", e->kids[i]);
 		c = tx_get(tx, buf);
 		if (c->exists)
@@ -442,6 +471,7 @@ static void tx_rm_sub(struct xsd_tx *tx, struct txent *e, int top)
 		kid_del(p, strrchr(e->path, '/') + 1);
 		p->modified = 1;
 	}
+	free(buf);
 }
 
 struct xsd_tx *xsd_tx_new(uint32_t id, void *owner)
