@@ -185,4 +185,144 @@ void xhp_idset_free(struct xhp_idset *s);
 unsigned long xhp_dev_major(dev_t d);
 unsigned long xhp_dev_minor(dev_t d);
 
+/* ---- check-and-publish, shared by flock-wrap, loop-attach, xs-stat-path,
+ * xs-majmin and xs-publish (lock_*.c, loop_attach.c, loop_clear.c,
+ * loop_tag_ok.c, share_*.c, xsc_*.c, xs_pathf.c, xs_normalise.c,
+ * xs_parse_extra.c, id_stat_blk.c, id_expand_st.c, xhp_atdie in
+ * xhp_die.c). Functions that "die" exit through xhp_die. ---- */
+
+#include <sys/stat.h>
+
+/* When set, called once by xhp_die/xhp_die_sys before the message is
+ * printed, to undo what the helper did (free a loop device, drop a lock).
+ * It returns NULL, or a note appended to the message when undoing failed. */
+extern const char *(*xhp_atdie)(void);
+
+/* SECS "N[.D[D[D]]]" as milliseconds (at most 1000000 s). 0, or -1. */
+int xhp_parse_secs(const char *s, unsigned long *ms);
+
+/* lstat PATH for use as a lock file: 0 when a regular file (ST filled), 1
+ * when absent; dies 111 for a symlink, anything else, or an error. */
+int xhp_lock_path(const char *path, struct stat *st);
+
+/* mkdir -p of PATH's parent directory, mode 0755; dies 111. */
+void xhp_lock_mkparent(const char *path);
+
+/* Lock FD, already open on PATH, waiting at most MS milliseconds (0: try
+ * once). XHP_OK when locked and FD is still the file at PATH; XHP_STALE
+ * when it is not (the lock is dropped again). On timeout dies 1 naming the
+ * holder ("within SECS s"). Leaves the SIGALRM timer armed: for a process
+ * that exits next. */
+int xhp_lock_fd(int fd, const char *path, unsigned long ms, const char *secs);
+
+/* Open (O_CREAT|O_NOFOLLOW, plus FLAGS such as O_CLOEXEC) and lock PATH,
+ * reopening while the locked file is no longer the one at PATH; waits at
+ * most MS milliseconds in all, then dies 1 naming the holder. Returns the
+ * locked, blocking descriptor; the timer and SIGALRM are as they were. */
+int xhp_lock_open(const char *path, unsigned long ms, const char *secs,
+		  int flags);
+
+/* The release half of the protocol, for a holder: unlink PATH while FD
+ * still holds the lock, then unlock FD. 0, or -1 with errno (*STEP says
+ * "unlink" or "unlock"). */
+int xhp_lock_unlink(int fd, const char *path, const char **step);
+
+/* 1 when TAG can label a loop device: 1 to 63 printable ASCII bytes, not
+ * starting with '/' (losetup's paths). */
+int xhp_loop_tag_ok(const char *tag);
+
+/* Open the regular file PATH (read-only if RO), bind it to a free loop
+ * device labelled TAG (read-only if RO), retrying when another user takes
+ * the device first. Returns the open loop device, its name in NODE (32
+ * bytes) and FILE's identity in ST. Dies 1 (no such file, not a regular
+ * file, read-only filesystem without RO) or 111. Linux only. */
+int xhp_loop_attach(const char *path, int ro, const char *tag, char *node,
+		    struct stat *st);
+
+/* Unbind the loop device open on LFD (just attached by us, so nobody else
+ * has it open). 0, or -1 with errno. */
+int xhp_loop_clear(int lfd);
+
+/* physical-device of the block device PATH, in FMT, into MM
+ * (XHP_MAJMIN_MAX bytes). Dies 1 when absent or not a block device. */
+void xhp_stat_blk(const char *path, int fmt, char *mm);
+
+/* Expand ST (a stat result) into S: block device or regular file. 0, 1
+ * when ST is neither, -1 with errno. */
+int xhp_idset_expand_st(struct xhp_idset *s, const struct stat *st);
+
+/* xenstore's absolute path limit is 3072 bytes; room for joining. */
+#define XHP_XS_PATHMAX 3200
+
+/* snprintf FMT (two %s: A, B) into BUF (XHP_XS_PATHMAX); dies CODE when it
+ * does not fit. */
+void xhp_pathf(char *buf, int code, const char *fmt, const char *a,
+	       const char *b);
+
+/* A backend path as given (relative to our home or absolute) reduced to a
+ * comparable form: no "/local/domain/N/", no repeated or trailing '/'. DST
+ * has XHP_XS_PATHMAX bytes. */
+void xhp_xs_normalise(char *dst, const char *src);
+
+/* 0 when ARG is a valid "-e NODE=VALUE" of xs-majmin/xs-publish: NODE a
+ * relative xenstore path, not physical-device*; -1 otherwise (errno ENOMEM
+ * when that is why). */
+int xhp_parse_extra(const char *arg);
+
+struct xs_handle;
+
+/* The sharing check (docs/xs-stat-path.md), in pieces so that xs-publish
+ * can do what does not need the lock before taking it. */
+struct xhp_share {
+	struct xs_handle *h;
+	struct xhp_idset ids;
+	int mode;               /* 'r' or 'w' */
+	int fmt;
+	const char *self;       /* our backend, as given */
+	char selfn[XHP_XS_PATHMAX];
+	int ours_read;          /* ourvm, ourtvm fetched */
+	char *ourvm, *ourtvm;
+	char *verdict;          /* after a 1: "guest MM PATH" / "local MM MNT" */
+};
+
+/* Read NODE outside a transaction, NUL-terminated (LEN may be NULL); NULL
+ * when absent. Dies 111 on other errors. */
+char *xhp_xs_read(struct xs_handle *h, const char *node, unsigned int *len);
+
+/* Set C->verdict to "WHO MAJMIN WHERE" and return 1 (busy). */
+int xhp_share_busy(struct xhp_share *c, const char *who, unsigned long maj,
+		   unsigned long min, const char *where);
+
+/* vm of domain DOM (decimal domid text), or with TARGET of the domain
+ * named in its "target" node (a stubdomain's guest); NULL when absent. */
+char *xhp_share_dom_vm(struct xs_handle *h, const char *dom, int target);
+
+/* Fetch our frontend's vm and its target's vm, once (same_vm). */
+void xhp_share_ours(struct xhp_share *c);
+
+/* dom0 mounts of MOUNTINFO against C->ids. 0 ok, 1 busy. Dies 111. */
+int xhp_share_mounts(struct xhp_share *c, const char *mountinfo);
+
+/* Every backend BASE/TYPE/DOM/DEV (TYPES comma-separated) but C->self
+ * against C->ids. 0 ok, 1 busy. Dies 111. */
+int xhp_share_guests(struct xhp_share *c, const char *base,
+		     const char *types);
+
+/* The publishing transaction of xs-majmin (docs/xs-majmin.md). */
+struct xhp_pub {
+	struct xs_handle *h;
+	const char *backend;
+	const char *devpath;    /* NULL: toolstack conversion (xs-majmin -t) */
+	const char *mm;         /* physical-device to write; NULL: none */
+	int fmt;
+	char **extra;           /* "NODE=VALUE", written in order */
+	int nextra;
+	int tries;              /* out: attempts made */
+};
+
+/* Commit the transaction, retrying on EAGAIN (XHP_PUB_TRIES times). 0 done;
+ * dies 1 "backend gone" (nothing written) or 111. */
+#define XHP_PUB_TRIES 20
+int xhp_pub_commit(struct xhp_pub *j);
+
 #endif

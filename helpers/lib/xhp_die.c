@@ -7,6 +7,7 @@
 #include "xhp.h"
 
 const char *xhp_prog = "xen-hotplug";
+const char *(*xhp_atdie)(void);
 
 void xhp_init(const char *argv0)
 {
@@ -23,10 +24,19 @@ static void vdie(int code, int err, const char *fmt, va_list ap)
 
 static void vdie(int code, int err, const char *fmt, va_list ap)
 {
+	const char *(*undo)(void) = xhp_atdie;
+	const char *note = NULL;
+
+	/* Once only: a failure while undoing must not loop back here. */
+	xhp_atdie = NULL;
+	if (undo != NULL)
+		note = undo();
 	fprintf(stderr, "%s: fatal: ", xhp_prog);
 	vfprintf(stderr, fmt, ap);
 	if (err)
 		fprintf(stderr, ": %s", strerror(err));
+	if (note != NULL)
+		fputs(note, stderr);
 	fputc('\n', stderr);
 	exit(code);
 }
