@@ -67,6 +67,8 @@ fig() {
 	[ "$(fig conflicts_caught)" -gt 0 ]
 	[ "$(fig grants)" -gt 0 ]
 	[ "$(fig path_conversions)" -gt 0 ]
+	# Path-only grants (no physical-device yet) were seen and refused.
+	[ "$(fig caught_vs_pathonly)" -gt 0 ]
 }
 
 @test "mixed with upstream's stock scripts on the real lock file, our adds still refuse every conflict" {
@@ -74,7 +76,7 @@ fig() {
 		skip "upstream's scripts unavailable: $(cat "$XHP_TMP/fetch.err")"
 	fi
 	unset ST_LOCKDIR
-	run sh "$STRESS" -r 3 -w 12 -u yes -s 23
+	run sh "$STRESS" -r 4 -w 12 -u yes -s 23
 	echo "$output"
 	[ "$status" -eq 0 ]
 	printf '%s\n' "$output" | grep -q '^stress: .*upstream=xen-utils-common'
@@ -84,6 +86,8 @@ fig() {
 	[ "$(fig half_written)" -eq 0 ]
 	[ "$(fig loop_leaks)" -eq 0 ]
 	[ "$(fig conflicts_caught)" -gt 0 ]
+	# Upstream's grants were among those our adds refused to share.
+	[ "$(fig caught_vs_upstream)" -gt 0 ]
 }
 
 @test "the invariant check reports violations when the sharing check is skipped" {
@@ -98,6 +102,7 @@ fig() {
 
 @test "the invariant check reports refusals that no conflicting grant explains" {
 	only_dash
+	# shellcheck disable=SC2016 # sed script, expanded by the broken copy
 	broken allbusy 's/^_blk_check() {$/&\n\t_xhp_out="guest 0:0 nowhere"; _blk_conflict "$2" "$_blk_cmode"/'
 	run sh "$STRESS" -r 1 -w 8 -u no -s 11
 	echo "$output"
@@ -108,6 +113,7 @@ fig() {
 
 @test "the stress run reports loop devices that remove leaves behind" {
 	only_dash
+	# shellcheck disable=SC2016 # sed script
 	broken noremove 's|^if \[ "\$command" = remove \]; then$|&\n\t_blk_done|'
 	run sh "$STRESS" -r 1 -w 8 -u no -s 11
 	echo "$output"
@@ -116,7 +122,8 @@ fig() {
 	# Its own clean-up still freed them.
 	run losetup -l -n -O BACK-FILE
 	[ "$status" -eq 0 ]
-	[ -z "$(printf '%s\n' "$output" | grep "^$XHP_TMP/")" ]
+	run grep -c "^$XHP_TMP/" <<<"$output"
+	[ "$output" = 0 ]
 }
 
 @test "the stress run refuses a non-numeric round count with a usage error" {

@@ -110,6 +110,7 @@ field() {
 t_start=$(date +%s)
 tot_adds=0 tot_grants=0 tot_refused=0 tot_viol=0 tot_miss=0 tot_spur=0
 tot_err=0 tot_leak=0 tot_half=0 tot_uperr=0 tot_conv=0 failed=0
+tot_vsup=0 tot_vspath=0
 r=0
 while [ "$r" -lt "$rounds" ]; do
 	r=$((r + 1))
@@ -205,6 +206,8 @@ while [ "$r" -lt "$rounds" ]; do
 	tot_miss=$((tot_miss + $(field upstream_misses)))
 	tot_spur=$((tot_spur + $(field spurious)))
 	tot_err=$((tot_err + $(field errors)))
+	tot_vsup=$((tot_vsup + $(field vs_upstream)))
+	tot_vspath=$((tot_vspath + $(field vs_pathonly)))
 	tot_leak=$((tot_leak + leaks))
 	tot_half=$((tot_half + half))
 	tot_uperr=$((tot_uperr + uperr))
@@ -215,6 +218,7 @@ up=no
 [ -z "$ST_UPSTREAM" ] || up="xen-utils-common $(cat "${ST_UPSTREAM%/tree/etc/xen/scripts}/stamp" 2>/dev/null)"
 echo "stress: shell=$HOTPLUG_SH seed=$seed upstream=$up"
 echo "stress: rounds=$rounds adds=$tot_adds grants=$tot_grants conflicts_caught=$tot_refused" \
+    "caught_vs_upstream=$tot_vsup caught_vs_pathonly=$tot_vspath" \
     "violations=$tot_viol spurious_refusals=$tot_spur errors=$tot_err half_written=$tot_half" \
     "loop_leaks=$tot_leak upstream_misses=$tot_miss upstream_errors=$tot_uperr" \
     "path_conversions=${tot_conv:-0} seconds=$elapsed"

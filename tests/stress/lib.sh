@@ -269,6 +269,9 @@ st_half() {
 # st_check WATCHLOG IMPLMAP: the sharing invariant over every backend in
 # the store. Prints one summary line
 #   grants=G refused=R errors=E violations=V upstream_misses=U spurious=S
+#   vs_upstream=A vs_pathonly=B
+# (A, B: refusals of ours explained by a grant of upstream's script, or of
+# a path-only writer, i.e. conflicts with those writers that were caught)
 # and, for each violation or upstream miss, a line starting with
 # "violation" or "upstream-miss", "spurious" (an add of ours refused as
 # busy with no conflicting grant to explain it) or "error" (an add of ours
@@ -356,6 +359,7 @@ st_check() {
 	}
 	END {
 		g = 0; r = 0; e = 0; viol = 0; miss = 0; ng = 0; spur = 0; nr = 0
+		vsup = 0; vspath = 0
 		for (b in be) {
 			ours = !((b in impl) && impl[b] == "upstream")
 			if (st[b] == "busy" && ours) { r++; refused[++nr] = b }
@@ -393,18 +397,22 @@ st_check() {
 			tid = targetid(b)
 			mb = cmode(mode[b])
 			db = (b in fe) ? fe[b] : b; sub(/\/.*/, "", db)
-			why = 0
-			for (j = 1; j <= ng && !why; j++) {
+			why = 0; byup = 0; bypath = 0
+			for (j = 1; j <= ng; j++) {
 				a = grant[j]
 				if (gid[j] != tid) continue
 				ma = cmode(mode[a])
 				if (ma != "w" && mb != "w") continue
 				da = (a in fe) ? fe[a] : a; sub(/\/.*/, "", da)
-				if (!related(da, db)) why = 1
+				if (related(da, db)) continue
+				why = 1
+				if (impl[a] == "upstream") byup = 1
+				if (impl[a] == "path") bypath = 1
 			}
+			vsup += byup; vspath += bypath
 			if (!why) { print "spurious " b " (" mb ") " tid ": " he[b]; spur++ }
 		}
-		printf "grants=%d refused=%d errors=%d violations=%d upstream_misses=%d spurious=%d\n", g, r, e, viol, miss, spur
+		printf "grants=%d refused=%d errors=%d violations=%d upstream_misses=%d spurious=%d vs_upstream=%d vs_pathonly=%d\n", g, r, e, viol, miss, spur, vsup, vspath
 		exit (viol + spur + e) > 0
 	}' "$ST_DIR/dump"
 }
