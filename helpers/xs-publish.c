@@ -1,0 +1,280 @@
+/* xs-publish: the whole of `block add` after the reads, in one process and
+ * one xenstore connection: sharing check, loop attach and the publishing
+ * transaction under the hotplug lock, and only they (docs/xs-publish.md). */
+/* realpath() is XSI, not in plain POSIX.1-2008. */
+#define _DEFAULT_SOURCE
+#define _NETBSD_SOURCE
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#include "xhp.h"
+
+static const char USAGE[] =
+	"usage: xs-publish -l LOCKFILE [-w SECS] -m MODE [-p] [-o FMT] "
+	"[-M MOUNTINFO]\n"
+	"                  [-B BASE] [-T TYPES] [-t TAG] [-i NODE] [-v]\n"
+	"                  [-e NODE=VALUE]... BACKEND TARGET\n"
+	"  -l LOCKFILE   the hotplug lock (locking.sh protocol)\n"
+	"  -w SECS       wait at most SECS for it (default 30)\n"
+	"  -m MODE       r, w, or w! (no sharing check)\n"
+	"  -p            path only: no physical-device\n"
+	"  -t TAG        loop device tag, required when TARGET is a file\n"
+	"  -i NODE       write the file's DEV:INO to BACKEND/NODE\n"
+	"  -v            timings on stderr\n"
+	"prints: DEVPATH (block device) or /dev/loopN DEV:INO (file)\n"
+	"FMT is linux (hex MAJ:MIN) or netbsd (decimal dev_t).\n";
+
+/* What to undo when dying: set while held or attached. */
+static int lock_fd = -1, loop_fd = -1;
+static const char *lock_file;
+static char loop_node[32];
+
+static void release_lock(void)
+{
+	const char *step;
+
+	if (xhp_lock_unlink(lock_fd, lock_file, &step) == -1)
+		xhp_die_sys(XHP_SYS, "unable to %s %s", step, lock_file);
+	if (close(lock_fd) == -1)
+		xhp_die_sys(XHP_SYS, "unable to close %s", lock_file);
+	lock_fd = -1;
+}
+
+/* A failure after the attach must not leak the device (nobody recorded
+ * it), and must not leave the lock file behind. */
+static const char *undo(void)
+{
+	static char note[256];
+	const char *step;
+	size_t n;
+
+	note[0] = '\0';
+	if (loop_fd != -1 && xhp_loop_clear(loop_fd) == -1)
+		snprintf(note, sizeof(note), " (and unable to free %s: %s)",
+			 loop_node, strerror(errno));
+	if (lock_fd != -1 &&
+	    (xhp_lock_unlink(lock_fd, lock_file, &step) == -1 ||
+	     (step = "close", close(lock_fd) == -1))) {
+		n = strlen(note);
+		snprintf(note + n, sizeof(note) - n, " (and unable to %s %s: "
+			 "%s)", step, lock_file, strerror(errno));
+	}
+	return note[0] != '\0' ? note : NULL;
+}
+
+static long long now_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		xhp_die_sys(XHP_SYS, "unable to read the clock");
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* "NODE=VALUE" in new memory. */
+static char *pair(const char *node, const char *val)
+{
+	size_t n = strlen(node) + strlen(val) + 2;
+	char *p = malloc(n);
+
+	if (p == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	snprintf(p, n, "%s=%s", node, val);
+	return p;
+}
+
+int main(int argc, char **argv)
+{
+	const char *secs = "30", *mode = NULL, *mountinfo =
+		"/proc/self/mountinfo", *base = "backend", *types = "vbd,vbd3",
+		*tag = NULL, *idnode = NULL, *target;
+	char mm[XHP_MAJMIN_MAX], id[64], *devpath, *check;
+	unsigned long ms = 30000;
+	long long t0, t1, t2, t3;
+	struct xhp_share c;
+	struct xhp_pub j;
+	struct stat st, fst;
+	int opt, pathonly = 0, verbose = 0, isfile, nuser, i;
+
+	xhp_init(argv[0]);
+	memset(&c, 0, sizeof(c));
+	memset(&j, 0, sizeof(j));
+	c.fmt = XHP_FMT_DEFAULT;
+	/* Room for every -e, node, the identity and hotplug-status. */
+	j.extra = calloc((size_t)argc + 3, sizeof(*j.extra));
+	if (j.extra == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	while ((opt = getopt(argc, argv, "hl:w:m:po:M:B:T:t:i:e:v")) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(USAGE, stdout);
+			xhp_close_stdout();
+			return XHP_OK;
+		case 'l': lock_file = optarg; break;
+		case 'w':
+			if (xhp_parse_secs(optarg, &ms) == -1)
+				xhp_usage(USAGE);
+			secs = optarg;
+			break;
+		case 'm': mode = optarg; break;
+		case 'p': pathonly = 1; break;
+		case 'o':
+			c.fmt = xhp_parse_fmt(optarg);
+			if (c.fmt == -1)
+				xhp_usage(USAGE);
+			break;
+		case 'M': mountinfo = optarg; break;
+		case 'B': base = optarg; break;
+		case 'T': types = optarg; break;
+		case 't':
+			if (!xhp_loop_tag_ok(optarg))
+				xhp_usage(USAGE);
+			tag = optarg;
+			break;
+		case 'i':
+			check = pair(optarg, "");
+			if (xhp_parse_extra(check) == -1 ||
+			    strcmp(optarg, "node") == 0)
+				xhp_usage(USAGE);
+			free(check);
+			idnode = optarg;
+			break;
+		case 'e':
+			if (xhp_parse_extra(optarg) == -1) {
+				if (errno == ENOMEM)
+					xhp_die_sys(XHP_SYS, "unable to "
+						    "allocate memory");
+				xhp_usage(USAGE);
+			}
+			j.extra[j.nextra++] = optarg;
+			break;
+		case 'v': verbose = 1; break;
+		default:
+			xhp_usage(USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 2 || lock_file == NULL || *lock_file == '\0' ||
+	    mode == NULL || *argv[0] == '\0' || *argv[1] == '\0' ||
+	    *base == '\0')
+		xhp_usage(USAGE);
+	j.backend = c.self = argv[0];
+	target = argv[1];
+	j.fmt = c.fmt;
+	c.mode = xhp_canon_mode(mode, strlen(mode));
+
+	/* Everything that does not need the lock, before it. */
+	if (stat(target, &st) == -1)
+		xhp_die_sys(errno == ENOENT || errno == ENOTDIR ? XHP_NO :
+			    XHP_SYS, "unable to stat %s", target);
+	isfile = S_ISREG(st.st_mode);
+	if (!isfile && !S_ISBLK(st.st_mode))
+		xhp_die(XHP_NO, "%s is not a block device or a regular file",
+			target);
+	if (isfile && tag == NULL)
+		xhp_die(XHP_USAGE, "%s is a file: a loop device tag (-t) is "
+			"needed", target);
+	if (!isfile) {
+		/* Publish the node itself (/dev/dm-3), not a udev alias that
+		 * may name something else by the time it is opened. */
+		devpath = realpath(target, NULL);
+		if (devpath == NULL)
+			xhp_die_sys(XHP_SYS, "unable to resolve %s", target);
+		if (!pathonly) {
+			xhp_stat_blk(devpath, c.fmt, mm);
+			j.mm = mm;
+		}
+	}
+	j.h = c.h = xs_open(0);
+	if (c.h == NULL)
+		xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
+	if (c.mode != '!') {
+		xhp_xs_normalise(c.selfn, c.self);
+		xhp_share_ours(&c);
+	}
+
+	xhp_lock_mkparent(lock_file);
+	lock_fd = xhp_lock_open(lock_file, ms, secs, O_CLOEXEC);
+	xhp_atdie = undo;
+	t0 = verbose ? now_us() : 0;
+
+	/* The identity set is taken under the lock: a loop device attached
+	 * over the same file by an add that held the lock before us is part
+	 * of it. */
+	if (c.mode != '!') {
+		if (xhp_idset_expand_st(&c.ids, &st) == -1)
+			xhp_die_sys(XHP_SYS, "unable to find the loop devices "
+				    "of %s", target);
+		if (xhp_share_mounts(&c, mountinfo) ||
+		    xhp_share_guests(&c, base, types)) {
+			xhp_atdie = NULL;
+			release_lock();
+			puts(c.verdict);
+			xhp_close_stdout();
+			return XHP_NO;
+		}
+	}
+	t1 = verbose ? now_us() : 0;
+
+	nuser = j.nextra;
+	if (isfile) {
+		loop_fd = xhp_loop_attach(target, c.mode == 'r', tag, loop_node,
+					  &fst);
+		/* Checked one file, attached another: refuse. */
+		if (fst.st_dev != st.st_dev || fst.st_ino != st.st_ino)
+			xhp_die(XHP_NO, "%s was replaced during the check",
+				target);
+		devpath = loop_node;
+		if (!pathonly) {
+			xhp_stat_blk(loop_node, c.fmt, mm);
+			j.mm = mm;
+		}
+		snprintf(id, sizeof(id), "%ju:%ju", (uintmax_t)fst.st_dev,
+			 (uintmax_t)fst.st_ino);
+		j.extra[j.nextra++] = pair("node", loop_node);
+		if (idnode != NULL)
+			j.extra[j.nextra++] = pair(idnode, id);
+	}
+	j.extra[j.nextra++] = pair("hotplug-status", "connected");
+	j.devpath = devpath;
+	t2 = verbose ? now_us() : 0;
+	xhp_pub_commit(&j);
+	xhp_atdie = NULL;
+	release_lock();
+	t3 = verbose ? now_us() : 0;
+
+	if (isfile) {
+		printf("%s %s\n", loop_node, id);
+		/* The binding keeps the device; recorded in xenstore now. */
+		if (close(loop_fd) == -1)
+			xhp_die_sys(XHP_SYS, "unable to close %s", loop_node);
+	} else {
+		puts(devpath);
+		free(devpath);
+	}
+	if (verbose)
+		fprintf(stderr, "xs-publish: check %lld us, attach %lld us, "
+			"write %lld us (%d tries), under lock %lld us\n",
+			t1 - t0, t2 - t1, t3 - t2, j.tries, t3 - t0);
+	xhp_close_stdout();
+	for (i = nuser; i < j.nextra; i++)
+		free(j.extra[i]);
+	free(j.extra);
+	xhp_idset_free(&c.ids);
+	free(c.ourvm);
+	free(c.ourtvm);
+	xs_close(c.h);
+	return XHP_OK;
+}
