@@ -251,12 +251,41 @@ EOF
 	return 0
 }
 
-# vnd_attach FILE MODE: configure the first free vnd on FILE, read-only
-# when MODE is r. Call with the lock held and after vnd_scan. A unit is
-# free when its node $XEN_HOTPLUG_DEVDIR/vndNd exists and neither
-# `sysctl hw.disknames` nor vnconfig -l lists it; if vnconfig still
-# refuses one (another vnconfig user won it), the next is tried. Sets
-# vnd_dev to the node. Calls fatal when none is left.
+# vnd_reserve NODE ID: before NODE is configured, record it in the backend
+# (vnd, vnd-file-id, and physical-device-path so that other checks see it)
+# with xs-majmin -p: if this script is then killed (libxl's 40 s SIGKILL),
+# remove still finds the vnd, and frees it only if it backs our image.
+# Returns 0, or 1 when the backend is gone; calls fatal on other errors.
+vnd_reserve() {
+	_vr_out=$("$XHP_H/xs-majmin" -p -o netbsd -e "vnd=$1" -e "vnd-file-id=$2" \
+	    "$XENBUS_PATH" "$1" 2>&1)
+	case $? in
+	0) return 0 ;;
+	1)
+		log warning "$XENBUS_PATH gone before a vnd was configured: $_vr_out"
+		return 1
+		;;
+	*) fatal "$_vr_out" ;;
+	esac
+}
+
+# vnd_unreserve: forget a reservation that was not used (no vnd left), so
+# the failed backend does not look like a user of the last unit tried.
+vnd_unreserve() {
+	xenstore-rm "$XENBUS_PATH/physical-device-path" 2>/dev/null
+	xenstore-rm "$XENBUS_PATH/vnd" 2>/dev/null
+	xenstore-rm "$XENBUS_PATH/vnd-file-id" 2>/dev/null
+	return 0
+}
+
+# vnd_attach FILE MODE ID: configure the first free vnd on FILE, read-only
+# when MODE is r, reserving each unit (vnd_reserve, ID is FILE's
+# INODE:FSDEVICE) before vnconfig touches it. Call with the lock held and
+# after vnd_scan. A unit is free when its node $XEN_HOTPLUG_DEVDIR/vndNd
+# exists and neither `sysctl hw.disknames` nor vnconfig -l lists it; if
+# vnconfig still refuses one (another vnconfig user won it), the next is
+# tried. Sets vnd_dev to the node and returns 0; returns 1 when the
+# backend is gone; calls fatal when no unit is left.
 vnd_attach() {
 	_va_ro=
 	[ "$2" = r ] && _va_ro=-r
@@ -277,6 +306,7 @@ vnd_attach() {
 			continue
 			;;
 		esac
+		vnd_reserve "$_va_node" "$3" || return 1
 		# shellcheck disable=SC2086 # $_va_ro is one option or nothing
 		if _va_err=$(vnconfig $_va_ro "$_va_node" "$1" 2>&1); then
 			vnd_dev=$_va_node
@@ -284,6 +314,7 @@ vnd_attach() {
 		fi
 		_va_tried="$_va_tried $_va_unit"
 	done
+	vnd_unreserve
 	if [ -z "$_va_tried" ]; then
 		fatal "no free vnd device for $1: no vnd nodes in $XEN_HOTPLUG_DEVDIR"
 	fi
@@ -355,17 +386,20 @@ write_dev() {
 # block_add: attach params to the guest (state 2). Exits.
 block_add() {
 	_ba_in=$(xenstore_read "$XENBUS_PATH/params=" "$XENBUS_PATH/mode" \
-	    "$XENBUS_PATH/physical-device-path=") || exit 1
+	    "$XENBUS_PATH/physical-device=" "$XENBUS_PATH/vnd=" \
+	    "$XENBUS_PATH/vnd-file-id=") || exit 1
 	{
 		IFS= read -r params
 		IFS= read -r mode
 		IFS= read -r _ba_done
+		IFS= read -r _ba_oldvnd
+		IFS= read -r _ba_oldid
 	} <<EOF
 $_ba_in
 EOF
 	if [ -n "$_ba_done" ]; then
 		# Run twice for one add: a second vnd would leak the first.
-		log warning "$XENBUS_PATH already has $_ba_done, nothing to do"
+		log warning "$XENBUS_PATH already has physical-device $_ba_done, nothing to do"
 		exit 0
 	fi
 	mode=$(canonicalise_mode "$mode")
@@ -377,14 +411,19 @@ EOF
 		write_dev "$params" || exit 1
 	elif [ -f "$params" ]; then
 		claim_lock block
+		# An earlier add died after reserving (or configuring) a vnd.
+		if [ -n "$_ba_oldvnd" ]; then
+			vnd_detach "$_ba_oldvnd" "$_ba_oldid"
+			vnd_unreserve
+		fi
 		vnd_scan "$params"
 		set --
 		for _ba_u in $vnd_same; do
 			set -- "$@" "$XEN_HOTPLUG_DEVDIR/${_ba_u}d"
 		done
 		check_sharing "$params" "$mode" "$@" || ebusy "$xhp_sharing"
-		vnd_attach "$params" "$mode"
 		_ba_id=$file_ino:$file_src
+		vnd_attach "$params" "$mode" "$_ba_id" || exit 1
 		if ! write_dev "$vnd_dev" "vnd=$vnd_dev" "vnd-file-id=$_ba_id"
 		then
 			vnd_detach "$vnd_dev" "$_ba_id"

@@ -506,9 +506,68 @@ EOF
 	attach 3 "$IMG" w
 	block "$B" 2
 	[ "$status" -eq 0 ]
-	[[ "$stderr" == *"already has $DEV/vnd0d, nothing to do"* ]]
+	[[ "$stderr" == *"already has physical-device 3587, nothing to do"* ]]
 	[ "$(xsr "$B/vnd")" = "$DEV/vnd0d" ]
 	[ "$(vnd_state vnd1)" = "" ]
+}
+
+# killer_vnconfig: a vnconfig that configures, then SIGKILLs the script
+# that ran it, as libxl does after 40 s: the outermost ancestor running
+# the script (bash runs the command substitution in a forked copy).
+killer_vnconfig() {
+	mkdir -p "$XHP_TMP/wrap"
+	cat >"$XHP_TMP/wrap/vnconfig" <<EOF
+#!/bin/sh
+"$XHP_TOP/tests/stubs/netbsd/vnconfig" "\$@" || exit
+case "\$1" in -*) exit 0 ;; esac
+p=\$PPID victim=
+while [ "\$p" -gt 1 ]; do
+	if tr '\\0' ' ' </proc/\$p/cmdline | grep -q "$SCRIPT"; then victim=\$p; fi
+	p=\$(cut -d' ' -f4 </proc/\$p/stat)
+done
+kill -9 "\$victim"
+EOF
+	chmod +x "$XHP_TMP/wrap/vnconfig"
+}
+
+@test "a vnd configured by an add killed before it published is freed by remove" {
+	killer_vnconfig
+	guest 3 "$IMG" w
+	PATH=$XHP_TMP/wrap:$PATH block "$B" 2
+	[ "$status" -eq 137 ]
+	[ -n "$(vnd_state vnd0)" ]
+	[ "$(xsr "$B/vnd")" = "$DEV/vnd0d" ]
+	run xenstore-exists "$B/physical-device"
+	[ "$status" -ne 0 ]
+	block "$B" 6
+	[ "$status" -eq 0 ]
+	[ "$(vnd_state vnd0)" = "" ]
+}
+
+@test "an add after a killed add frees the half-configured vnd first" {
+	killer_vnconfig
+	guest 3 "$IMG" w
+	PATH=$XHP_TMP/wrap:$PATH block "$B" 2
+	[ "$status" -eq 137 ]
+	block "$B" 2
+	[ "$status" -eq 0 ]
+	[ "$(xsr "$B/vnd")" = "$DEV/vnd0d" ]
+	[ "$(xsr "$B/physical-device")" = 3587 ]
+	[ "$(wc -l <"$XHP_TMP/vnconfig.state")" -eq 1 ]
+}
+
+@test "vnd exhaustion leaves no reservation behind" {
+	rm -f "$DEV"/vnd*d
+	make_vnds 1
+	: >"$XHP_TMP/other.img"
+	vnconfig "$DEV/vnd0d" "$XHP_TMP/other.img"
+	guest 3 "$IMG" w
+	block "$B" 2
+	[ "$status" -eq 1 ]
+	run xenstore-exists "$B/vnd"
+	[ "$status" -ne 0 ]
+	run xenstore-exists "$B/physical-device-path"
+	[ "$status" -ne 0 ]
 }
 
 @test "a backend without mode is an error" {
