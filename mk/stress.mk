@@ -12,6 +12,7 @@
 #                                                every fixed kill point
 #   STRESS_UPSTREAM  yes (fail if upstream's scripts cannot be fetched),
 #                    auto or no
+#   STRESS_KILLPCT   share of our adds SIGKILLed during the concurrent rounds
 #   STRESS_SEED      random seed (default: the time; printed)
 STRESS_SHELLS   = dash bash busybox
 STRESS_ROUNDS   = 40
@@ -19,12 +20,14 @@ STRESS_WRITERS  = 16
 STRESS_KILLS    = 120
 STRESS_POINTS   = 5
 STRESS_UPSTREAM = yes
+STRESS_KILLPCT  = 15
 STRESS_SEED     =
 
 stress: all
 	STRESS_SHELLS='$(STRESS_SHELLS)' STRESS_ROUNDS='$(STRESS_ROUNDS)' \
 	STRESS_WRITERS='$(STRESS_WRITERS)' STRESS_KILLS='$(STRESS_KILLS)' \
 	STRESS_POINTS='$(STRESS_POINTS)' STRESS_UPSTREAM='$(STRESS_UPSTREAM)' \
-	STRESS_SEED='$(STRESS_SEED)' sh tests/stress/run.sh
+	STRESS_KILLPCT='$(STRESS_KILLPCT)' STRESS_SEED='$(STRESS_SEED)' \
+	sh tests/stress/run.sh
 
 .PHONY: stress

@@ -90,6 +90,18 @@ fig() {
 	[ "$(fig caught_vs_upstream)" -gt 0 ]
 }
 
+@test "adds killed at random moments in the middle of a storm leave no stuck lock, nothing half-written, no loop device" {
+	run sh "$STRESS" -r 3 -w 12 -u no -s 31 -k 30
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(fig killed_mid_run)" -gt 0 ]
+	[ "$(fig kills_stuck)" -eq 0 ]
+	[ "$(fig violations)" -eq 0 ]
+	[ "$(fig errors)" -eq 0 ]
+	[ "$(fig half_written)" -eq 0 ]
+	[ "$(fig loop_leaks)" -eq 0 ]
+}
+
 @test "the invariant check reports violations when the sharing check is skipped" {
 	only_dash
 	broken nocheck 's/^_blk_check() {$/&\n\treturn 0/'

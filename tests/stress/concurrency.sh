@@ -8,10 +8,15 @@
 # st_check), then everything is removed and no loop device may be left.
 #
 # Usage: concurrency.sh [-r ROUNDS] [-w WRITERS] [-s SEED] [-u yes|no|auto]
+#                        [-k PERCENT]
 #   -r  rounds (default 20)          -w  adds per round (default 12)
 #   -s  random seed (default: time)  -u  mix in upstream's scripts
 #                                        (default auto: when they can be
 #                                        fetched; yes: fail if they cannot)
+#   -k  SIGKILL this share of our adds (not upstream's) at a random moment
+#       of their first 300 ms, the script's pid only, as libxl does
+#       (default 0): the others must not wait on a stuck lock, and the
+#       invariant, the half-written check and the leak check still hold
 # Environment: HOTPLUG_SH (default dash), XHP_BIN, ST_LOCKDIR (only without
 # upstream: upstream's locking.sh hard-codes /var/run/xen-hotplug).
 #
@@ -26,16 +31,18 @@ rounds=20
 writers=12
 seed=$(date +%s)
 mix=auto
-while getopts r:w:s:u: opt; do
+killpct=0
+while getopts r:w:s:u:k: opt; do
 	case $opt in
 	r) rounds=$OPTARG ;;
 	w) writers=$OPTARG ;;
 	s) seed=$OPTARG ;;
 	u) mix=$OPTARG ;;
-	*) echo "usage: $prog [-r ROUNDS] [-w WRITERS] [-s SEED] [-u yes|no|auto]" >&2; exit 100 ;;
+	k) killpct=$OPTARG ;;
+	*) echo "usage: $prog [-r ROUNDS] [-w WRITERS] [-s SEED] [-u yes|no|auto] [-k PERCENT]" >&2; exit 100 ;;
 	esac
 done
-for n in "$rounds" "$writers" "$seed"; do
+for n in "$rounds" "$writers" "$seed" "$killpct"; do
 	case $n in
 	'' | *[!0-9]*) echo "$prog: fatal: not a number: $n" >&2; exit 100 ;;
 	esac
@@ -110,12 +117,15 @@ field() {
 t_start=$(date +%s)
 tot_adds=0 tot_grants=0 tot_refused=0 tot_viol=0 tot_miss=0 tot_spur=0
 tot_err=0 tot_leak=0 tot_half=0 tot_uperr=0 tot_conv=0 failed=0
+: >"$ST_DIR/kills"
 tot_vsup=0 tot_vspath=0
 r=0
 while [ "$r" -lt "$rounds" ]; do
 	r=$((r + 1))
-	# The plan: one line "DOM DEVID TARGET MODE IMPL CONVERT" per add.
-	awk -v seed=$((seed + r)) -v n="$writers" -v impls="$impls" -v dir="$ST_DIR" '
+	# The plan: one line "DOM DEVID TARGET MODE IMPL CONVERT KILLMS" per
+	# add (KILLMS -1: not killed).
+	awk -v seed=$((seed + r)) -v n="$writers" -v impls="$impls" -v dir="$ST_DIR" \
+	    -v kp="$killpct" '
 	BEGIN {
 		srand(seed)
 		ni = split(impls, im, " ")
@@ -126,8 +136,11 @@ while [ "$r" -lt "$rounds" ]; do
 			# Two hot targets take half the adds: many conflicts.
 			t = (rand() < 0.5) ? tg[1 + int(rand() * 2)] : tg[1 + int(rand() * 7)]
 			if (t ~ /^img/ && rand() < 0.1) t = t "link"
-			printf "%d %d %s/%s %s %s %d\n", d, 51711 + k, dir, t,
-			    (rand() < 0.5) ? "r" : "w", im[1 + int(rand() * ni)], rand() < 0.5
+			m = (rand() < 0.5) ? "r" : "w"
+			w = im[1 + int(rand() * ni)]
+			cv = rand() < 0.5
+			km = (w != "upstream" && rand() * 100 < kp) ? int(rand() * 300) : -1
+			printf "%d %d %s/%s %s %s %d %d\n", d, 51711 + k, dir, t, m, w, cv, km
 		}
 	}' >"$ST_DIR/plan"
 	# Some adds name an image through a symbolic link: identity is by
@@ -135,7 +148,7 @@ while [ "$r" -lt "$rounds" ]; do
 	for i in 0 1 2 3; do ln -sf "img$i" "$ST_DIR/img${i}link"; done
 	: >"$ST_DIR/impl"
 	: >"$ST_DIR/pathonly"
-	while read -r d k t m im cv; do
+	while read -r d k t m im cv km; do
 		st_mkbe "$d" "$k" "$t" "$m" || die "unable to write backend $d/$k"
 		echo "$d/$k $im" >>"$ST_DIR/impl"
 		# Unconverted path-only grants legitimately lack
@@ -149,7 +162,20 @@ while [ "$r" -lt "$rounds" ]; do
 	until [ -s "$ST_DIR/watch" ]; do sleep 0.01; done
 
 	pids=
-	while read -r d k t m im cv; do
+	while read -r d k t m im cv km; do
+		if [ "$km" -ge 0 ]; then
+			(
+				st_spawn "$ST_DIR/pid.$d.$k" "$im" add "$d" "$k" || exit 1
+				sleep "$(awk -v m="$km" 'BEGIN { printf "%.3f", m / 1000 }')"
+				st_kill "$ST_PID" && echo killed
+				wait "$ST_BGPID" 2>/dev/null
+				# Its children finish their step, as under libxl.
+				st_group_gone "$ST_PID" 30 || echo stuck
+				echo tried
+			) >>"$ST_DIR/kills" 3>&- &
+			pids="$pids $!"
+			continue
+		fi
 		(
 			st_block "$im" add "$d" "$k" >/dev/null 2>&1
 			rc=$?
@@ -177,7 +203,9 @@ while [ "$r" -lt "$rounds" ]; do
 	out=$(st_check "$ST_DIR/watch" "$ST_DIR/impl")
 	summary=$(printf '%s\n' "$out" | tail -n 1)
 	printf '%s\n' "$out" | sed '$d' | sed "s/^/round $r: /"
-	half=$(st_half | wc -l)
+	st_half >"$ST_DIR/half"
+	half=$(wc -l <"$ST_DIR/half")
+	sed "s/^/round $r: half-written: /" "$ST_DIR/half"
 	uperr=$(while read -r b im; do
 		[ "$im" = upstream ] || continue
 		s=$(xenstore-read "$ST_BE/$b/hotplug-status" 2>/dev/null)
@@ -188,7 +216,7 @@ while [ "$r" -lt "$rounds" ]; do
 
 	# Remove everything, each by the script that added it.
 	pids=
-	while read -r d k t m im cv; do
+	while read -r d k t m im cv km; do
 		st_block "$im" remove "$d" "$k" >/dev/null 2>&1 3>&- &
 		pids="$pids $!"
 	done <"$ST_DIR/plan"
@@ -213,6 +241,9 @@ while [ "$r" -lt "$rounds" ]; do
 	tot_uperr=$((tot_uperr + uperr))
 done
 tot_conv=$(grep -c conv "$ST_DIR/conv" 2>/dev/null)
+k_tried=$(grep -c tried "$ST_DIR/kills" 2>/dev/null)
+k_hit=$(grep -c killed "$ST_DIR/kills" 2>/dev/null)
+k_stuck=$(grep -c stuck "$ST_DIR/kills" 2>/dev/null)
 elapsed=$(($(date +%s) - t_start))
 up=no
 [ -z "$ST_UPSTREAM" ] || up="xen-utils-common $(cat "${ST_UPSTREAM%/tree/etc/xen/scripts}/stamp" 2>/dev/null)"
@@ -221,6 +252,7 @@ echo "stress: rounds=$rounds adds=$tot_adds grants=$tot_grants conflicts_caught=
     "caught_vs_upstream=$tot_vsup caught_vs_pathonly=$tot_vspath" \
     "violations=$tot_viol spurious_refusals=$tot_spur errors=$tot_err half_written=$tot_half" \
     "loop_leaks=$tot_leak upstream_misses=$tot_miss upstream_errors=$tot_uperr" \
-    "path_conversions=${tot_conv:-0} seconds=$elapsed"
-[ $((tot_viol + tot_spur + tot_err + tot_half + tot_leak)) -eq 0 ] || failed=1
+    "path_conversions=${tot_conv:-0} kills_tried=${k_tried:-0} killed_mid_run=${k_hit:-0}" \
+    "kills_stuck=${k_stuck:-0} seconds=$elapsed"
+[ $((tot_viol + tot_spur + tot_err + tot_half + tot_leak + ${k_stuck:-0})) -eq 0 ] || failed=1
 exit "$failed"

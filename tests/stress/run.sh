@@ -4,7 +4,8 @@
 # the figures, and keeps the full logs in build/stress/.
 #
 # Environment (from mk/stress.mk): STRESS_SHELLS, STRESS_ROUNDS,
-# STRESS_WRITERS, STRESS_KILLS, STRESS_POINTS, STRESS_UPSTREAM, STRESS_SEED.
+# STRESS_WRITERS, STRESS_KILLS, STRESS_POINTS, STRESS_UPSTREAM,
+# STRESS_KILLPCT, STRESS_SEED.
 # The first shell gets the long run, the others a quarter of it.
 # Exit: 0 when every run passed, 1 otherwise.
 set -u
@@ -34,9 +35,10 @@ for s in ${STRESS_SHELLS:-dash bash busybox}; do
 	log=$out/concurrency-$s.log
 	printf '### concurrency under %s: %s rounds of %s adds (log: %s)\n' "$sh" "$r" "$writers" "$log"
 	HOTPLUG_SH=$sh sh "$top/tests/stress/concurrency.sh" -r "$r" -w "$writers" \
-	    -s "$seed" -u "${STRESS_UPSTREAM:-yes}" >"$log" 2>&1 || status=1
+	    -s "$seed" -u "${STRESS_UPSTREAM:-yes}" -k "${STRESS_KILLPCT:-15}" \
+	    >"$log" 2>&1 || status=1
 	# Problems only; upstream's own misses are figures, not failures.
-	grep -E '^round [0-9]+: (violation|spurious|error|loop devices left)|fatal' "$log"
+	grep -E '^round [0-9]+: (violation|spurious|error|loop devices left|half)|fatal' "$log"
 	grep '^stress: ' "$log" | tee -a "$out/figures"
 	grep -q '^stress: rounds=' "$log" || status=1
 	log=$out/faults-$s.log
