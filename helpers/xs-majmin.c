@@ -36,13 +36,7 @@ int main(int argc, char **argv)
 		case 'p': pathonly = 1; break;
 		case 't': toolstack = 1; break;
 		case 'e':
-			if (xhp_parse_extra(optarg) == -1) {
-				if (errno == ENOMEM)
-					xhp_die_sys(XHP_SYS, "unable to "
-						    "allocate memory");
-				xhp_usage(USAGE);
-			}
-			j.extra[j.nextra++] = optarg;
+			xhp_pub_extra(&j, optarg, USAGE);
 			break;
 		case 'o':
 			j.fmt = xhp_parse_fmt(optarg);

@@ -151,13 +151,7 @@ int main(int argc, char **argv)
 			idnode = optarg;
 			break;
 		case 'e':
-			if (xhp_parse_extra(optarg) == -1) {
-				if (errno == ENOMEM)
-					xhp_die_sys(XHP_SYS, "unable to "
-						    "allocate memory");
-				xhp_usage(USAGE);
-			}
-			j.extra[j.nextra++] = optarg;
+			xhp_pub_extra(&j, optarg, USAGE);
 			break;
 		case 'v': verbose = 1; break;
 		default:

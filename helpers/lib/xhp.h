@@ -188,7 +188,7 @@ unsigned long xhp_dev_minor(dev_t d);
 /* ---- check-and-publish, shared by flock-wrap, loop-attach, xs-stat-path,
  * xs-majmin and xs-publish (lock_*.c, loop_attach.c, loop_clear.c,
  * loop_tag_ok.c, share_*.c, xsc_*.c, xs_pathf.c, xs_normalise.c,
- * xs_parse_extra.c, id_stat_blk.c, id_expand_st.c, xhp_atdie in
+ * xs_parse_extra.c, xs_pub_extra.c, id_stat_blk.c, id_expand_st.c, xhp_atdie in
  * xhp_die.c). Functions that "die" exit through xhp_die. ---- */
 
 #include <sys/stat.h>
@@ -268,6 +268,11 @@ void xhp_xs_normalise(char *dst, const char *src);
  * relative xenstore path, not physical-device*; -1 otherwise (errno ENOMEM
  * when that is why). */
 int xhp_parse_extra(const char *arg);
+
+struct xhp_pub;
+/* Option -e ARG: append it to J->extra (room allocated by the caller), or
+ * die with USAGE (100) when it is not valid. */
+void xhp_pub_extra(struct xhp_pub *j, char *arg, const char *usage);
 
 struct xs_handle;
 
