@@ -5,7 +5,8 @@
  * them, then the message is handled for real (dispatch.c on store.c) on one
  * of two connections, chosen by the low bit of its request id, so watches,
  * transactions and conflicts between two clients are all reachable.
- * Replies are discarded; the store is emptied before every input.
+ * Replies are discarded; the store is emptied before every input and its
+ * consistency checked after it.
  *
  * Build and run (see docs/test-xenstored.md):
  *   make build/fuzz/xs_proto_fuzz
@@ -77,5 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	xsd_conn_free(c[0]);
 	xsd_conn_free(c[1]);
+	/* Logic errors too, not only memory errors: tree and index agree. */
+	if (xsd_store_check())
+		abort();
 	return 0;
 }

@@ -668,6 +668,14 @@ restart_xsd() {
 	[ "${lines[11]}" = 'ERROR ENOENT\0' ]
 }
 
+@test "CONTROL check finds the tree consistent after a busy mix of changes" {
+	xenstore-write /ck/a/b 1 /ck/c 2 /ck/a/d 3
+	xenstore-rm /ck/a
+	printf 'start\nwrite /ck/t/x 1\nrm /ck/c\nwrite /ck/c/y 2\ncommit\n' | "$XSCLIENT"
+	run "$XSRAW" 'CONTROL:check\0' 'CONTROL:nodes\0' 'DIRECTORY:/ck\0'
+	[ "$output" = "$(printf '%s\n' 'CONTROL OK\0' 'CONTROL 6\0' 'DIRECTORY t\0c\0')" ]
+}
+
 @test "a payload of exactly XENSTORE_PAYLOAD_MAX bytes is accepted" {
 	v=$(printf '%04089d' 0)
 	run "$XSRAW" "WRITE:/max\\0$v" 'READ:/max\0'

@@ -224,7 +224,8 @@ static int control(struct xsd_conn *c, const struct xsd_sockmsg *h,
 	unsigned long u;
 	static const char help[] =
 	    "Available commands:\n"
-	    "check\nhelp\nprint <string>\n"
+	    "check                   verify the tree (EIO if broken)\n"
+	    "help\nprint <string>\n"
 	    "fault-eagain <n>        fail the next n commits with EAGAIN\n"
 	    "fault-eagain-every <n>  fail every n-th commit (0: never)\n"
 	    "fault-delay <ms>        stall <ms> before each request (0: off)\n"
@@ -235,6 +236,9 @@ static int control(struct xsd_conn *c, const struct xsd_sockmsg *h,
 	if (n == 0)
 		return EINVAL;
 	if (strcmp(v[0], "check") == 0 && n == 1) {
+		/* As cxenstored: verify the store's own structure. */
+		if (xsd_store_check())
+			return EIO;
 		send_msg(c, h->type, h->req_id, h->tx_id, ok, 3, NULL, 0);
 	} else if (strcmp(v[0], "help") == 0 && n == 1) {
 		send_msg(c, h->type, h->req_id, h->tx_id, help, sizeof(help),

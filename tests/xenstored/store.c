@@ -771,6 +771,46 @@ int xsd_set_perms(struct xsd_tx *tx, const char *path, const char *perms,
 	return 0;
 }
 
+/* ---- consistency check (CONTROL check, and the fuzzer) ---- */
+
+static int check_node(const struct node *n, unsigned long *count)
+{
+	const struct node *c, *prev = NULL;
+	size_t childlen = 0, base = strcmp(n->path, "/") ? strlen(n->path) : 0;
+
+	if (lookup(n->path) != n)
+		return -1;
+	for (c = n->first; c; prev = c, c = c->next) {
+		if (c->parent != n || c->prev != prev)
+			return -1;
+		/* The child's path is the parent's plus one component. */
+		if (strncmp(c->path, n->path, base) != 0 ||
+		    c->path[base] != '/' || c->name != c->path + base + 1 ||
+		    c->name[0] == '\0' || strchr(c->name, '/'))
+			return -1;
+		childlen += strlen(c->name) + 1;
+		if (c->gen > gen_counter || check_node(c, count))
+			return -1;
+	}
+	if (n->last != prev || n->childlen != childlen)
+		return -1;
+	if (n->plen == 0 || n->perms[n->plen - 1] != '\0')
+		return -1;
+	++*count;
+	return 0;
+}
+
+/* 0 when the hash table and the tree agree node for node, else -1. */
+int xsd_store_check(void)
+{
+	const struct node *root = lookup("/");
+	unsigned long count = 0;
+
+	if (!root || root->parent || check_node(root, &count))
+		return -1;
+	return count == tcount ? 0 : -1;
+}
+
 /* ---- debugging dump (SIGUSR1) ---- */
 
 static void dump_node(FILE *fp, const struct node *n)

@@ -63,6 +63,7 @@ int xsd_tx_commit(struct xsd_tx *tx);
 void xsd_tx_abort(struct xsd_tx *tx);
 
 void xsd_dump(FILE *fp);
+int xsd_store_check(void);
 unsigned long xsd_node_count(void);
 
 /* dispatch.c: connections and requests. */
