@@ -117,6 +117,16 @@ loops_of() { losetup -j "$1" | wc -l; }
 	[ "$(loops_of "$XHP_TMP/img")" -eq 0 ]
 }
 
+@test "params with a control character is refused before it reaches any command" {
+	mkbe 1 51712 "$(printf '%s/img\nrm -rf /' "$XHP_TMP")" w
+	blk add 1 51712
+	[ "$status" -eq 1 ]
+	[ "$(rd 1/51712/hotplug-status)" = error ]
+	[[ "$(rd 1/51712/hotplug-error)" == *"control character"* ]]
+	absent 1/51712/physical-device
+	lock_free
+}
+
 @test "an unknown mode is an error and attaches nothing" {
 	mkimg "$XHP_TMP/img"
 	mkbe 1 51712 "$XHP_TMP/img" x
