@@ -46,6 +46,16 @@ emul_cc() {
 	done
 }
 
+@test "the NetBSD build is clean under clang too (NetBSD's other compiler)" {
+	local clang
+	clang=$(command -v clang-14 || command -v clang) || skip "no clang installed"
+	run make -C "$XHP_TOP" -s check-netbsd-build NB_CC="$clang" \
+		NB_B="$XHP_TMP/nb-clang"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -x "$XHP_TMP/nb-clang/bin/xs-stat-path" ]
+}
+
 @test "the emulation hides major() and flock() unless _NETBSD_SOURCE, as NetBSD does" {
 	# the wrappers are written before any helper is compiled
 	nb_build || true
