@@ -46,7 +46,7 @@ emul_cc() {
 	done
 }
 
-@test "the NetBSD build is clean under clang too (NetBSD's other compiler)" {
+@test "the NetBSD build is clean under clang too (NetBSD builds with gcc or clang)" {
 	local clang
 	clang=$(command -v clang-14 || command -v clang) || skip "no clang installed"
 	run make -C "$XHP_TOP" -s check-netbsd-build NB_CC="$clang" \
