@@ -1,0 +1,476 @@
+#!/usr/bin/env bats
+# xs-publish: check, attach and publish under the hotplug lock in one
+# process (docs/xs-publish.md). Real test xenstore (-E N: the next N commits
+# fail with EAGAIN), real flock locks, real loop devices (each carries this
+# test's tag and is freed by it), mknod'ed device nodes and -M mountinfo
+# files.
+# SC2016: the bash -c bodies take their arguments as $1.., on purpose.
+# SC2030/SC2031: holder pids live in each test's subshell (teardown too).
+# shellcheck disable=SC2016,SC2030,SC2031
+
+load ../test_helper
+bats_require_minimum_version 1.5.0
+
+setup() {
+	require_root
+	[ -c /dev/loop-control ] || skip "no /dev/loop-control"
+	xhp_setup
+	TAG="xhp-pub-${XHP_TMP##*.}"
+	LOCK=$XHP_TMP/locks/block
+	MI=$XHP_TMP/mountinfo
+	: > "$MI"
+	mknod "$XHP_TMP/sdb1" b 8 17
+	IMG=$XHP_TMP/disk.img
+	truncate -s 4M "$IMG"
+	B=backend/vbd/3/51712
+	O=backend/vbd/4/51712
+	HOLDERS=
+	xenstore-write "$B/state" 2 "$B/frontend-id" 3 "$B/mode" w \
+	    /local/domain/3/vm /vm/three \
+	    "$O/state" 4 "$O/frontend-id" 4 "$O/mode" w /local/domain/4/vm /vm/four
+}
+
+teardown() {
+	for p in $HOLDERS; do
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	"$XHP_BIN/loop-detach" -a -t "$TAG" >/dev/null 2>&1
+	[ -z "${IMG:-}" ] || for d in $(losetup -j "$IMG" -O NAME -n 2>/dev/null); do
+		losetup -d "$d"
+	done
+	xhp_teardown
+}
+
+# pub ARGS...: xs-publish on our lock, with an empty mountinfo.
+pub() {
+	xs-publish -l "$LOCK" -M "$MI" "$@"
+}
+
+absent() {
+	! xenstore-exists "$1"
+}
+
+# nothing_written: B got none of the nodes xs-publish writes.
+nothing_written() {
+	absent "$B/physical-device-path" && absent "$B/physical-device" &&
+	    absent "$B/hotplug-status" && absent "$B/node"
+}
+
+# tagged: the loop devices carrying our tag, freed as they are listed.
+tagged() {
+	"$XHP_BIN/loop-detach" -a -t "$TAG"
+}
+
+# hold: hold $LOCK in the background (flock-wrap execs sleep in place, so
+# HOLDER is the holder's pid) and wait until it is really held.
+hold() {
+	flock-wrap "$LOCK" sleep 30 3>&- &
+	HOLDER=$!
+	HOLDERS="$HOLDERS $HOLDER"
+	wait_held
+}
+
+wait_held() {
+	for _ in $(seq 1 250); do
+		[ -f "$LOCK" ] && ! flock -n "$LOCK" true && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+# ---- usage ---------------------------------------------------------------
+
+@test "no arguments is a usage error with the usage on stderr" {
+	run --separate-stderr xs-publish
+	[ "$status" -eq 100 ]
+	[ -z "$output" ]
+	[[ "$stderr" == usage:* ]]
+}
+
+@test "-h prints the usage on stdout and exits 0" {
+	run --separate-stderr xs-publish -h
+	[ "$status" -eq 0 ]
+	[[ "$output" == "usage: xs-publish -l LOCKFILE"* ]]
+	[ -z "$stderr" ]
+}
+
+@test "a missing -l or -m, a bad -w, -t, -i or -e is a usage error and writes nothing" {
+	for args in "-m w" "-l $LOCK" "-l $LOCK -m w -w x" "-l $LOCK -m w -w 1.2345" \
+	    "-l $LOCK -m w -t /abs" "-l $LOCK -m w -i physical-device" \
+	    "-l $LOCK -m w -i node" "-l $LOCK -m w -e physical-device=8:0" \
+	    "-l $LOCK -m w -e noequals" "-l $LOCK -m w -o bsd"; do
+		# shellcheck disable=SC2086 # ARGS are words on purpose
+		run --separate-stderr xs-publish $args "$B" "$XHP_TMP/sdb1"
+		[ "$status" -eq 100 ]
+		[ -z "$output" ]
+		[[ "$stderr" == usage:* ]]
+	done
+	run --separate-stderr pub -m w "$B"
+	[ "$status" -eq 100 ]
+	nothing_written
+	[ ! -e "$LOCK" ]
+}
+
+@test "a file without a loop tag is a usage error before any lock or attach" {
+	run --separate-stderr pub -m w "$B" "$IMG"
+	[ "$status" -eq 100 ]
+	[ -z "$output" ]
+	[ "$stderr" = "xs-publish: fatal: $IMG is a file: a loop device tag (-t) is needed" ]
+	[ ! -e "$LOCK" ]
+	[ -z "$(losetup -j "$IMG")" ]
+}
+
+@test "a missing target or one that is neither block device nor file is exit 1" {
+	run --separate-stderr pub -m w "$B" "$XHP_TMP/nope"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "xs-publish: fatal: unable to stat $XHP_TMP/nope: No such file or directory" ]
+	run --separate-stderr pub -m w "$B" "$XHP_TMP"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "xs-publish: fatal: $XHP_TMP is not a block device or a regular file" ]
+	nothing_written
+}
+
+# ---- phy -----------------------------------------------------------------
+
+@test "a block device is published with every node and hotplug-status, and the lock file is gone" {
+	run --separate-stderr pub -m w -e extra/x=1 "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$XHP_TMP/sdb1" ]
+	[ -z "$stderr" ]
+	[ "$(xenstore-read "$B/physical-device-path")" = "$XHP_TMP/sdb1" ]
+	[ "$(xenstore-read "$B/physical-device")" = 8:11 ]
+	[ "$(xenstore-read "$B/hotplug-status")" = connected ]
+	[ "$(xenstore-read "$B/extra/x")" = 1 ]
+	absent "$B/node"
+	[ ! -e "$LOCK" ]
+	[ -d "$XHP_TMP/locks" ]
+}
+
+@test "a watcher that sees physical-device sees every other node too (one transaction)" {
+	(
+		timeout 5 xenstore-watch "$B/physical-device" |
+		while read -r _; do
+			if xenstore-exists "$B/physical-device"; then
+				xs-readv "$B/physical-device-path=" \
+				    "$B/hotplug-status=" "$B/node=" "$B/loop-id=" \
+				    > "$XHP_TMP/seen"
+				break
+			fi
+			: > "$XHP_TMP/armed"
+		done
+	) 3>&- &
+	wpid=$!
+	for _ in $(seq 1 100); do
+		[ -e "$XHP_TMP/armed" ] && break
+		sleep 0.02
+	done
+	[ -e "$XHP_TMP/armed" ]
+	run --separate-stderr pub -m w -t "$TAG" -i loop-id "$B" "$IMG"
+	[ "$status" -eq 0 ]
+	for _ in $(seq 1 100); do
+		[ -e "$XHP_TMP/seen" ] && break
+		sleep 0.02
+	done
+	xsd_stop
+	wait "$wpid" || true
+	loop=${output%% *}
+	[ "$(cat "$XHP_TMP/seen")" = "$loop
+connected
+$loop
+$(stat -c %d:%i "$IMG")" ]
+}
+
+@test "a symbolic link to a block device publishes the device node itself" {
+	ln -s sdb1 "$XHP_TMP/alias"
+	run --separate-stderr pub -m w "$B" "$XHP_TMP/alias"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$XHP_TMP/sdb1" ]
+	[ "$(xenstore-read "$B/physical-device-path")" = "$XHP_TMP/sdb1" ]
+}
+
+@test "-p publishes the path only and leaves physical-device to the toolstack" {
+	run --separate-stderr pub -p -m w "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 0 ]
+	[ "$(xenstore-read "$B/physical-device-path")" = "$XHP_TMP/sdb1" ]
+	[ "$(xenstore-read "$B/hotplug-status")" = connected ]
+	absent "$B/physical-device"
+}
+
+@test "-o netbsd writes the decimal dev_t" {
+	run --separate-stderr pub -o netbsd -m w "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 0 ]
+	[ "$(xenstore-read "$B/physical-device")" = 2065 ]
+}
+
+@test "-v reports the check, attach, write and lock hold times on stderr" {
+	run --separate-stderr pub -v -m w "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$XHP_TMP/sdb1" ]
+	[[ "$stderr" =~ ^xs-publish:\ check\ [0-9]+\ us,\ attach\ [0-9]+\ us,\ write\ [0-9]+\ us\ \(1\ tries\),\ under\ lock\ [0-9]+\ us$ ]]
+}
+
+# ---- file ----------------------------------------------------------------
+
+@test "a file is attached to a tagged loop device under the lock and published with its identity" {
+	run --separate-stderr pub -m w -t "$TAG" -i loop-file-id -e loop-tag="$TAG" "$B" "$IMG"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	loop=${output%% *}
+	id=$(stat -c %d:%i "$IMG")
+	[ "$output" = "$loop $id" ]
+	[[ "$loop" == /dev/loop[0-9]* ]]
+	[ "$(cat "/sys/block/${loop#/dev/}/loop/backing_file")" = "$IMG" ]
+	[ "$(cat "/sys/block/${loop#/dev/}/ro")" = 0 ]
+	[ "$(xenstore-read "$B/node")" = "$loop" ]
+	[ "$(xenstore-read "$B/physical-device-path")" = "$loop" ]
+	[ "$(xenstore-read "$B/physical-device")" = "$(printf '%x:%x' \
+	    "$(stat -c '0x%t' "$loop")" "$(stat -c '0x%T' "$loop")")" ]
+	[ "$(xenstore-read "$B/loop-file-id")" = "$id" ]
+	[ "$(xenstore-read "$B/loop-tag")" = "$TAG" ]
+	[ "$(xenstore-read "$B/hotplug-status")" = connected ]
+	[ ! -e "$LOCK" ]
+	[ "$(tagged)" = "$loop" ]
+}
+
+@test "mode r attaches the loop device read-only" {
+	run --separate-stderr pub -m r -t "$TAG" "$B" "$IMG"
+	[ "$status" -eq 0 ]
+	loop=${output%% *}
+	[ "$(cat "/sys/block/${loop#/dev/}/ro")" = 1 ]
+	[ "$(tagged)" = "$loop" ]
+}
+
+@test "a file already attached for another guest is busy through its loop device" {
+	run --separate-stderr pub -m w -t "$TAG" "$O" "$IMG"
+	[ "$status" -eq 0 ]
+	loop=${output%% *}
+	run --separate-stderr pub -m w -t "$TAG" "$B" "$IMG"
+	[ "$status" -eq 1 ]
+	[[ "$output" == "guest "*" $O" ]]
+	[ -z "$stderr" ]
+	nothing_written
+	[ "$(tagged)" = "$loop" ]
+}
+
+# ---- the sharing check -----------------------------------------------------
+
+@test "busy: another guest's physical-device is the device (w)" {
+	xenstore-write "$O/physical-device" 8:11
+	run --separate-stderr pub -m w "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 1 ]
+	[ "$output" = "guest 8:11 $O" ]
+	[ -z "$stderr" ]
+	nothing_written
+	[ ! -e "$LOCK" ]
+}
+
+@test "busy: a path-only backend names the device in physical-device-path" {
+	mknod "$XHP_TMP/other" b 8 17
+	xenstore-write "$O/physical-device-path" "$XHP_TMP/other"
+	run --separate-stderr pub -m w "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 1 ]
+	[ "$output" = "guest 8:11 $O" ]
+	nothing_written
+}
+
+@test "busy: dom0 has the device mounted" {
+	printf '%s\n' '36 35 8:17 / /mnt/a\040b rw,relatime shared:1 - ext4 /dev/sdb1 rw' > "$MI"
+	run --separate-stderr pub -m r "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 1 ]
+	[ "$output" = 'local 8:11 /mnt/a\040b' ]
+	nothing_written
+	[ ! -e "$LOCK" ]
+}
+
+@test "readers share: r against another guest's r is published" {
+	xenstore-write "$O/physical-device" 8:11 "$O/mode" r
+	run --separate-stderr pub -m r "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 0 ]
+	[ "$(xenstore-read "$B/physical-device")" = 8:11 ]
+}
+
+@test "a reader is busy against another guest's writer" {
+	xenstore-write "$O/physical-device" 8:11
+	run --separate-stderr pub -m r "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 1 ]
+	[ "$output" = "guest 8:11 $O" ]
+}
+
+@test "same VM: the other backend's domain has our vm, or is our stubdomain" {
+	xenstore-write "$O/physical-device" 8:11 /local/domain/4/vm /vm/three
+	run --separate-stderr pub -m w "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 0 ]
+	xenstore-rm "$B/physical-device" "$B/physical-device-path"
+	xenstore-write /local/domain/4/vm /vm/stub /local/domain/4/target 3
+	run --separate-stderr pub -m w "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 0 ]
+	[ "$(xenstore-read "$B/physical-device")" = 8:11 ]
+}
+
+@test "w! skips the check but still locks and publishes" {
+	xenstore-write "$O/physical-device" 8:11
+	echo "36 35 8:17 / /mnt rw - ext4 /dev/sdb1 rw" > "$MI"
+	run --separate-stderr pub -m 'w!' "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 0 ]
+	[ "$(xenstore-read "$B/physical-device")" = 8:11 ]
+	hold
+	run --separate-stderr pub -w 0.2 -m 'w!' "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"unable to lock $LOCK within 0.2 s"* ]]
+}
+
+# ---- the lock --------------------------------------------------------------
+
+@test "a held lock is waited for at most -w, then exit 1 naming the holder, stdout empty" {
+	hold
+	t0=$(date +%s%N)
+	run --separate-stderr pub -w 0.3 -m w "$B" "$XHP_TMP/sdb1"
+	t1=$(date +%s%N)
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$stderr" = "xs-publish: fatal: unable to lock $LOCK within 0.3 s: held by pid $HOLDER (sleep 30)" ]
+	[ $(((t1 - t0) / 1000000)) -ge 300 ]
+	[ $(((t1 - t0) / 1000000)) -lt 3000 ]
+	nothing_written
+	[ -e "$LOCK" ]
+}
+
+@test "a lock file unlinked and replaced while we wait is reopened: we wait for the new holder" {
+	hold
+	first=$HOLDER
+	pub -w 20 -m w "$B" "$XHP_TMP/sdb1" > "$XHP_TMP/out" 3>&- &
+	waiter=$!
+	HOLDERS="$HOLDERS $waiter"
+	sleep 0.2
+	# Upstream's release: unlink while holding; a new claimer makes a
+	# new file and locks it before the old holder's lock goes away.
+	rm "$LOCK"
+	hold
+	kill -9 "$first"
+	sleep 0.4
+	kill -0 "$waiter"
+	nothing_written
+	kill -9 "$HOLDER"
+	wait "$waiter"
+	[ "$(cat "$XHP_TMP/out")" = "$XHP_TMP/sdb1" ]
+	[ "$(xenstore-read "$B/physical-device")" = 8:11 ]
+	[ ! -e "$LOCK" ]
+}
+
+@test "upstream's claim_lock and xs-publish exclude each other" {
+	UPSTREAM=$(sh "$XHP_TOP/tests/fetch-upstream.sh" 2>/dev/null) ||
+		skip "upstream locking.sh not available (offline?)"
+	mkdir -p "$XHP_TMP/locks"
+	bash -c '. "$1/locking.sh"; LOCK_BASEDIR=$2
+		claim_lock block; sleep 1; release_lock block' \
+		bash "$UPSTREAM" "$XHP_TMP/locks" 3>&- &
+	up=$!
+	HOLDERS="$HOLDERS $up"
+	wait_held
+	run --separate-stderr pub -w 0.2 -m w "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"held by pid $up (bash -c "* ]]
+	run --separate-stderr pub -w 10 -m w "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 0 ]
+	[ ! -e "$LOCK" ]
+}
+
+@test "a symlink or a directory as the lock file is refused (111)" {
+	mkdir -p "$XHP_TMP/locks"
+	ln -s "$XHP_TMP/target" "$LOCK"
+	run --separate-stderr pub -m w "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 111 ]
+	[ "$stderr" = "xs-publish: fatal: unable to use $LOCK: lock file is a symlink" ]
+	[ ! -e "$XHP_TMP/target" ]
+	rm "$LOCK"
+	mkdir "$LOCK"
+	run --separate-stderr pub -m w "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 111 ]
+	nothing_written
+}
+
+# ---- failures after the lock ------------------------------------------------
+
+@test "a removed backend is exit 1, never recreated, and the loop device is freed" {
+	xenstore-rm "$B"
+	run --separate-stderr pub -m w -t "$TAG" "$B" "$IMG"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$stderr" = "xs-publish: fatal: backend gone: $B" ]
+	absent "$B"
+	[ -z "$(tagged)" ]
+	[ -z "$(losetup -j "$IMG")" ]
+	[ ! -e "$LOCK" ]
+}
+
+@test "EAGAIN on commit is retried and the write lands once" {
+	xsd_stop
+	xsd_start -E 3
+	xenstore-write "$B/state" 2
+	run --separate-stderr pub -v -m w -t "$TAG" "$B" "$IMG"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"(4 tries)"* ]]
+	loop=${output%% *}
+	[ "$(xenstore-read "$B/node")" = "$loop" ]
+	[ "$(tagged)" = "$loop" ]
+}
+
+@test "a commit that never succeeds is exit 111 with the loop device freed and nothing written" {
+	xsd_stop
+	xsd_start -E 1000
+	xenstore-write "$B/state" 2
+	run --separate-stderr pub -m w -t "$TAG" "$B" "$IMG"
+	[ "$status" -eq 111 ]
+	[ -z "$output" ]
+	[ "$stderr" = "xs-publish: fatal: unable to commit the transaction on $B after 20 tries: Resource temporarily unavailable" ]
+	nothing_written
+	[ -z "$(tagged)" ]
+	[ -z "$(losetup -j "$IMG")" ]
+	[ ! -e "$LOCK" ]
+}
+
+@test "no xenstore is exit 111 before any lock" {
+	xsd_stop
+	run --separate-stderr pub -m w "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 111 ]
+	[[ "$stderr" == "xs-publish: fatal: unable to connect to xenstore"* ]]
+	[ ! -e "$LOCK" ]
+}
+
+# ---- concurrency -------------------------------------------------------------
+
+@test "16 concurrent w adds of one device for different guests: exactly one wins" {
+	for d in $(seq 10 25); do
+		xenstore-write "backend/vbd/$d/51712/state" 2 \
+		    "backend/vbd/$d/51712/frontend-id" "$d" "/local/domain/$d/vm" "/vm/$d"
+	done
+	pids=
+	for d in $(seq 10 25); do
+		(
+			rc=0
+			pub -w 20 -m w "backend/vbd/$d/51712" "$XHP_TMP/sdb1" \
+			    > "$XHP_TMP/out.$d" 2> "$XHP_TMP/err.$d" || rc=$?
+			echo "$rc" > "$XHP_TMP/rc.$d"
+		) 3>&- &
+		pids="$pids $!"
+	done
+	# shellcheck disable=SC2086 # a list of pids
+	wait $pids
+	won=0
+	for d in $(seq 10 25); do
+		rc=$(cat "$XHP_TMP/rc.$d")
+		if [ "$rc" -eq 0 ]; then
+			won=$((won + 1))
+			winner=$d
+		else
+			[ "$rc" -eq 1 ]
+			[[ "$(cat "$XHP_TMP/out.$d")" == "guest 8:11 backend/vbd/"* ]]
+			[ ! -s "$XHP_TMP/err.$d" ]
+		fi
+	done
+	[ "$won" -eq 1 ]
+	[ "$(xenstore-read "backend/vbd/$winner/51712/physical-device")" = 8:11 ]
+	[ "$(xenstore-ls backend/vbd | grep -c 'physical-device = ')" -eq 1 ]
+	[ ! -e "$LOCK" ]
+}
