@@ -169,7 +169,7 @@ check_sharing() {
 			case $_cs_what in
 			guest) xhp_sharing="$_cs_first (device $_cs_id) is already given to another guest by $_cs_who" ;;
 			local) xhp_sharing="$_cs_first (device $_cs_id) is mounted in dom0 on $_cs_who" ;;
-			*) xhp_sharing="$_cs_first is in use: $_cs_out" ;;
+			*) fatal "$_cs_out" ;; # "no" about the target itself: gone
 			esac
 			return 1
 			;;
