@@ -72,11 +72,24 @@ hold() {
 }
 
 wait_held() {
-	for _ in $(seq 1 250); do
-		[ -f "$LOCK" ] && ! flock -n "$LOCK" true && return 0
+	appears "$LOCK" && retry 250 eval '! flock -n "$LOCK" true'
+}
+
+# retry N CMD...: run CMD every 20 ms until it succeeds, N times at most.
+retry() {
+	n=$1
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		n=$((n - 1))
 		sleep 0.02
 	done
 	return 1
+}
+
+# appears FILE: wait (up to 5 s) until FILE exists.
+appears() {
+	retry 250 test -e "$1"
 }
 
 # ---- usage ---------------------------------------------------------------
@@ -154,24 +167,18 @@ wait_held() {
 			if xenstore-exists "$B/physical-device"; then
 				xs-readv "$B/physical-device-path=" \
 				    "$B/hotplug-status=" "$B/node=" "$B/loop-id=" \
-				    > "$XHP_TMP/seen"
+				    > "$XHP_TMP/seen.tmp"
+				mv "$XHP_TMP/seen.tmp" "$XHP_TMP/seen"
 				break
 			fi
 			: > "$XHP_TMP/armed"
 		done
 	) 3>&- &
 	wpid=$!
-	for _ in $(seq 1 100); do
-		[ -e "$XHP_TMP/armed" ] && break
-		sleep 0.02
-	done
-	[ -e "$XHP_TMP/armed" ]
+	appears "$XHP_TMP/armed"
 	run --separate-stderr pub -m w -t "$TAG" -i loop-id "$B" "$IMG"
 	[ "$status" -eq 0 ]
-	for _ in $(seq 1 100); do
-		[ -e "$XHP_TMP/seen" ] && break
-		sleep 0.02
-	done
+	appears "$XHP_TMP/seen"
 	xsd_stop
 	wait "$wpid" || true
 	loop=${output%% *}
