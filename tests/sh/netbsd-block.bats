@@ -603,6 +603,16 @@ EOF
 	[ "$(xsr "$B/vnd")" = "$DEV/vnd0d" ]
 }
 
+@test "in the source tree block finds the helpers in build/bin by itself" {
+	guest 3 "$DEV/sd1d" w
+	# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
+	run --separate-stderr env -u XEN_HOTPLUG_HELPERDIR \
+		PATH="$XHP_TOP/tests/stubs/netbsd:/usr/bin:/bin" $HOTPLUG_SH "$SCRIPT" "$B" 2
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(xsr "$B/physical-device")" = 1043 ]
+}
+
 @test "params that is neither a device nor a file is an error" {
 	guest 3 "$XHP_TMP" w
 	block "$B" 2
