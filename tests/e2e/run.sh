@@ -69,6 +69,7 @@ for xsd in $xsds; do
 	log=$R/serial-$xsd.log
 	say "booting Xen + dom0 with $xsd (timeout ${boot_timeout}s, serial log $log)"
 	tb=$(date +%s)
+	: > "$log"
 	timeout -k 10 "$boot_timeout" qemu-system-x86_64 \
 		-machine pc -cpu qemu64 -m 2048 -smp 1 \
 		-display none -vga none -monitor none -serial stdio -net none -no-reboot \
@@ -92,8 +93,11 @@ for xsd in $xsds; do
 		tail -n 80 "$log"
 		status=1
 	elif [ "$(cat "$out/status")" -ne 0 ]; then
-		say "$xsd: FAILED ($((te - tb)) s)"
+		say "$xsd: FAILED ($((te - tb)) s); failed TAP lines and stage results:"
+		grep -h '^not ok' "$out"/*.log
 		grep -h '^XHP-E2E RESULT' "$out/markers"
+		say "last lines of the serial log ($log):"
+		tail -n 60 "$log"
 		status=1
 	else
 		say "$xsd: passed ($((te - tb)) s)"
