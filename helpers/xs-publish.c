@@ -191,6 +191,16 @@ int main(int argc, char **argv)
 			j.mm = mm;
 		}
 	}
+	if (c.mode != '!') {
+		/* dom0's mounts are not under the hotplug lock anyway: check
+		 * them first, and a device dom0 uses costs no xenstore work. */
+		if (xhp_idset_expand_st(&c.ids, &st) == -1)
+			xhp_die_sys(XHP_SYS, "unable to find the loop devices "
+				    "of %s", target);
+		if (xhp_share_mounts(&c, mountinfo))
+			xhp_share_exit(&c);
+		xhp_idset_free(&c.ids);
+	}
 	j.h = c.h = xs_open(0);
 	if (c.h == NULL)
 		xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
@@ -204,20 +214,17 @@ int main(int argc, char **argv)
 	xhp_atdie = undo;
 	t0 = verbose ? now_us() : 0;
 
-	/* The identity set is taken under the lock: a loop device attached
+	/* The identity set again, under the lock: a loop device attached
 	 * over the same file by an add that held the lock before us is part
-	 * of it. */
+	 * of it now. */
 	if (c.mode != '!') {
 		if (xhp_idset_expand_st(&c.ids, &st) == -1)
 			xhp_die_sys(XHP_SYS, "unable to find the loop devices "
 				    "of %s", target);
-		if (xhp_share_mounts(&c, mountinfo) ||
-		    xhp_share_guests(&c, base, types)) {
+		if (xhp_share_guests(&c, base, types)) {
 			xhp_atdie = NULL;
 			release_lock();
-			puts(c.verdict);
-			xhp_close_stdout();
-			return XHP_NO;
+			xhp_share_exit(&c);
 		}
 	}
 	t1 = verbose ? now_us() : 0;

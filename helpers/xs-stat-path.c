@@ -28,14 +28,6 @@ static struct xs_handle *xs_connect(void)
 	return h;
 }
 
-/* Print the one-line verdict and exit 1 (busy). */
-static void busy(const struct xhp_share *c)
-{
-	puts(c->verdict);
-	xhp_close_stdout();
-	exit(XHP_NO);
-}
-
 static void target_ids(struct xhp_share *c, const char *target, const char *id)
 {
 	unsigned long dev, ino;
@@ -151,10 +143,10 @@ int main(int argc, char **argv)
 	/* Mounts first, as upstream: no xenstore traffic when dom0 itself
 	 * holds the device. */
 	if (xhp_share_mounts(&c, mountinfo))
-		busy(&c);
+		xhp_share_exit(&c);
 	c.h = xs_connect();
 	if (xhp_share_guests(&c, base, types))
-		busy(&c);
+		xhp_share_exit(&c);
 	puts("ok");
 	xhp_close_stdout();
 	xhp_idset_free(&c.ids);

@@ -188,8 +188,9 @@ unsigned long xhp_dev_minor(dev_t d);
 /* ---- check-and-publish, shared by flock-wrap, loop-attach, xs-stat-path,
  * xs-majmin and xs-publish (lock_*.c, loop_attach.c, loop_clear.c,
  * loop_tag_ok.c, share_*.c, xsc_*.c, xs_pathf.c, xs_normalise.c,
- * xs_parse_extra.c, xs_pub_extra.c, id_stat_blk.c, id_expand_st.c, xhp_atdie in
- * xhp_die.c). Functions that "die" exit through xhp_die. ---- */
+ * xs_parse_extra.c, xs_pub_extra.c, id_stat_blk.c, id_expand_st.c,
+ * xhp_parse_secs.c, xhp_atdie in xhp_die.c). Functions that "die" exit
+ * through xhp_die. xsc_*.c are the ones that talk to xenstore. ---- */
 
 #include <sys/stat.h>
 
@@ -297,6 +298,9 @@ char *xhp_xs_read(struct xs_handle *h, const char *node, unsigned int *len);
 /* Set C->verdict to "WHO MAJMIN WHERE" and return 1 (busy). */
 int xhp_share_busy(struct xhp_share *c, const char *who, unsigned long maj,
 		   unsigned long min, const char *where);
+
+/* Print C->verdict as the one line on stdout and exit 1 (busy). */
+void xhp_share_exit(const struct xhp_share *c) __attribute__((noreturn));
 
 /* vm of domain DOM (decimal domid text), or with TARGET of the domain
  * named in its "target" node (a stubdomain's guest); NULL when absent. */

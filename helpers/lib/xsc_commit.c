@@ -31,34 +31,46 @@ static char *tread(struct xhp_pub *j, xs_transaction_t t, const char *node,
 	return v;
 }
 
+/* Is NAME among the N entries of LIST? */
+static int listed(char **list, unsigned int n, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(list[i], name) == 0)
+			return 1;
+	return 0;
+}
+
 /* One attempt. Returns 0 when committed, -1 on EAGAIN (retry). */
 static int attempt(struct xhp_pub *j)
 {
-	char dm[XHP_MAJMIN_MAX], *v, *path = NULL;
+	char dm[XHP_MAJMIN_MAX], **names, *path = NULL;
 	const char *mm = j->mm;
 	xs_transaction_t t;
-	unsigned int len;
-	int i;
+	unsigned int len, n;
+	int i, has_pd;
 
 	t = xs_transaction_start(j->h);
 	if (t == XBT_NULL)
 		xhp_die_sys(XHP_SYS, "unable to start a transaction");
-	/* A remove may have deleted the directory while we stat'ed or
-	 * attached: writing now would recreate it with no one to clean up. */
-	v = xs_read(j->h, t, j->backend, &len);
-	if (v == NULL) {
+	/* One round trip says both whether the backend still exists and
+	 * whether it has a physical-device. A remove may have deleted the
+	 * directory while we stat'ed or attached: writing now would recreate
+	 * it with no one to clean up. */
+	names = xs_directory(j->h, t, j->backend, &n);
+	if (names == NULL) {
 		if (errno != ENOENT)
 			xhp_die_sys(XHP_SYS, "unable to read %s", j->backend);
 		xs_transaction_end(j->h, t, true);
 		xhp_die(XHP_NO, "backend gone: %s", j->backend);
 	}
-	free(v);
+	has_pd = listed(names, n, "physical-device");
+	free(names);
 	if (j->devpath == NULL) {
 		/* Converted already: nothing to do, and no need for the path
 		 * to still exist (an image may be gone while in use). */
-		v = tread(j, t, "physical-device", &len);
-		if (v != NULL) {
-			free(v);
+		if (has_pd) {
 			xs_transaction_end(j->h, t, true);
 			return 0;
 		}
@@ -83,14 +95,10 @@ static int attempt(struct xhp_pub *j)
 		xwrite(j, t, j->extra[i], eq + 1);
 		*eq = '=';
 	}
-	if (mm != NULL) {
-		/* blkback acts on the first value it sees and never again:
-		 * an existing one, right or wrong, is not ours to change. */
-		v = tread(j, t, "physical-device", &len);
-		if (v == NULL)
-			xwrite(j, t, "physical-device", mm);
-		free(v);
-	}
+	/* blkback acts on the first value it sees and never again: an
+	 * existing one, right or wrong, is not ours to change. */
+	if (mm != NULL && !has_pd)
+		xwrite(j, t, "physical-device", mm);
 	free(path);
 	if (xs_transaction_end(j->h, t, false))
 		return 0;
