@@ -4,7 +4,7 @@
  * express: malformed headers, DIRECTORY_PART, exact error replies, the
  * order of acks and watch events.
  *
- *   xsraw [-s SOCKET] [-w MS] MSG...
+ *   xsraw [-s SOCKET] [-w MS [-n N]] MSG...
  *
  * MSG is one of
  *   TYPE[@TX]:PAYLOAD  a request; TYPE is a name (READ, WATCH...) or a
@@ -15,7 +15,8 @@
  *   bytes:DATA         raw bytes (escapes as above)
  *   sleep:MS
  * After each request, messages are printed until its reply has arrived;
- * -w then waits MS more for late ones (watch events). Each message prints
+ * -w then waits up to MS for each late one (watch events); with -n it stops
+ * once N messages have been printed in all. Each message prints
  * as "NAME PAYLOAD", payload escaped the same way. "closed" is printed and
  * the exit status is 3 when the daemon hangs up.
  */
@@ -34,7 +35,7 @@
 #include <xen/io/xs_wire.h>
 
 #define PROG "xsraw"
-#define USAGE "usage: " PROG " [-s SOCKET] [-w MS] MSG...\n"
+#define USAGE "usage: " PROG " [-s SOCKET] [-w MS [-n N]] MSG...\n"
 
 static const char *names[] = {
 	"CONTROL", "DIRECTORY", "READ", "GET_PERMS", "WATCH", "UNWATCH",
@@ -49,7 +50,7 @@ static int fd = -1;
 static unsigned char rbuf[2 * (sizeof(struct xsd_sockmsg) +
                                XENSTORE_PAYLOAD_MAX)];
 static size_t rlen;
-static unsigned long last_tx;
+static unsigned long last_tx, shown;
 
 static void die(const char *verb, const char *obj)
 {
@@ -205,6 +206,7 @@ static void show(const struct xsd_sockmsg *h, const unsigned char *p)
 	print_escaped(p, h->len);
 	putchar('\n');
 	fflush(stdout);
+	shown++;
 }
 
 static unsigned long type_of(const char *s, size_t n)
@@ -277,17 +279,21 @@ int main(int argc, char **argv)
 	struct sockaddr_un sa;
 	struct xsd_sockmsg h;
 	static unsigned char buf[2 * XENSTORE_PAYLOAD_MAX];
-	unsigned long ms = 0, v;
+	unsigned long ms = 0, v, max = 0;
 	struct timespec ts;
 	int opt, i;
 	size_t n;
 	const char *a, *c2;
 
-	while ((opt = getopt(argc, argv, "s:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:w:n:")) != -1) {
 		switch (opt) {
 		case 's': sock = optarg; break;
 		case 'w':
-			if (parse_ulong(optarg, &ms))
+			if (parse_ulong(optarg, &ms) || ms > 600000)
+				usage();
+			break;
+		case 'n':
+			if (parse_ulong(optarg, &max))
 				usage();
 			break;
 		default: usage();
@@ -335,7 +341,8 @@ int main(int argc, char **argv)
 			request(a, (uint32_t)i);
 		}
 	}
-	while (ms > 0 && next_msg(&h, buf, (int)ms))
+	while (ms > 0 && (max == 0 || shown < max) &&
+	       next_msg(&h, buf, (int)ms))
 		show(&h, buf);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		die("write", "stdout");
