@@ -166,7 +166,7 @@ while [ "$r" -lt "$rounds" ]; do
 		if [ "$km" -ge 0 ]; then
 			(
 				st_spawn "$ST_DIR/pid.$d.$k" "$im" add "$d" "$k" || exit 1
-				sleep "$(awk -v m="$km" 'BEGIN { printf "%.3f", m / 1000 }')"
+				sleep "$(st_secs "$km")"
 				st_kill "$ST_PID" && echo killed
 				wait "$ST_BGPID" 2>/dev/null
 				# Its children finish their step, as under libxl.

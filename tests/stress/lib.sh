@@ -90,20 +90,21 @@ st_block() {
 st_spawn() {
 	_st_pf=$1
 	shift
-	rm -f "$_st_pf"
-	# The inner shell writes its own pid and then becomes the script, so
-	# the pid is the script's whether or not setsid had to fork.
+	rm -f "$_st_pf" "$_st_pf.go"
+	mkfifo "$_st_pf.go" || return 1
+	# The inner shell writes its own pid, waits on the fifo, and then
+	# becomes the script: the pid is the script's whether or not setsid
+	# had to fork, and the script starts exactly when we say, with no
+	# polling delay to blur the kill moment.
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	setsid sh -c '. "$1"; echo "$$" >"$2.tmp" &&
-	    mv "$2.tmp" "$2" && shift 2 && ST_EXEC=exec st_block "$@"' \
+	setsid sh -c '. "$1"; echo "$$" >"$2" && read -r _ <"$2.go" &&
+	    shift 2 && ST_EXEC=exec st_block "$@"' \
 	    st "$ST_HERE/lib.sh" "$_st_pf" "$@" >/dev/null 2>&1 3>&- &
 	ST_BGPID=$!
-	_st_n=0
-	while [ ! -s "$_st_pf" ]; do
-		_st_n=$((_st_n + 1))
-		[ "$_st_n" -lt 400 ] || return 1
-		sleep 0.01
-	done
+	# Opening the fifo waits until the inner shell is ready (bounded, in
+	# case it died first).
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	timeout 20 sh -c 'echo go >"$1"' st "$_st_pf.go" || return 1
 	# shellcheck disable=SC2034 # for the caller
 	read -r ST_PID <"$_st_pf"
 }
@@ -116,6 +117,11 @@ st_kill() {
 	'' | Z | X) return 1 ;;
 	esac
 	kill -KILL "$1" 2>/dev/null
+}
+
+# st_secs MS: MS milliseconds as seconds for sleep(1), without a process.
+st_secs() {
+	printf '%d.%03d\n' $(($1 / 1000)) $(($1 % 1000))
 }
 
 # st_group_gone PGID [SECS]: wait until no process of group PGID is left
@@ -473,7 +479,7 @@ st_kill_cycle() {
 	export XEN_HOTPLUG_HELPERDIR="$ST_BIN"
 	case $_kp in
 	random:*)
-		sleep "$(awk -v m="${_kp#random:}" 'BEGIN { printf "%.3f", m / 1000 }')"
+		sleep "$(st_secs "${_kp#random:}")"
 		st_kill "$_kpid" && _kkilled=yes
 		;;
 	*)
@@ -489,7 +495,7 @@ st_kill_cycle() {
 		esac
 		case $_kp in
 		txn:* | txnslow:*)
-			sleep "$(awk -v m="${_kp#*:}" 'BEGIN { printf "%.3f", m / 1000 }')"
+			sleep "$(st_secs "${_kp#*:}")"
 			kill -KILL -- "-$_kpid" 2>/dev/null
 			;;
 		esac
