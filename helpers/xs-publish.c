@@ -105,7 +105,7 @@ int main(int argc, char **argv)
 	struct xhp_share c;
 	struct xhp_pub j;
 	struct stat st, fst;
-	int opt, pathonly = 0, verbose = 0, isfile, nuser, i;
+	int opt, pathonly = 0, verbose = 0, isfile, nuser, i, lfd = -1;
 
 	xhp_init(argv[0]);
 	memset(&c, 0, sizeof(c));
@@ -251,20 +251,30 @@ int main(int argc, char **argv)
 	j.extra[j.nextra++] = pair("hotplug-status", "connected");
 	j.devpath = devpath;
 	t2 = verbose ? now_us() : 0;
+	/* Called twice for one backend (the caller's check for that is not
+	 * under the lock): the second call changes nothing. */
+	j.once = 1;
 	xhp_pub_commit(&j);
+	lfd = loop_fd;
+	if (j.already && isfile) {
+		if (xhp_loop_clear(lfd) == -1)
+			xhp_die_sys(XHP_SYS, "unable to free %s", loop_node);
+	}
+	loop_fd = -1;
 	xhp_atdie = NULL;
 	release_lock();
 	t3 = verbose ? now_us() : 0;
 
-	if (isfile) {
+	/* Nothing published by us (j.already): nothing to print. */
+	if (isfile && !j.already)
 		printf("%s %s\n", loop_node, id);
-		/* The binding keeps the device; recorded in xenstore now. */
-		if (close(loop_fd) == -1)
-			xhp_die_sys(XHP_SYS, "unable to close %s", loop_node);
-	} else {
+	else if (!j.already)
 		puts(devpath);
+	/* A file's binding keeps the device; it is recorded in xenstore. */
+	if (isfile && close(lfd) == -1)
+		xhp_die_sys(XHP_SYS, "unable to close %s", loop_node);
+	if (!isfile)
 		free(devpath);
-	}
 	if (verbose)
 		fprintf(stderr, "xs-publish: check %lld us, attach %lld us, "
 			"write %lld us (%d tries), under lock %lld us\n",

@@ -326,7 +326,9 @@ struct xhp_pub {
 	int fmt;
 	char **extra;           /* "NODE=VALUE", written in order */
 	int nextra;
+	int once;               /* publish only if nothing is published yet */
 	int tries;              /* out: attempts made */
+	int already;            /* out: with once, something was: no write */
 };
 
 /* Commit the transaction, retrying on EAGAIN (XHP_PUB_TRIES times). 0 done;

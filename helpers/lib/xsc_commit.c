@@ -49,7 +49,7 @@ static int attempt(struct xhp_pub *j)
 	const char *mm = j->mm;
 	xs_transaction_t t;
 	unsigned int len, n;
-	int i, has_pd;
+	int i, has_pd, done;
 
 	t = xs_transaction_start(j->h);
 	if (t == XBT_NULL)
@@ -66,7 +66,14 @@ static int attempt(struct xhp_pub *j)
 		xhp_die(XHP_NO, "backend gone: %s", j->backend);
 	}
 	has_pd = listed(names, n, "physical-device");
+	done = j->once && (has_pd || listed(names, n, "physical-device-path"));
 	free(names);
+	if (done) {
+		/* Another add of this backend got here first. */
+		xs_transaction_end(j->h, t, true);
+		j->already = 1;
+		return 0;
+	}
 	if (j->devpath == NULL) {
 		/* Converted already: nothing to do, and no need for the path
 		 * to still exist (an image may be gone while in use). */

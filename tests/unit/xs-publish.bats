@@ -240,6 +240,25 @@ $(stat -c %d:%i "$IMG")" ]
 	[ "$(tagged)" = "$loop" ]
 }
 
+@test "a second publish of an already published backend changes nothing and frees its own loop device" {
+	run --separate-stderr pub -m w -t "$TAG" -i loop-file-id "$B" "$IMG"
+	[ "$status" -eq 0 ]
+	loop=${output%% *}
+	run --separate-stderr pub -m w -t "$TAG" -i loop-file-id "$B" "$IMG"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+	[ "$(xenstore-read "$B/node")" = "$loop" ]
+	[ "$(tagged)" = "$loop" ]
+	[ ! -e "$LOCK" ]
+	xenstore-write "$O/physical-device-path" /dev/other
+	run --separate-stderr pub -m 'w!' "$O" "$XHP_TMP/sdb1"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "$(xenstore-read "$O/physical-device-path")" = /dev/other ]
+	absent "$O/physical-device"
+}
+
 @test "mode r attaches the loop device read-only" {
 	run --separate-stderr pub -m r -t "$TAG" "$B" "$IMG"
 	[ "$status" -eq 0 ]
