@@ -1,6 +1,6 @@
 /*
- * libFuzzer target for flock-wrap's SECS parser (parse_secs, static in
- * helpers/flock-wrap.c, compiled in here with main renamed). Differential:
+ * libFuzzer target for flock-wrap's (and xs-publish's) SECS parser,
+ * xhp_parse_secs in helpers/lib/xhp_parse_secs.c. Differential:
  * every input is also judged by a plain reference reading of the grammar
  * "1 to 15 digits, optionally '.' and 1 to 3 digits, at most 1000000 s",
  * and the two must agree on acceptance and on the value.
@@ -8,11 +8,11 @@
  *   make build/fuzz/args_fuzz_flock_wrap
  *   build/fuzz/args_fuzz_flock_wrap -max_total_time=30
  */
-#define main flock_wrap_main
-#include "../../helpers/flock-wrap.c"
-#undef main
-
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xhp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = '\0';
-	r = parse_secs(s, &ms);
+	r = xhp_parse_secs(s, &ms);
 	want = reference(s);
 	if ((r == 0) != (want >= 0) || (r == 0 && (long long)ms != want))
 		abort();
