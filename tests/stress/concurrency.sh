@@ -8,11 +8,14 @@
 # st_check), then everything is removed and no loop device may be left.
 #
 # Usage: concurrency.sh [-r ROUNDS] [-w WRITERS] [-s SEED] [-u yes|no|auto]
-#                        [-k PERCENT]
+#                        [-k PERCENT] [-L LOCKDIR]
 #   -r  rounds (default 20)          -w  adds per round (default 12)
 #   -s  random seed (default: time)  -u  mix in upstream's scripts
 #                                        (default auto: when they can be
 #                                        fetched; yes: fail if they cannot)
+#   -L  our scripts' lock directory even when mixing with upstream's
+#       (an experiment: with two lock files the interlock is gone, and
+#       the check should report violations)
 #   -k  SIGKILL this share of our adds (not upstream's) at a random moment
 #       of their first 300 ms, the script's pid only, as libxl does
 #       (default 0): the others must not wait on a stuck lock, and the
@@ -32,14 +35,16 @@ writers=12
 seed=$(date +%s)
 mix=auto
 killpct=0
-while getopts r:w:s:u:k: opt; do
+forcelock=
+while getopts r:w:s:u:k:L: opt; do
 	case $opt in
 	r) rounds=$OPTARG ;;
 	w) writers=$OPTARG ;;
 	s) seed=$OPTARG ;;
 	u) mix=$OPTARG ;;
 	k) killpct=$OPTARG ;;
-	*) echo "usage: $prog [-r ROUNDS] [-w WRITERS] [-s SEED] [-u yes|no|auto] [-k PERCENT]" >&2; exit 100 ;;
+	L) forcelock=$OPTARG ;;
+	*) echo "usage: $prog [-r ROUNDS] [-w WRITERS] [-s SEED] [-u yes|no|auto] [-k PERCENT] [-L LOCKDIR]" >&2; exit 100 ;;
 	esac
 done
 for n in "$rounds" "$writers" "$seed" "$killpct"; do
@@ -82,6 +87,7 @@ if [ "$mix" != no ]; then
 		echo "$prog: upstream's scripts unavailable, not mixed in: $(cat "$ST_DIR/fetch.err")"
 	fi
 fi
+[ -z "$forcelock" ] || ST_LOCKDIR=$forcelock
 st_snapshot || die "unable to copy the helpers and scripts to $ST_DIR"
 st_env
 
