@@ -224,6 +224,25 @@ restart_xsd() {
 	[ "$output" = 'ERROR E2BIG\0' ]
 }
 
+@test "a large directory lists completely inside a transaction too" {
+	args=()
+	for i in $(seq 1 1500); do args+=("/bigtx/entry-$i" "$i"); done
+	xenstore-write "${args[@]}"
+	run "$XSCLIENT" <<-EOF
+	start
+	write /bigtx/entry-new 1
+	ls /bigtx
+	commit
+	EOF
+	[ "${lines[0]}" = OK ]
+	[ "${lines[1]}" = OK ]
+	read -ra names <<<"${lines[2]}"
+	[ "${#names[@]}" -eq 1501 ]
+	[ "${names[0]}" = entry-1 ]
+	[ "${names[1500]}" = entry-new ]
+	[ "${lines[3]}" = OK ]
+}
+
 @test "DIRECTORY_PART gives the generation, whole names and an end marker" {
 	xenstore-write /dp/aa 1 /dp/bbb 2
 	run "$XSRAW" 'DIRECTORY_PART:/dp\0000\0' 'DIRECTORY_PART:/dp\0003\0' \
