@@ -274,14 +274,17 @@ restart_xsd() {
 	[ "${lines[2]}" = 'GET_PERMS n0\0' ]
 }
 
-@test "malformed permissions and a missing node are refused" {
+@test "malformed permissions and a missing node are refused, a tail ignored" {
 	xenstore-write /perm/a 1
 	run "$XSRAW" 'SET_PERMS:/perm/a\0x1\0' 'SET_PERMS:/perm/a\0' \
-		'SET_PERMS:/perm/nope\0n0\0' 'GET_PERMS:/perm/a\0'
+		'SET_PERMS:/perm/nope\0n0\0' 'GET_PERMS:/perm/a\0' \
+		'SET_PERMS:/perm/a\0r3\0junk' 'GET_PERMS:/perm/a\0'
 	[ "${lines[0]}" = 'ERROR EINVAL\0' ]
 	[ "${lines[1]}" = 'ERROR EINVAL\0' ]
 	[ "${lines[2]}" = 'ERROR ENOENT\0' ]
 	[ "${lines[3]}" = 'GET_PERMS n0\0' ]
+	[ "${lines[4]}" = 'SET_PERMS OK\0' ]
+	[ "${lines[5]}" = 'GET_PERMS r3\0' ]
 }
 
 @test "only dom0 is an introduced domain; introduce and release are ENOSYS" {

@@ -194,25 +194,25 @@ static void conn_drop_watches(struct xsd_conn *c)
 
 static const char ok[] = "OK";
 
+/* The perm strings after the path: each a letter then a domid, as
+ * xs_strings_to_perms reads them; an unterminated tail is ignored, as
+ * cxenstored counts only NUL-terminated strings. *plen covers the rest. */
 static int do_perms_check(const unsigned char *p, size_t len, size_t off,
                           size_t *plen)
 {
-	size_t n = 0;
+	size_t n = 0, start = off;
 	const char *s;
 
-	/* Each entry is a perm letter then a domid, as xs_strings_to_perms. */
-	while (off < len) {
+	while (off < len && memchr(p + off, '\0', len - off)) {
 		s = (const char *)p + off;
-		if (!memchr(s, '\0', len - off))
-			return EINVAL;
-		if (!strchr("rwbn", s[0]) || s[0] == '\0')
+		if (s[0] == '\0' || !strchr("rwbn", s[0]))
 			return EINVAL;
 		off += strlen(s) + 1;
 		n++;
 	}
 	if (n == 0)
 		return EINVAL;
-	*plen = len;
+	*plen = off - start;
 	return 0;
 }
 
@@ -411,7 +411,7 @@ static int handle(struct xsd_conn *c, const struct xsd_sockmsg *h,
 		if ((err = do_perms_check(p, len, off, &plen)))
 			return err;
 		if ((err = xsd_set_perms(tx, path, (const char *)p + off,
-		                         len - off)))
+		                         plen)))
 			return err;
 		send_msg(c, h->type, h->req_id, h->tx_id, ok, 3, NULL, 0);
 		return 0;
