@@ -94,6 +94,15 @@ no_loops() {
 	[ -z "$(st_our_loops)" ]
 }
 
+# ---- usage ----
+
+@test "the fault run refuses a non-numeric kill count with a usage error" {
+	only_dash
+	run sh "$FAULTS" -n some
+	[ "$status" -eq 100 ]
+	[ "$output" = "faults.sh: fatal: not a number: some" ]
+}
+
 # ---- SIGKILL ----
 
 @test "SIGKILL at every fixed kill point of add and remove leaves nothing half-written, no stuck lock, no loop device" {
@@ -210,7 +219,7 @@ no_loops() {
 	[ "$status" -ne 0 ]
 }
 
-@test "the xenstore stopped while remove runs: exit 1, a clear error, and a remove after the restart still frees nothing twice" {
+@test "the xenstore stopping while remove runs: exit 1, a clear error, nothing detached on a guess" {
 	st_mkbe 1 51712 "$XHP_TMP/img" w
 	run st_block ours add 1 51712
 	[ "$status" -eq 0 ]

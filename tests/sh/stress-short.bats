@@ -56,6 +56,17 @@ fig() {
 	    sed -n "s/^$1=//p"
 }
 
+# ---- usage ----
+
+@test "the stress run refuses a non-numeric round count with a usage error" {
+	only_dash
+	run sh "$STRESS" -r many
+	[ "$status" -eq 100 ]
+	[ "$output" = "concurrency.sh: fatal: not a number: many" ]
+}
+
+# ---- runs ----
+
 @test "concurrent adds by our script, path-only mode included, never break the sharing invariant" {
 	run sh "$STRESS" -r 4 -w 12 -u no -s 11
 	echo "$output"
@@ -245,11 +256,4 @@ mixed_setup() {
 	[ "$status" -eq 0 ]
 	run grep -c "^$XHP_TMP/" <<<"$output"
 	[ "$output" = 0 ]
-}
-
-@test "the stress run refuses a non-numeric round count with a usage error" {
-	only_dash
-	run sh "$STRESS" -r many
-	[ "$status" -eq 100 ]
-	[ "$output" = "concurrency.sh: fatal: not a number: many" ]
 }
