@@ -118,6 +118,7 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "hl:w:m:po:M:B:T:t:i:e:v")) != -1) {
 		switch (opt) {
 		case 'h':
+			free(j.extra);
 			fputs(USAGE, stdout);
 			xhp_close_stdout();
 			return XHP_OK;
