@@ -146,6 +146,7 @@ int main(int argc, char **argv)
 		case 'i':
 			check = pair(optarg, "");
 			if (xhp_parse_extra(check) == -1 ||
+			    strchr(optarg, '=') != NULL ||
 			    strcmp(optarg, "node") == 0)
 				xhp_usage(USAGE);
 			free(check);

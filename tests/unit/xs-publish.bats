@@ -111,7 +111,7 @@ appears() {
 @test "a missing -l or -m, a bad -w, -t, -i or -e is a usage error and writes nothing" {
 	for args in "-m w" "-l $LOCK" "-l $LOCK -m w -w x" "-l $LOCK -m w -w 1.2345" \
 	    "-l $LOCK -m w -t /abs" "-l $LOCK -m w -i physical-device" \
-	    "-l $LOCK -m w -i node" "-l $LOCK -m w -e physical-device=8:0" \
+	    "-l $LOCK -m w -i node" "-l $LOCK -m w -i a=b" "-l $LOCK -m w -e physical-device=8:0" \
 	    "-l $LOCK -m w -e noequals" "-l $LOCK -m w -o bsd"; do
 		# shellcheck disable=SC2086 # ARGS are words on purpose
 		run --separate-stderr xs-publish $args "$B" "$XHP_TMP/sdb1"
