@@ -53,6 +53,20 @@ setup_file() {
 	set +e
 	exec "$@"
 	EOF
+	# What the kernel and the sandbox allow: private mounts, and a bridge
+	# and a veth pair in a private network namespace.
+	unshare -m sh -c 'mount -t tmpfs xhp /var/log' 2>/dev/null && : > "$BATS_FILE_TMPDIR/ns-mount-ok"
+	unshare -mn sh -c 'ip link add xhpbr type bridge && ip link add xhpv type veth peer name xhpp' \
+		2>/dev/null && : > "$BATS_FILE_TMPDIR/ns-net-ok"
+	return 0
+}
+
+require_ns() {
+	[ -e "$BATS_FILE_TMPDIR/ns-mount-ok" ] || skip "no private mount namespace here (unshare -m)"
+	if [ "${1:-}" = net ]; then
+		[ -e "$BATS_FILE_TMPDIR/ns-net-ok" ] ||
+			skip "no bridge or veth in a private network namespace here"
+	fi
 }
 
 setup() {
@@ -93,6 +107,7 @@ in_ns() {
 IQN=iqn.2003-01.org.example.storage:disk1
 
 @test "upstream's block-iscsi over our libraries logs in and publishes the LUN" {
+	require_ns
 	truncate -s 4M "$XHP_TMP/lun"
 	lun=$(losetup -f --show "$XHP_TMP/lun")
 	printf '192.0.2.10:3260 %s %s\n' "$IQN" "$lun" > "$XHP_STUB_STATE/iscsi-targets"
@@ -118,6 +133,7 @@ IQN=iqn.2003-01.org.example.storage:disk1
 }
 
 @test "upstream's block-iscsi over our libraries reports a missing target through our fatal" {
+	require_ns
 	b=$BE/vbd/4/51712
 	: > "$XHP_STUB_STATE/iscsi-targets"
 	xenstore-write "$b/params" "iqn=$IQN,portal=192.0.2.10" "$b/mode" w \
@@ -145,6 +161,7 @@ vif_backend() {
 # shell commands SETUP, then upstream's SCRIPT CMD as libxl does for vif
 # DOM/0 (interface vifDOM.0), then print the state of the network.
 net_script() {
+	require_ns net
 	cat > "$XHP_TMP/net.sh" <<-EOF
 	# /sys/class/net shows the network namespace of whoever mounted /sys.
 	mount -t sysfs xhpsys /sys || exit 99

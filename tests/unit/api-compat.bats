@@ -35,12 +35,15 @@ setup_file() {
 	mount --bind "$XHP_LOGGER_STUB" "$(command -v logger)" || exit 99
 	exec "$@"
 	EOF
+	unshare -m sh -c 'mount -t tmpfs xhp /var/log' 2>/dev/null && : > "$BATS_FILE_TMPDIR/ns-ok"
+	return 0
 }
 
 setup() {
 	require_root
 	[ -n "${API_UP:-}" ] || skip "xen-utils-common unavailable: $(cat "$BATS_FILE_TMPDIR/fetch.err")"
 	command -v unshare >/dev/null 2>&1 || skip "unshare not installed"
+	[ -e "$BATS_FILE_TMPDIR/ns-ok" ] || skip "no private mount namespace here (unshare -m)"
 	xhp_setup
 	unset XEN_HOTPLUG_LOGFILE XEN_HOTPLUG_DEBUG XEN_BLOCK_PATH_ONLY
 	export XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/lock
