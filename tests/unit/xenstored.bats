@@ -33,10 +33,10 @@ teardown() {
 	xhp_teardown
 }
 
-# wait_for CMD...: retry CMD for up to 5 s.
+# wait_for CMD...: retry CMD for up to 10 s.
 wait_for() {
 	local i
-	for i in $(seq 1 250); do
+	for i in $(seq 1 500); do
 		"$@" && return 0
 		sleep 0.02
 	done
@@ -327,7 +327,7 @@ restart_xsd() {
 # ---- watches ----
 
 @test "a watch fires once on registration with its own path and token" {
-	run timeout 5 xenstore-watch -n 1 /w/none
+	run timeout 20 xenstore-watch -n 1 /w/none
 	[ "$status" -eq 0 ]
 	[ "$output" = /w/none ]
 	run "$XSRAW" -w 200 'WATCH:/w/none\0tok\0'
@@ -336,7 +336,7 @@ restart_xsd() {
 }
 
 @test "a watch fires for changes to the node and its descendants only" {
-	timeout 5 xenstore-watch -n 3 /w/dir >"$XHP_TMP/ev" 3>&- &
+	timeout 20 xenstore-watch -n 3 /w/dir >"$XHP_TMP/ev" 3>&- &
 	BG=$!
 	wait_for lines_in "$XHP_TMP/ev" 1
 	xenstore-write /w/other 1 /w/dirx 1
@@ -368,7 +368,7 @@ restart_xsd() {
 	[ "$output" = "$(printf '%s\n' 'WATCH OK\0' 'WATCH_EVENT backend\0rel\0' \
 		'WATCH_EVENT backend/vbd/1\0rel\0' 'WRITE OK\0' \
 		'WATCH_EVENT backend/q\0rel\0' 'WRITE OK\0')" ]
-	run timeout 5 xenstore-watch -n 1 rel/x
+	run timeout 20 xenstore-watch -n 1 rel/x
 	[ "$output" = rel/x ]
 }
 
@@ -406,7 +406,7 @@ restart_xsd() {
 
 @test "one change reaches every watching connection" {
 	for i in 1 2 3; do
-		timeout 5 xenstore-watch -n 2 /fan >"$XHP_TMP/ev$i" 3>&- &
+		timeout 20 xenstore-watch -n 2 /fan >"$XHP_TMP/ev$i" 3>&- &
 		BG="$BG $!"
 	done
 	for i in 1 2 3; do wait_for lines_in "$XHP_TMP/ev$i" 1; done
@@ -502,7 +502,7 @@ restart_xsd() {
 
 @test "an aborted transaction changes nothing and fires no watch" {
 	xenstore-write /tx/keep 1
-	timeout 5 "$XSRAW" -w 1500 'WATCH:/tx\0t\0' >"$XHP_TMP/ev" 3>&- &
+	timeout 20 "$XSRAW" -w 1500 'WATCH:/tx\0t\0' >"$XHP_TMP/ev" 3>&- &
 	BG=$!
 	wait_for lines_in "$XHP_TMP/ev" 2
 	run "$XSCLIENT" <<-EOF
@@ -657,7 +657,7 @@ restart_xsd() {
 # ---- robustness ----
 
 @test "an oversized header closes that connection and nothing else" {
-	timeout 5 xenstore-watch -n 2 /survive >"$XHP_TMP/ev" 3>&- &
+	timeout 20 xenstore-watch -n 2 /survive >"$XHP_TMP/ev" 3>&- &
 	BG=$!
 	wait_for lines_in "$XHP_TMP/ev" 1
 	run "$XSRAW" 'hdr:WRITE:4097' 'READ:/\0'
