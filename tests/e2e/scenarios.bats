@@ -196,6 +196,15 @@ upstream_only() { [ "$E2E_IMPL" = upstream ] || skip "upstream baseline only"; }
 	run xl create -p "$cfg"
 	t1=$(now_ms)
 	echo "$output"
+	if [ "$E2E_IMPL" = upstream ] && [ "$status" -ne 0 ] &&
+		printf '%s\n' "$output" | grep -q 'block add because of timeout'; then
+		# Upstream's serialised scripts can exceed libxl's 40 s on a loaded
+		# TCG host. That is the baseline's own result, so record it (and what
+		# it leaked) instead of failing the run.
+		printf 'xl create -p with 4 image disks: FAILED after %s ms, libxl killed the scripts at 40 s; loop devices left: %s\n' \
+			"$((t1 - t0))" "$(losetup -n -a | wc -l)" >> "$E2E_OUT/timing-$E2E_IMPL.txt"
+		skip "upstream baseline: libxl killed the 4 concurrent scripts at its 40 s timeout"
+	fi
 	[ "$status" -eq 0 ]
 	printf 'xl create -p with 4 image disks: %s ms\n' "$((t1 - t0))" >> "$E2E_OUT/timing-$E2E_IMPL.txt"
 	dom=$(xl domid g4)
