@@ -127,6 +127,37 @@ loops_of() { losetup -j "$1" | wc -l; }
 	lock_free
 }
 
+@test "a frontend-id that is not a domid is refused" {
+	mkimg "$XHP_TMP/img"
+	for id in 1x 32768 "1$(printf '%039d' 0)"; do
+		mkbe 1 51712 "$XHP_TMP/img" w
+		xenstore-write "$BE/1/51712/frontend-id" "$id"
+		blk add 1 51712
+		[ "$status" -eq 1 ]
+		[ "$(rd 1/51712/hotplug-error)" = "invalid frontend-id '$id' in backend/vbd/1/51712" ]
+		xenstore-rm "$BE/1/51712"
+	done
+	[ "$(loops_of "$XHP_TMP/img")" -eq 0 ]
+}
+
+@test "a relative params climbing out of /dev with .. is refused" {
+	mkimg "$XHP_TMP/img"
+	mkbe 1 51712 "..$XHP_TMP/img" w
+	blk add 1 51712
+	[ "$status" -eq 1 ]
+	[ "$(rd 1/51712/hotplug-error)" = "params '..$XHP_TMP/img' is relative and climbs out of /dev with .." ]
+	[ "$(loops_of "$XHP_TMP/img")" -eq 0 ]
+}
+
+@test "an empty image file is refused" {
+	: >"$XHP_TMP/empty"
+	mkbe 1 51712 "$XHP_TMP/empty" w
+	blk add 1 51712
+	[ "$status" -eq 1 ]
+	[ "$(rd 1/51712/hotplug-error)" = "$XHP_TMP/empty is empty: no disk to attach" ]
+	[ "$(loops_of "$XHP_TMP/empty")" -eq 0 ]
+}
+
 @test "an unknown mode is an error and attaches nothing" {
 	mkimg "$XHP_TMP/img"
 	mkbe 1 51712 "$XHP_TMP/img" x
