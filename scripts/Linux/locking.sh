@@ -133,6 +133,12 @@ claim_lock() {
 	_xhp_uptime
 	_xhp_lock_start=$_xhp_now
 	while :; do
+		# Opening would follow a planted symlink and create its target;
+		# flock-wrap refuses such a file too, but only after the open.
+		if [ -L "$_lockfile" ] || { [ -e "$_lockfile" ] && [ ! -f "$_lockfile" ]; }; then
+			_xhp_lock_fail "lock file $_lockfile is not a regular file"
+			return 1
+		fi
 		if ! _xhp_lock_open "$_lockfd" "$_lockfile"; then
 			_xhp_lock_fail "unable to open lock file $_lockfile"
 			return 1

@@ -501,6 +501,7 @@ loops_of() { losetup -j "$1" | wc -l; }
 	xenstore-rm "$BE/1/51712/params"
 	rm "$XHP_TMP/img"
 	blk remove 1 51712
+	cat "$XEN_HOTPLUG_LOGFILE" 2>/dev/null || : # shown if the test fails
 	[ "$status" -eq 0 ]
 	run losetup "$node"
 	[[ "$output" != *"$XHP_TMP/img"* ]]

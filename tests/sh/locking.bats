@@ -51,6 +51,17 @@ hold_upstream() {
 	[ ! -e "$XHP_TMP/etc" ]
 }
 
+@test "a symbolic link planted as the lock file is refused and its target never created" {
+	mkdir -p "$XHP_TMP/lock"
+	ln -s "$XHP_TMP/victim" "$LOCKF"
+	lk 'claim_lock block; echo "rc=$?"'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$XHP_TMP/s/t.sh: lock file $LOCKF is not a regular file" ]
+	[ "${lines[1]}" = rc=1 ]
+	[ ! -e "$XHP_TMP/victim" ]
+	[ -L "$LOCKF" ]
+}
+
 @test "claim_lock holds the lock on descriptor 9 of the shell, on the file at the path" {
 	lk 'claim_lock block || exit 1
 		echo "fd=$_lockfd file=$_lockfile"
