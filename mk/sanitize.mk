@@ -58,10 +58,26 @@ check-asan: all asan-build
 valgrind: all
 	sh tests/valgrind.sh
 
-FUZZ_TIME = 30
+# New parser fuzzers of this file; the others come with their own rules in
+# mk/loop.mk, mk/xs.mk, mk/xenstored.mk and mk/publish.mk. fuzz-all builds
+# them all (a recipe, so that the other files' variables are known by
+# then) and tests/fuzz/run.sh runs each for FUZZ_TIME seconds.
+FUZZ_TIME   = 30
+FUZZ_SAN_CC = clang-14
+FUZZ_SAN    = $(B)/fuzz/ulong_fuzz $(B)/fuzz/normalise_fuzz
+$(B)/fuzz/ulong_fuzz: helpers/lib/xhp_parse_ulong.c helpers/lib/loop_index.c
+$(B)/fuzz/normalise_fuzz: helpers/lib/xs_normalise.c
+
+$(FUZZ_SAN): $(B)/fuzz/%: tests/fuzz/%.c helpers/lib/xhp.h
+	@mkdir -p $(@D)
+	$(FUZZ_SAN_CC) -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all $(CPPFLAGS) -Wall -Wextra -Werror \
+	    -Ihelpers/lib -o $@ $< $(filter %.c,$(filter-out $<,$^))
 
 fuzz-all: all
-	FUZZ_TIME=$(FUZZ_TIME) sh tests/fuzz/run.sh
+	$(MAKE) $(FUZZ_SAN) $(FUZZ_ARGS) $(FUZZ_XS) $(FUZZ_PUB) $(B)/fuzz/xs_proto_fuzz
+	FUZZ_TIME=$(FUZZ_TIME) sh tests/fuzz/run.sh $(FUZZ_SAN) $(FUZZ_ARGS) \
+	    $(FUZZ_XS) $(FUZZ_PUB) $(B)/fuzz/xs_proto_fuzz
 
 fuzz: fuzz-all
 
