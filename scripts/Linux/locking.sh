@@ -135,7 +135,10 @@ claim_lock() {
 	while :; do
 		# Opening would follow a planted symlink and create its target;
 		# flock-wrap refuses such a file too, but only after the open.
-		if [ -L "$_lockfile" ] || { [ -e "$_lockfile" ] && [ ! -f "$_lockfile" ]; }; then
+		if [ -L "$_lockfile" ]; then
+			_xhp_lock_fail "lock file $_lockfile is a symlink: not following it"
+			return 1
+		elif [ -e "$_lockfile" ] && [ ! -f "$_lockfile" ]; then
 			_xhp_lock_fail "lock file $_lockfile is not a regular file"
 			return 1
 		fi

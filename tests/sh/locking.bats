@@ -56,10 +56,19 @@ hold_upstream() {
 	ln -s "$XHP_TMP/victim" "$LOCKF"
 	lk 'claim_lock block; echo "rc=$?"'
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "$XHP_TMP/s/t.sh: lock file $LOCKF is not a regular file" ]
+	[ "${lines[0]}" = "$XHP_TMP/s/t.sh: lock file $LOCKF is a symlink: not following it" ]
 	[ "${lines[1]}" = rc=1 ]
 	[ ! -e "$XHP_TMP/victim" ]
 	[ -L "$LOCKF" ]
+}
+
+@test "a fifo planted as the lock file is refused" {
+	mkdir -p "$XHP_TMP/lock"
+	mkfifo "$LOCKF"
+	lk 'claim_lock block; echo "rc=$?"'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$XHP_TMP/s/t.sh: lock file $LOCKF is not a regular file" ]
+	[ "${lines[1]}" = rc=1 ]
 }
 
 @test "claim_lock holds the lock on descriptor 9 of the shell, on the file at the path" {
