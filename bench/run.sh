@@ -550,6 +550,9 @@ mounts() { # OS V
 
 # ---- main ----
 start=$(date +%s)
+# The 1-minute load average before and after: on a shared machine it says
+# how much the figures can be trusted.
+read -r load0 _ </proc/loadavg
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 fetch_upstream
 note "upstream: xen-utils-common $up_version"
@@ -574,6 +577,7 @@ if has_case netbsd; then
 	pass netbsd
 fi
 elapsed=$(($(date +%s) - start))
+read -r load1 _ </proc/loadavg
 
 base=$results/bench-$stamp
 cp "$samples" "$base.samples" || die "unable to write $base.samples"
@@ -581,7 +585,7 @@ cp /var/log/xen/xen-hotplug.log "$tmp/log/upstream-hotplug-log.err" 2>/dev/null
 for f in "$tmp"/log/*.err; do
 	[ -s "$f" ] && { printf '== %s\n' "${f##*/}"; tail -n 20 "$f"; }
 done >"$results/last-logs.log" 2>/dev/null
-meta="upstream=$up_version upstream_from=$up_from ours_linux=${ours_linux#"$top"/} ours_netbsd=${ours_netbsd#"$top"/}${alt_linux:+ alt_linux=$alt_linux}${alt_netbsd:+ alt_netbsd=$alt_netbsd} runs=$runs elapsed=$elapsed host=$(uname -n) kernel=$(uname -r) nproc=$(getconf _NPROCESSORS_ONLN) date=$stamp"
+meta="upstream=$up_version upstream_from=$up_from ours_linux=${ours_linux#"$top"/} ours_netbsd=${ours_netbsd#"$top"/}${alt_linux:+ alt_linux=$alt_linux}${alt_netbsd:+ alt_netbsd=$alt_netbsd} runs=$runs elapsed=$elapsed host=$(uname -n) kernel=$(uname -r) nproc=$(getconf _NPROCESSORS_ONLN) load=$load0..$load1 date=$stamp"
 awk -v fmt=csv -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.csv"
 awk -v fmt=json -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.json"
 awk -v fmt=table -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.txt"
