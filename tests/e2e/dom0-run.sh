@@ -14,6 +14,7 @@ export PATH
 S=/mnt/e2e
 XSD=oxenstored
 UPSTREAM=1
+FILTER=
 # shellcheck source=/dev/null
 . "$S/config"
 OUT=$S/out/$XSD
@@ -80,7 +81,11 @@ install_suite() {
 }
 
 scenarios() {
-	E2E_IMPL=$1 E2E_OUT=$OUT bats --tap "$S/src/tests/e2e/scenarios.bats"
+	if [ -n "$FILTER" ]; then
+		E2E_IMPL=$1 E2E_OUT=$OUT bats --tap -f "$FILTER" "$S/src/tests/e2e/scenarios.bats"
+	else
+		E2E_IMPL=$1 E2E_OUT=$OUT bats --tap "$S/src/tests/e2e/scenarios.bats"
+	fi
 }
 
 # A stage runs as `run --stage FUNCTION ARGS` so that timeout can kill it.

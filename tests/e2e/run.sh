@@ -14,17 +14,19 @@
 #
 # Environment: XHP_E2E_CACHE, XHP_E2E_XSD (default "oxenstored xenstored"),
 # XHP_E2E_UPSTREAM (first: run the upstream baseline in the first boot only;
-# all; none),
-# XHP_E2E_BOOT_TIMEOUT (s, default 1500), XHP_E2E_IMAGE_TIMEOUT (s, 3600).
+# all; none), XHP_E2E_FILTER (a bats -f regex: run only the matching
+# scenarios),
+# XHP_E2E_BOOT_TIMEOUT (s, default 2400), XHP_E2E_IMAGE_TIMEOUT (s, 3600).
 # Results: build/e2e/out/<xsd>/ (markers, *.log, TAP, timing), serial-<xsd>.log.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/e2e
 cache=${XHP_E2E_CACHE:-${HOME:-/root}/.cache/xen-hotplug}
 xsds=${XHP_E2E_XSD:-oxenstored xenstored}
-boot_timeout=${XHP_E2E_BOOT_TIMEOUT:-1500}
+boot_timeout=${XHP_E2E_BOOT_TIMEOUT:-2400}
 image_timeout=${XHP_E2E_IMAGE_TIMEOUT:-3600}
 upstream=${XHP_E2E_UPSTREAM:-first}
+filter=${XHP_E2E_FILTER:-}
 R=$top/build/e2e
 status=0
 t0=$(date +%s)
@@ -32,6 +34,7 @@ t0=$(date +%s)
 say() { printf 'e2e: %s\n' "$*"; }
 die() { printf 'e2e: fatal: %s\n' "$*" >&2; exit 1; }
 
+case $filter in *"'"*) die "XHP_E2E_FILTER must not contain a single quote" ;; esac
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, loop devices in dom0 image build)"
 for c in qemu-system-x86_64 debootstrap mkfs.ext4 timeout; do
 	command -v "$c" >/dev/null || die "missing $c (Debian: qemu-system-x86 debootstrap e2fsprogs coreutils)"
@@ -65,7 +68,7 @@ for xsd in $xsds; do
 	first) up=1; upstream=none ;;
 	*) up=0 ;;
 	esac
-	printf 'XSD=%s\nUPSTREAM=%s\n' "$xsd" "$up" > "$R/config"
+	printf "XSD=%s\nUPSTREAM=%s\nFILTER='%s'\n" "$xsd" "$up" "$filter" > "$R/config"
 	log=$R/serial-$xsd.log
 	say "booting Xen + dom0 with $xsd (timeout ${boot_timeout}s, serial log $log)"
 	tb=$(date +%s)
