@@ -487,3 +487,65 @@ absent() { ! xenstore-read "$BE/1/51712/$1" >/dev/null 2>&1; }
 	[ "$status" -eq 1 ]
 	no_leak "$XHP_TMP/before"
 }
+
+# ---- remove trusts nothing it did not record itself ---------------------------
+
+# other_and_ours: backend 2 attached to $XHP_TMP/other, backend 1 to
+# $XHP_TMP/img, then backend 1's node rewritten to backend 2's loop device.
+other_and_ours() {
+	truncate -s 4M "$XHP_TMP/other"
+	b2=$BE/2/51712
+	xenstore-write "$b2/params" "$XHP_TMP/other" "$b2/mode" w \
+	    "$b2/frontend-id" 2 "$b2/state" 2 "$b2/type" phy
+	blk add backend/vbd/2/51712
+	[ "$status" -eq 0 ]
+	theirs=$(xenstore-read "$b2/node")
+	mkbe "$XHP_TMP/img" w
+	blk add
+	[ "$status" -eq 0 ]
+	xenstore-write "$BE/1/51712/node" "$theirs"
+}
+
+@test "remove with node naming another backend's loop device leaves that device alone" {
+	other_and_ours
+	blk remove
+	[ "$status" -eq 0 ]
+	[ "$(losetup -n -O BACK-FILE "$theirs")" = "$XHP_TMP/other" ]
+	blk remove backend/vbd/2/51712
+	[ "$status" -eq 0 ]
+	[ "$(losetup -j "$XHP_TMP/other" | wc -l)" -eq 0 ]
+}
+
+@test "remove with a rewritten node still frees its own loop device by its tag" {
+	other_and_ours
+	blk remove
+	[ "$status" -eq 0 ]
+	[ "$(losetup -j "$XHP_TMP/img" | wc -l)" -eq 0 ]
+}
+
+@test "remove with a node carrying a command runs nothing" {
+	mkbe "$XHP_TMP/img" w
+	xenstore-write "$BE/1/51712/node" "/dev/loop0;touch $XHP_TMP/pwned" \
+	    "$BE/1/51712/loop-file-id" "1:\$(touch $XHP_TMP/pwned)"
+	blk remove
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$(rd hotplug-status)" = error ]
+	[[ "$(rd hotplug-error)" == "unable to free /dev/loop0;touch $XHP_TMP/pwned: "* ]]
+	[ ! -e "$XHP_TMP/pwned" ]
+	[ ! -e "$XHP_TMP/cwd/pwned" ]
+	lock_clean
+}
+
+@test "a backend whose devid makes the loop tag longer than 63 bytes is refused for an image" {
+	long=$(printf '%0200d' 7)
+	b=$BE/1/$long
+	xenstore-write "$b/params" "$XHP_TMP/img" "$b/mode" w \
+	    "$b/frontend-id" 1 "$b/state" 2 "$b/type" phy
+	blk add "backend/vbd/1/$long"
+	[ "$status" -eq 1 ]
+	[ "$(xenstore-read "$b/hotplug-status")" = error ]
+	[[ "$(xenstore-read "$b/hotplug-error")" == *"longer than 63 bytes"* ]]
+	[ -z "$(my_loops)" ]
+	lock_clean
+}
