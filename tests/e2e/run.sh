@@ -159,7 +159,7 @@ if [ "$#" -ge 1 ] && [ -f "$tx" ]; then
 			END { exit bad }' || ok=0
 	fi
 	if [ "$ok" -eq 1 ]; then
-		say "xenstore transcript: test-xenstored matches the real xenstored(s)$xsds"
+		say "xenstore transcript: test-xenstored matches the real xenstored(s):$xsds"
 	else
 		say "xenstore transcript: test-xenstored DIFFERS from the real xenstored(s) (build/e2e/out/transcript-*.diff):"
 		cat "$R"/out/transcript-*xenstored.diff
