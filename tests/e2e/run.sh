@@ -127,6 +127,7 @@ else
 fi
 # Where the two real implementations disagree (implementation-defined
 # behaviour), ours may match either; everywhere else it must match both.
+# With one real xenstored only, lines marked (impl-defined) are not held.
 reals=""
 for xsd in $xsds; do
 	real=$R/out/$xsd/transcript.txt
@@ -155,6 +156,7 @@ if [ "$#" -ge 1 ] && [ -f "$tx" ]; then
 		paste -d '|' "$@" "$tx" | awk -F '|' -v n="$#" '
 			{ t = $(n + 1); hit = 0
 			  for (i = 1; i <= n; i++) if ($i == t) hit = 1
+			  if (n == 1 && t ~ /\(impl-defined\)/) hit = 1
 			  if (!hit) { print "  test-xenstored: " t; for (i = 1; i <= n; i++) print "  real " i ":        " $i; bad = 1 } }
 			END { exit bad }' || ok=0
 	fi
