@@ -47,7 +47,10 @@ setup_file() {
 		mount -t tmpfs xhpdev "$d"
 		cp -a /dev/null /dev/zero /dev/random /dev/urandom "$UC_LUN" "$d"/
 		ln -s /proc/self/fd "$d/fd"
-		mkdir -p "$d/disk/by-path"
+		# by-path lives in the test's directory so that the link login
+		# made is still there for the remove run.
+		mkdir -p "$d/disk/by-path" "$XHP_TMP/by-path"
+		mount --bind "$XHP_TMP/by-path" "$d/disk/by-path"
 		mount --move "$d" /dev
 	fi
 	set +e
@@ -99,7 +102,9 @@ majmin() { printf '%x:%x\n' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")";
 in_ns() {
 	local flags=$1
 	shift
-	run unshare "$flags" sh "$BATS_FILE_TMPDIR/ns.sh" "$@" </dev/null 3>&-
+	# Bounded: upstream's block-iscsi waits forever for a LUN that is not
+	# there (docs/block-family.md), and must not hang the suite if it does.
+	run timeout -k 5 60 unshare "$flags" sh "$BATS_FILE_TMPDIR/ns.sh" "$@" </dev/null 3>&-
 }
 
 # ---- upstream's block-iscsi --------------------------------------------------
