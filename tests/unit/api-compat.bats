@@ -83,7 +83,7 @@ probe() {
 	RC=0
 	OUT=$(XHP_LOGGER_STUB=$XHP_TOP/tests/stubs/linux/logger \
 		XHP_LOGGER_LOG=$XHP_TMP/logger.log XENBUS_PATH=backend/vbd/5/51712 \
-		unshare -m sh "$BATS_FILE_TMPDIR/ns.sh" bash "$d/probe" "$@" 2>"$XHP_TMP/stderr" </dev/null 3>&-) || RC=$?
+		timeout -k 5 60 unshare -m sh "$BATS_FILE_TMPDIR/ns.sh" bash "$d/probe" "$@" 2>"$XHP_TMP/stderr" </dev/null 3>&-) || RC=$?
 	# xenstore-ls lists in creation order, which is not part of the API.
 	STORE=$({ xenstore-ls -f /local/domain/0/backend; xenstore-ls -f /local/domain/5; } |
 		sed "s|$d/||g" | sort)
