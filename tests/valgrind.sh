@@ -55,7 +55,18 @@ status=0
 XHP_BIN=$bin bats --tap $VALGRIND_SUITES | tee "$out/tap"
 
 # valgrind writes a log for every run; an empty one (-q) means clean.
+# It also notes, as a warning and not an error, the loop ioctls it has no
+# model of (LOOP_CONFIGURE, LOOP_GET_STATUS64, LOOP_CTL_GET_FREE): those
+# three-line notes are dropped. An uninitialised-value error they could
+# cause would still be an error, and still be counted.
 runs=$(find "$logs" -type f | wc -l)
+for f in "$logs"/*; do
+	[ -s "$f" ] || continue
+	grep -v -e 'Warning: noted but unhandled ioctl 0x4c[0-9a-f]* ' \
+	    -e 'This could cause spurious value errors to appear' \
+	    -e 'See README_MISSING_SYSCALL_OR_IOCTL' "$f" >"$f.kept"
+	mv "$f.kept" "$f"
+done
 find "$logs" -type f -empty -delete
 reports=$(find "$logs" -type f | wc -l)
 if [ "$reports" -ne 0 ]; then
@@ -66,9 +77,9 @@ if [ "$reports" -ne 0 ]; then
 		head -n 30 "$f" >&2
 	done
 fi
-# Tests that race a wall clock: an upper bound on elapsed time, or a
-# holder that keeps the lock for only 1.5 s while the helper is expected to
-# find it held. valgrind's start-up (a second or more a run on a loaded
+# Tests that race a wall clock: an upper bound on elapsed time, a holder
+# that keeps the lock for only 1 or 1.5 s while the helper is expected to
+# find it held, or a waiter expected to be waiting 0.2 s after its start. valgrind's start-up (a second or more a run on a loaded
 # machine) breaks the clock, not the helper. Their failure is listed, not
 # counted; the memory check of every helper run in them still counts.
 timing='a held lock makes a second locker give up after exactly the wait, naming the holder
@@ -76,6 +87,8 @@ a fractional wait is honoured
 -w 0 tries once and does not wait
 SIGKILL of the holder frees the lock immediately
 flock-wrap waits while upstream'"'"'s claim_lock holds the lock
+a lock file unlinked and replaced while we wait is reopened: we wait for the new holder
+upstream'"'"'s claim_lock and xs-publish exclude each other
 a held lock is waited for at most -w, then exit 1 naming the holder, stdout empty'
 # A suite that died half-way shows as fewer results than planned.
 planned=$(sed -n 's/^1\.\.//p' "$out/tap" | head -n 1)
