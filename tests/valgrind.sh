@@ -56,7 +56,8 @@ XHP_BIN=$bin bats --tap $VALGRIND_SUITES | tee "$out/tap"
 
 # valgrind writes a log for every run; an empty one (-q) means clean.
 # It also notes, as a warning and not an error, the loop ioctls it has no
-# model of (LOOP_CONFIGURE, LOOP_GET_STATUS64, LOOP_CTL_GET_FREE): those
+# model of (LOOP_SET_FD, LOOP_CLR_FD, LOOP_CONFIGURE, LOOP_GET_STATUS64,
+# LOOP_CTL_GET_FREE...: 0x4cNN): those
 # three-line notes are dropped. An uninitialised-value error they could
 # cause would still be an error, and still be counted.
 runs=$(find "$logs" -type f | wc -l)
