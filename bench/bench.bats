@@ -229,6 +229,7 @@ connected
 	[[ "$output" == *"phy add (s)                        0                2.0000     0.1000     0.0500     20.0x       2.0x"* ]]
 	[[ "$output" == *"phy add (s)                        100                   -       FAIL          -"* ]]
 	[[ "$output" == *"PASS  linux V=0 phy add: upstream/ours >= 10"*"20.0x"* ]]
+	[[ "$output" == *"linux phy add, min (s)             0                1.0000     0.1000     0.0500     10.0x       2.0x"* ]]
 	[[ "$output" != *"MISS  linux V=0 phy add"* ]]
 	run awk -v fmt=json -v meta=a=b -f "$XHP_TOP/bench/report.awk" "$XHP_TMP/s"
 	[[ "$output" == *'"median": 2.000000, "runs": 3, "min": 1.000000, "max": 3.000000'* ]]
