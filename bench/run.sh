@@ -518,12 +518,19 @@ debug_timings() {
 		run_contender ours "$os" add 1 "$dom" -e XEN_HOTPLUG_DEBUG=1 \
 		    -e "BENCH_SYSLOG=$tmp/debug.log" >/dev/null
 		unbackend "$dom"
+		# "check N us, write N us, under lock N us" from the script, or
+		# "check N us, attach N us, write N us (K tries), under lock N us"
+		# from xs-publish -v, which the script logs in debug mode.
 		awk -v c="$os-debug" -v v="$v" '
-		    match($0, /check [0-9]+ us, write [0-9]+ us, under lock [0-9]+ us/) {
-			split(substr($0, RSTART, RLENGTH), w, " ")
-			printf "%s %s ours check %.6f\n", c, v, w[2] / 1e6
-			printf "%s %s ours write %.6f\n", c, v, w[5] / 1e6
-			printf "%s %s ours locked %.6f\n", c, v, w[9] / 1e6
+		    function us(key,    m) {
+			if (!match($0, key " [0-9]+ us")) return -1
+			m = substr($0, RSTART + length(key) + 1, RLENGTH - length(key) - 4)
+			return m / 1e6
+		    }
+		    us("check") >= 0 && us("under lock") >= 0 {
+			printf "%s %s ours check %.6f\n", c, v, us("check")
+			if (us("write") >= 0) printf "%s %s ours write %.6f\n", c, v, us("write")
+			printf "%s %s ours locked %.6f\n", c, v, us("under lock")
 		    }' "$tmp/debug.log" >>"$samples"
 	done
 	umount "$logger" || die "unable to unmount the logger stand-in"
