@@ -29,6 +29,7 @@ function fig(k, unit,    p, f3, mark) {
 	if (!(k in med)) return (f3 in nfail) ? "FAIL" : "-"
 	mark = (f3 in nfail) ? "!" : ""
 	if (unit == "s") return sprintf("%.4f%s", med[k], mark)
+	if (unit == "ms") return sprintf("%.3f%s", med[k] * 1000, mark)
 	return sprintf("%g%s", med[k], mark)
 }
 function failed(k,    p) { split(k, p, SUBSEP); return (p[1] SUBSEP p[2] SUBSEP p[3]) in nfail }
@@ -104,9 +105,9 @@ END {
 		row[++nrows] = os "-phy-add|secs|phy add (s)|s"
 		row[++nrows] = os "-procs|procs|processes per add|n"
 		row[++nrows] = os "-procs|execs|execs per add|n"
-		row[++nrows] = os "-debug|check|  ours' log: check (s)|s"
-		row[++nrows] = os "-debug|write|  ours' log: write (s)|s"
-		row[++nrows] = os "-debug|locked|  ours' log: under lock (s)|s"
+		row[++nrows] = os "-debug|check|  ours' log: check (ms)|ms"
+		row[++nrows] = os "-debug|write|  ours' log: write (ms)|ms"
+		row[++nrows] = os "-debug|locked|  ours' log: under lock (ms)|ms"
 		row[++nrows] = os "-file-cycle|secs|file add+remove (s)|s"
 		row[++nrows] = os "-file-add|secs|  file add (s)|s"
 		row[++nrows] = os "-file-remove|secs|  file remove (s)|s"
