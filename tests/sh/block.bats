@@ -607,7 +607,7 @@ loops_of() { losetup -j "$1" | wc -l; }
 	XEN_HOTPLUG_DEBUG=1 blk add 1 1
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
-	grep -Eq 'add backend/vbd/1/1: check [0-9]+ us, write [0-9]+ us, under lock [0-9]+ us' \
+	grep -Eq 'add backend/vbd/1/1: .*check [0-9]+ us, .*write [0-9]+ us.*, under lock [0-9]+ us' \
 	    "$XEN_HOTPLUG_LOGFILE"
 }
 
