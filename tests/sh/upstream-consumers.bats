@@ -104,7 +104,7 @@ in_ns() {
 	shift
 	# Bounded: upstream's block-iscsi waits forever for a LUN that is not
 	# there (docs/block-family.md), and must not hang the suite if it does.
-	run timeout -k 5 60 unshare "$flags" sh "$BATS_FILE_TMPDIR/ns.sh" "$@" </dev/null 3>&-
+	run timeout -k 5 "${UC_TIMEOUT:-60}" unshare "$flags" sh "$BATS_FILE_TMPDIR/ns.sh" "$@" </dev/null 3>&-
 }
 
 # ---- upstream's block-iscsi --------------------------------------------------
@@ -150,6 +150,23 @@ IQN=iqn.2003-01.org.example.storage:disk1
 	[ "$(rd "$b/hotplug-status")" = error ]
 	absent "$b/physical-device"
 	grep -q -- "-p daemon.err -- $UC_DIR/block-iscsi: No matching target iqn found" "$XHP_LOGGER_LOG"
+}
+
+@test "upstream's block-iscsi is still waiting for a missing LUN when killed, and leaves no hotplug-error" {
+	require_ns
+	truncate -s 4M "$XHP_TMP/lun"
+	lun=$(losetup -f --show "$XHP_TMP/lun")
+	printf '192.0.2.10:3260 %s %s\n' "$IQN" "$lun" > "$XHP_STUB_STATE/iscsi-targets"
+	b=$BE/vbd/4/51712
+	xenstore-write "$b/params" "iqn=$IQN,portal=192.0.2.10" "$b/mode" w \
+		"$b/frontend-id" 4 "$b/state" 2
+	UC_TIMEOUT=5 UC_LUN=$lun ISCSI_STUB_BY_PATH=/dev/disk/by-path ISCSI_STUB_LINK_DELAY=never \
+		in_ns -m env XENBUS_PATH=backend/vbd/4/51712 XENBUS_TYPE=vbd XENBUS_BASE_PATH=backend \
+		bash "$UC_DIR/block-iscsi" add
+	# 124: timeout(1) had to stop it; it never wrote why it failed.
+	[ "$status" -eq 124 ]
+	absent "$b/hotplug-error"
+	absent "$b/hotplug-status"
 }
 
 # ---- upstream's vif-bridge and vif-route -------------------------------------
