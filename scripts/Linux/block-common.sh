@@ -168,7 +168,11 @@ write_dev() {
 	[ -n "${1:-}" ] || fatal "Backend device does not exist"
 	_xhp_publish "$@" && return 0
 	_xhp_rc=$?
-	[ "$_xhp_rc" -ne 1 ] || _xhp_bad_path="backend gone"
+	# Exit 1 is either a vanished backend (never written into again) or a
+	# device that is not there (an ordinary error for hotplug-error).
+	case $_xhp_rc:$_xhp_out in
+	1:*"backend gone"*) _xhp_bad_path="backend gone" ;;
+	esac
 	fatal "${_xhp_out:-unable to publish $1 (xs-majmin exit $_xhp_rc)}"
 }
 

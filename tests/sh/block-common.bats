@@ -169,6 +169,16 @@ and so cannot be mounted now." ]
 	grep -q 'backend gone\|gone' "$XEN_HOTPLUG_LOGFILE"
 }
 
+@test "write_dev of a device that does not exist reports it in hotplug-error" {
+	sc 'write_dev "$XHP_TMP/no-such-disk"; echo after'
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$(rd 1/51712/hotplug-status)" = error ]
+	[[ "$(rd 1/51712/hotplug-error)" == *no-such-disk* ]]
+	run xenstore-read "$BE/1/51712/physical-device-path"
+	[ "$status" -ne 0 ]
+}
+
 @test "ebusy writes hotplug-status=busy and the message, and exits 1" {
 	sc 'ebusy "in use"; echo after'
 	[ "$status" -eq 1 ]
