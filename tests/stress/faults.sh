@@ -69,23 +69,22 @@ until xenstore-read / >/dev/null 2>&1; do
 done
 
 # The kill list: "POINT CMD" per line. Random moments spread over a whole
-# add of an image (about 30 ms here) or remove (about 7 ms).
+# add of an image (about 15 ms here) or remove (about 7 ms).
 {
 	awk -v seed="$seed" -v n="$nrandom" 'BEGIN {
 		srand(seed)
 		for (i = 1; i <= n; i++)
-			if (i % 2) printf "random:%d add\n", int(rand() * 35)
+			if (i % 2) printf "random:%d add\n", int(rand() * 20)
 			else printf "random:%d remove\n", int(rand() * 10)
 	}'
 	awk -v seed="$seed" -v n="$nfixed" 'BEGIN {
 		srand(seed + 1)
 		for (i = 1; i <= n; i++) {
-			print "lock add"
 			print "lock remove"
-			print "attach add"
-			print "attach-go add"
-			printf "txn:%d add\n", int(rand() * 120)
-			printf "txnslow:%d add\n", int(rand() * 90)
+			print "publish add"
+			print "nopublish add"
+			printf "inpub:%d add\n", int(rand() * 120)
+			printf "txn:%d add\n", int(rand() * 60)
 			print "detach remove"
 			print "detach-go remove"
 		}

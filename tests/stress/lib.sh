@@ -427,23 +427,28 @@ st_check() {
 # kimg read-write; `block CMD` for it (after a complete add when CMD is
 # remove) is killed with SIGKILL at POINT:
 #   random:MS   after MS milliseconds, wherever the script is
-#   lock        holding the lock, before it reads the backend (xs-readv)
-#   attach      between loop attach and the xenstore write (xs-majmin
-#               never runs, as if the script died just before it)
-#   attach-go   same kill point, but xs-majmin, already started, finishes
-#   txn:MS      inside xs-majmin's transaction: the test xenstore fails
-#               every commit, so xs-majmin is always mid-transaction; the
-#               script and then, MS ms later, its whole group are killed
-#   txnslow:MS  same, but the test xenstore answers every request 15 ms
-#               late (fault-delay), so the transaction takes about 100 ms
-#               and the kill lands between its start and its end
+#   publish     add killed just before it starts xs-publish (lock, check,
+#               loop attach, publishing transaction in one process);
+#               xs-publish, already started, goes on alone
+#   nopublish   same kill point, but xs-publish never runs, as if the
+#               script had died just before starting it
+#   inpub:MS    inside xs-publish: the test xenstore answers every request
+#               15 ms late (fault-delay), so xs-publish holds the lock
+#               for about 100 ms; the script and, MS ms later, its whole
+#               group are killed: holding the lock, between loop attach
+#               and the write, or inside the transaction
+#   txn:MS      the test xenstore fails every commit (fault-eagain), so
+#               xs-publish sits in its transaction (lock held, loop
+#               attached); the group is killed MS ms after it starts
+#   lock        remove killed holding the lock, before it reads the
+#               backend (xs-readv)
 #   detach      remove killed before loop-detach runs (it never runs)
 #   detach-go   remove killed while loop-detach, already started, goes on
-# Only the script's pid is killed, as libxl does (txn: the group too);
-# then the children it left are waited for. Then the checks: no backend
-# holds one of physical-device/-path without the other; the next add (of
-# backend 2/N, another image) succeeds without waiting out a stuck lock;
-# remove of both leaves no loop device. Prints one line
+# Only the script's pid is killed, as libxl does (inpub, txn: the group
+# too); then the children it left are waited for. Then the checks: no
+# backend holds one of physical-device/-path without the other; the next
+# add (of backend 2/N, another image) succeeds without waiting out a stuck
+# lock; remove of both leaves no loop device. Prints one line
 #   cycle N POINT CMD: killed=yes|exited half=H failed=F leaks=L
 # plus a line per problem found (F counts a kill point never reached,
 # children that never finish, and a next add or a remove that fails).
@@ -463,7 +468,7 @@ st_kill_cycle() {
 	_kh=
 	case $_kp in
 	lock) _kh=xs-readv ;;
-	attach | attach-go | txn:* | txnslow:*) _kh=xs-majmin ;;
+	publish | nopublish | inpub:* | txn:*) _kh=xs-publish ;;
 	detach | detach-go) _kh=loop-detach ;;
 	esac
 	if [ -n "$_kh" ]; then
@@ -472,7 +477,7 @@ st_kill_cycle() {
 	fi
 	case $_kp in
 	txn:*) st_xsd_control fault-eagain 1000000 || return 1 ;;
-	txnslow:*) st_xsd_control fault-delay 15 || return 1 ;;
+	inpub:*) st_xsd_control fault-delay 15 || return 1 ;;
 	esac
 	st_spawn "$ST_DIR/kpid" ours "$_kc" 1 "$_kn" || return 1
 	_kpid=$ST_PID
@@ -490,11 +495,11 @@ st_kill_cycle() {
 			_kfail=$((_kfail + 1))
 		fi
 		case $_kp in
-		attach | detach) : >"$ST_DIR/pause/abort" ;;
+		nopublish | detach) : >"$ST_DIR/pause/abort" ;;
 		*) : >"$ST_DIR/pause/go" ;;
 		esac
 		case $_kp in
-		txn:* | txnslow:*)
+		txn:* | inpub:*)
 			sleep "$(st_secs "${_kp#*:}")"
 			kill -KILL -- "-$_kpid" 2>/dev/null
 			;;
@@ -509,7 +514,7 @@ st_kill_cycle() {
 	fi
 	case $_kp in
 	txn:*) st_xsd_control fault-eagain 0 || return 1 ;;
-	txnslow:*) st_xsd_control fault-delay 0 || return 1 ;;
+	inpub:*) st_xsd_control fault-delay 0 || return 1 ;;
 	esac
 	st_half >"$ST_DIR/half"
 	_khalf=$(wc -l <"$ST_DIR/half")
