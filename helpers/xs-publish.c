@@ -28,6 +28,7 @@ static const char USAGE[] =
 	"  -l LOCKFILE   the hotplug lock (locking.sh protocol)\n"
 	"  -w SECS       wait at most SECS for it (default 30)\n"
 	"  -m MODE       r, w, or w! (no sharing check)\n"
+	"  -M MOUNTINFO  dom0's mounts, mountinfo format; - is stdin\n"
 	"  -p            path only: no physical-device\n"
 	"  -t TAG        loop device tag, required when TARGET is a file\n"
 	"  -i NODE       write the file's DEV:INO to BACKEND/NODE\n"
@@ -134,7 +135,12 @@ int main(int argc, char **argv)
 			if (c.fmt == -1)
 				xhp_usage(USAGE);
 			break;
-		case 'M': mountinfo = optarg; break;
+		case 'M':
+			/* "-": a caller that converts another system's mount
+			 * list (NetBSD's block) pipes it in without a file. */
+			mountinfo = strcmp(optarg, "-") == 0 ? "/dev/stdin" :
+				optarg;
+			break;
 		case 'B': base = optarg; break;
 		case 'T': types = optarg; break;
 		case 't':

@@ -315,6 +315,25 @@ $(stat -c %d:%i "$IMG")" ]
 	lock_free
 }
 
+@test "-M - reads dom0's mounts from stdin, with major 0 meaning stat the source" {
+	run --separate-stderr sh -c 'printf "%s\n" "1 1 0:0 / /mnt/x rw - ffs $2 rw" |
+	    xs-publish -l "$1" -M - -o netbsd -m r "$3" "$2"' sh "$LOCK" \
+	    "$XHP_TMP/sdb1" "$B"
+	[ "$status" -eq 1 ]
+	[ "$output" = "local 2065 /mnt/x" ]
+	[ -z "$stderr" ]
+	nothing_written
+	lock_free
+}
+
+@test "-M - with no mounts on stdin publishes" {
+	run --separate-stderr xs-publish -l "$LOCK" -M - -m w "$B" \
+	    "$XHP_TMP/sdb1" </dev/null
+	[ "$status" -eq 0 ]
+	[ "$output" = "$XHP_TMP/sdb1" ]
+	[ "$(xenstore-read "$B/physical-device")" = 8:11 ]
+}
+
 @test "readers share: r against another guest's r is published" {
 	xenstore-write "$O/physical-device" 8:11 "$O/mode" r
 	run --separate-stderr pub -m r "$B" "$XHP_TMP/sdb1"
