@@ -525,6 +525,8 @@ st_kill_cycle() {
 		echo "cycle $_kn $_kp $_kc: the next add failed: $(xenstore-read "$_kb2/hotplug-error" 2>&1)"
 		_kfail=$((_kfail + 1))
 	fi
+	# What add left, for the report of a leak.
+	_kstate=$(xenstore-ls -f "$_kb1" 2>/dev/null | grep -E '/(node|loop-file-id|loop-tag|physical-device|hotplug-status|hotplug-error) = ' | tr '\n' ' ')
 	# The following removes (libxl runs remove after a failed add).
 	if ! st_block ours remove 1 "$_kn" >/dev/null 2>&1; then
 		echo "cycle $_kn $_kp $_kc: remove of the killed backend failed: $(xenstore-read "$_kb1/hotplug-error" 2>&1)"
@@ -537,6 +539,8 @@ st_kill_cycle() {
 	_kleaks=$(st_leaks)
 	if [ "$_kleaks" -gt 0 ]; then
 		echo "cycle $_kn $_kp $_kc: loop devices left: $(losetup -l -n -O NAME,AUTOCLEAR,BACK-FILE | grep -F "$ST_DIR/" | tr '\n' ' ')"
+		echo "cycle $_kn $_kp $_kc: backend 1/$_kn before remove: $_kstate"
+		echo "cycle $_kn $_kp $_kc: log: $(tail -n 4 "$XEN_HOTPLUG_LOGFILE" 2>/dev/null | tr '\n' ' ')"
 		st_free_loops
 	fi
 	xenstore-rm "$_kb1" 2>/dev/null
