@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs the fast test tier (make check): bats suites under tests/unit once,
+# Runs the fast test tier (make check): bats suites under tests/unit (and
+# the bench tools' own suite, bench/bench.bats) once,
 # and the script suites under tests/sh once per shell in TEST_SHELLS
 # (dash, bash, busybox sh), then prints one "N passed, N failed" line.
 set -u
@@ -18,7 +19,7 @@ run_bats() {
 }
 
 # shellcheck disable=SC2046 # word splitting of the file list is intended
-run_bats unit $(ls "$top"/tests/unit/*.bats 2>/dev/null)
+run_bats unit $(ls "$top"/tests/unit/*.bats "$top"/bench/*.bats 2>/dev/null)
 for s in $shells; do
 	case $s in
 	busybox) HOTPLUG_SH='busybox sh' ;;
