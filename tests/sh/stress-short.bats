@@ -224,7 +224,9 @@ mixed_setup() {
 
 @test "the invariant check reports violations when the sharing check is skipped" {
 	only_dash
-	broken nocheck 's/^_blk_check() {$/&\n\treturn 0/'
+	# Mode w! tells xs-publish to skip the sharing check.
+	# shellcheck disable=SC2016 # sed script
+	broken nocheck 's/-m "$mode" -B/-m "w!" -B/'
 	run sh "$STRESS" -r 2 -w 12 -u no -s 11
 	echo "$output"
 	[ "$status" -eq 1 ]
@@ -235,7 +237,7 @@ mixed_setup() {
 @test "the invariant check reports refusals that no conflicting grant explains" {
 	only_dash
 	# shellcheck disable=SC2016 # sed script, expanded by the broken copy
-	broken allbusy 's/^_blk_check() {$/&\n\t_xhp_out="guest 0:0 nowhere"; _blk_conflict "$2" "$_blk_cmode"/'
+	broken allbusy 's/^_blk_publish() {$/&\n\t_xhp_out="guest 0:0 nowhere"; _blk_conflict "$2" "$_blk_cmode"/'
 	run sh "$STRESS" -r 1 -w 8 -u no -s 11
 	echo "$output"
 	[ "$status" -eq 1 ]

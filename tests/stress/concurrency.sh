@@ -17,7 +17,7 @@
 #       (an experiment: with two lock files the interlock is gone, and
 #       the check should report violations)
 #   -k  SIGKILL this share of our adds (not upstream's) at a random moment
-#       of their first 300 ms, the script's pid only, as libxl does
+#       of their first 60 ms, the script's pid only, as libxl does
 #       (default 0): the others must not wait on a stuck lock, and the
 #       invariant, the half-written check and the leak check still hold
 # Environment: HOTPLUG_SH (default dash), XHP_BIN, ST_LOCKDIR (only without
@@ -145,7 +145,7 @@ while [ "$r" -lt "$rounds" ]; do
 			m = (rand() < 0.5) ? "r" : "w"
 			w = im[1 + int(rand() * ni)]
 			cv = rand() < 0.5
-			km = (w != "upstream" && rand() * 100 < kp) ? int(rand() * 300) : -1
+			km = (w != "upstream" && rand() * 100 < kp) ? int(rand() * 60) : -1
 			printf "%d %d %s/%s %s %s %d %d\n", d, 51711 + k, dir, t, m, w, cv, km
 		}
 	}' >"$ST_DIR/plan"
