@@ -9,14 +9,16 @@
 #   vnd-file-id           INODE:FSDEVICE of the image behind that vnd
 #
 # Everything that decides or changes sharing runs under the global lock
-# `block` (locking.sh), shared with the Linux scripts and upstream's.
+# `block` (locking.sh), shared with the Linux scripts and upstream's. For a
+# block device the lock is taken by xs-publish, around its check and write
+# only; for an image file by this shell, because vnconfig must run under it.
 #
 # Environment read (optional):
 #   XEN_HOTPLUG_DEVDIR  where the vnd nodes are (default /dev; tests point
 #                       it at a directory of mknod'ed nodes)
 #
 # Commands used: vnconfig, sysctl, mount, df, ls (NetBSD base), xenstore-*,
-# and the helpers xs-readv, xs-stat-path, xs-majmin, flock-wrap.
+# and the helpers xs-readv, xs-publish, xs-stat-path, xs-majmin, flock-wrap.
 
 case $0 in
 */*) xhp_libdir=${0%/*} ;;
@@ -28,12 +30,20 @@ esac
 : "${XEN_HOTPLUG_DEVDIR:=/dev}"
 
 # canonicalise_mode MODE: print r, w or ! (w with "skip the sharing
-# check"), as upstream's function of that name does: no w means r.
+# check"), as upstream's function of that name does: no w means r. Kept
+# for scripts that source us; block itself uses xhp_canon_mode.
 canonicalise_mode() {
+	xhp_canon_mode "$1"
+	echo "$xhp_cmode"
+}
+
+# xhp_canon_mode MODE: set xhp_cmode as canonicalise_mode prints it,
+# without the subshell a $(...) costs on every add.
+xhp_canon_mode() {
 	case $1 in
-	*w*'!'* | *'!'*w*) echo '!' ;;
-	*w*) echo w ;;
-	*) echo r ;;
+	*w*'!'* | *'!'*w*) xhp_cmode='!' ;;
+	*w*) xhp_cmode=w ;;
+	*) xhp_cmode=r ;;
 	esac
 }
 
@@ -70,11 +80,20 @@ _xhp_esc() {
 # covers the whole disk (kern.rawpartition: 3, d, on i386 and amd64; 2, c,
 # on most other ports). Prints d when the sysctl cannot be read.
 raw_partition() {
-	case $(sysctl -n kern.rawpartition 2>/dev/null) in
-	0) echo a ;;
-	1) echo b ;;
-	2) echo c ;;
-	*) echo d ;;
+	xhp_raw_partition
+	echo "$xhp_raw"
+}
+
+# xhp_raw_partition: set xhp_raw as raw_partition prints it; one sysctl
+# process, no subshell around it.
+xhp_raw_partition() {
+	# exec: bash would fork again inside the $(...).
+	xhp_raw=$(exec sysctl -n kern.rawpartition 2>/dev/null)
+	case $xhp_raw in
+	0) xhp_raw=a ;;
+	1) xhp_raw=b ;;
+	2) xhp_raw=c ;;
+	*) xhp_raw=d ;;
 	esac
 }
 
@@ -89,6 +108,16 @@ raw_partition() {
 # which covers the whole disk, so giving a guest wd0d while wd0a is mounted
 # is a conflict; other partitions (wd0e) stay free. Returns 0.
 netbsd_mountinfo() {
+	xhp_mountinfo "$1"
+	printf '%s' "$xhp_mi"
+}
+
+# xhp_mountinfo MOUNT_OUTPUT: set xhp_mi to what netbsd_mountinfo prints
+# (each line newline-terminated), in this shell: a $(...) around the
+# conversion would cost a process on every add. At most one process
+# (sysctl, for the first mounted partition) whatever the number of mounts.
+xhp_mountinfo() {
+	xhp_mi=
 	_mi_n=0
 	_mi_raw=
 	while IFS= read -r _mi_l; do
@@ -110,23 +139,50 @@ netbsd_mountinfo() {
 		_xhp_esc "$_mi_mnt"
 		_mi_mnt=$_esc
 		_xhp_esc "$_mi_src"
-		printf '%s 1 0:0 / %s %s - %s %s %s\n' "$_mi_n" "$_mi_mnt" \
-		    "$_mi_rw" "$_mi_fs" "$_esc" "$_mi_rw"
+		xhp_mi="$xhp_mi$_mi_n 1 0:0 / $_mi_mnt $_mi_rw - $_mi_fs $_esc $_mi_rw$xhp_nl"
 		case $_mi_src in
 		*[0-9][a-p]) ;;
 		*) continue ;;
 		esac
-		[ -n "$_mi_raw" ] || _mi_raw=$(raw_partition)
+		if [ -z "$_mi_raw" ]; then
+			xhp_raw_partition
+			_mi_raw=$xhp_raw
+		fi
 		_mi_whole=${_mi_src%?}$_mi_raw
 		[ "$_mi_whole" != "$_mi_src" ] || continue
 		[ -b "$_mi_whole" ] || continue
 		_mi_n=$((_mi_n + 1))
 		_xhp_esc "$_mi_whole"
-		printf '%s 1 0:0 / %s %s - %s %s %s\n' "$_mi_n" "$_mi_mnt" \
-		    "$_mi_rw" "$_mi_fs" "$_esc" "$_mi_rw"
+		xhp_mi="$xhp_mi$_mi_n 1 0:0 / $_mi_mnt $_mi_rw - $_mi_fs $_esc $_mi_rw$xhp_nl"
 	done <<EOF
 $1
 EOF
+	return 0
+}
+
+# sharing_user TARGET OUTPUT: OUTPUT is a sharing check's (xs-stat-path -c
+# or xs-publish, stdout and stderr together) exit 1; its last line is
+# "guest ID BACKEND" or "local ID MOUNTPOINT" for a conflict. Sets
+# xhp_sharing to a sentence naming the user and returns 0, or returns 1
+# when OUTPUT is no conflict (a "no" about TARGET itself: gone).
+sharing_user() {
+	_su_out=${2##*"$xhp_nl"}
+	_su_what=${_su_out%% *}
+	_su_rest=${_su_out#* }
+	_su_id=${_su_rest%% *}
+	_su_who=${_su_rest#* }
+	# the helpers echo mountinfo's octal escape for a blank
+	while :; do
+		case $_su_who in
+		*'\040'*) _su_who=${_su_who%%'\040'*}' '${_su_who#*'\040'} ;;
+		*) break ;;
+		esac
+	done
+	case $_su_what in
+	guest) xhp_sharing="$1 (device $_su_id) is already given to another guest by $_su_who" ;;
+	local) xhp_sharing="$1 (device $_su_id) is mounted in dom0 on $_su_who" ;;
+	*) return 1 ;;
+	esac
 	return 0
 }
 
@@ -145,32 +201,15 @@ check_sharing() {
 	xhp_sharing=ok
 	[ "$_cs_mode" = '!' ] && return 0
 	_cs_mounts=$(mount) || fatal "unable to list mounts"
-	_cs_mi=$(netbsd_mountinfo "$_cs_mounts")
+	xhp_mountinfo "$_cs_mounts"
 	for _cs_t in "$_cs_first" "$@"; do
-		_cs_out=$(printf '%s\n' "$_cs_mi" |
+		_cs_out=$(printf '%s' "$xhp_mi" |
 		    "$XHP_H/xs-stat-path" -c -m "$_cs_mode" -s "$XENBUS_PATH" \
 		    -M /dev/stdin -o netbsd "$_cs_t" 2>&1)
 		case $? in
 		0) ;;
 		1)
-			# stdout's one line names the user; keep only that.
-			_cs_out=${_cs_out##*"$xhp_nl"}
-			_cs_what=${_cs_out%% *}
-			_cs_rest=${_cs_out#* }
-			_cs_id=${_cs_rest%% *}
-			_cs_who=${_cs_rest#* }
-			# the helper echoes mountinfo's octal escape for a blank
-			while :; do
-				case $_cs_who in
-				*'\040'*) _cs_who=${_cs_who%%'\040'*}' '${_cs_who#*'\040'} ;;
-				*) break ;;
-				esac
-			done
-			case $_cs_what in
-			guest) xhp_sharing="$_cs_first (device $_cs_id) is already given to another guest by $_cs_who" ;;
-			local) xhp_sharing="$_cs_first (device $_cs_id) is mounted in dom0 on $_cs_who" ;;
-			*) fatal "$_cs_out" ;; # "no" about the target itself: gone
-			esac
+			sharing_user "$_cs_first" "$_cs_out" || fatal "$_cs_out"
 			return 1
 			;;
 		*) fatal "$_cs_out" ;;
@@ -383,11 +422,63 @@ write_dev() {
 	esac
 }
 
+# publish_dev DEV RAWMODE MODE: give block device DEV to the guest with
+# one xs-publish, which checks dom0's mounts before the hotplug lock and
+# takes the lock only around the guest check and the transaction
+# (docs/xs-publish.md). RAWMODE is the mode node as read (xs-publish
+# canonicalises it), MODE its canonical form. dom0's mounts go in on
+# xs-publish's stdin, converted in this shell beforehand: processes per
+# call: mount, at most one sysctl, and the pipeline (printf's side and
+# xs-publish) in its $(...), whatever the number of backends and mounts.
+# Returns 0 when published (or already published by another add of this
+# backend); exits 1 on a conflict (busy), when the backend is gone
+# (nothing written) or on any failure.
+publish_dev() {
+	_pd_dev=$1
+	xhp_mi=
+	if [ "$3" != '!' ]; then
+		_pd_mounts=$(exec mount) || fatal "unable to list mounts"
+		xhp_mountinfo "$_pd_mounts"
+	fi
+	set -- -o netbsd -l "$LOCK_BASEDIR/block" \
+	    -w "${XEN_HOTPLUG_LOCK_TIMEOUT:-30}" -m "$2" -M -
+	[ -z "${XEN_HOTPLUG_DEBUG:-}" ] || set -- -v "$@"
+	_pd_rc=0
+	_pd_out=$(printf '%s' "$xhp_mi" |
+	    "$XHP_H/xs-publish" "$@" -- "$XENBUS_PATH" "$_pd_dev" 2>&1) ||
+	    _pd_rc=$?
+	case $_pd_rc:$_pd_out in
+	0:*)
+		[ -n "${XEN_HOTPLUG_DEBUG:-}" ] || return 0
+		# The result and xs-publish's timing line, as one log line.
+		_pd_dbg=
+		while IFS= read -r _pd_l; do
+			_pd_dbg="$_pd_dbg${_pd_dbg:+; }$_pd_l"
+		done <<EOF
+$_pd_out
+EOF
+		log debug "add $XENBUS_PATH: $_pd_dbg"
+		;;
+	1:'guest '* | 1:'local '*)
+		sharing_user "$_pd_dev" "$_pd_out"
+		ebusy "$xhp_sharing"
+		;;
+	1:*'backend gone: '*)
+		log warning "$XENBUS_PATH gone before $_pd_dev was published: $_pd_out"
+		exit 1
+		;;
+	*) fatal "${_pd_out:-xs-publish exit $_pd_rc}" ;;
+	esac
+	return 0
+}
+
 # block_add: attach params to the guest (state 2). Exits.
 block_add() {
-	_ba_in=$(xenstore_read "$XENBUS_PATH/params=" "$XENBUS_PATH/mode" \
+	# Not through xenstore_read: its $(...) inside ours is one more
+	# process on every add; and exec, or bash forks twice for it.
+	_ba_in=$(exec "$XHP_H/xs-readv" "$XENBUS_PATH/params=" "$XENBUS_PATH/mode" \
 	    "$XENBUS_PATH/physical-device=" "$XENBUS_PATH/vnd=" \
-	    "$XENBUS_PATH/vnd-file-id=") || exit 1
+	    "$XENBUS_PATH/vnd-file-id=" 2>&1) || fatal "$_ba_in"
 	{
 		IFS= read -r params
 		IFS= read -r mode
@@ -402,13 +493,12 @@ EOF
 		log warning "$XENBUS_PATH already has physical-device $_ba_done, nothing to do"
 		exit 0
 	fi
-	mode=$(canonicalise_mode "$mode")
+	xhp_canon_mode "$mode"
 	if [ -z "$params" ]; then
 		fatal "$XENBUS_PATH/params is empty, unable to attach block device"
 	elif [ -b "$params" ]; then
-		claim_lock block
-		check_sharing "$params" "$mode" || ebusy "$xhp_sharing"
-		write_dev "$params" || exit 1
+		publish_dev "$params" "$mode" "$xhp_cmode"
+		exit 0
 	elif [ -f "$params" ]; then
 		claim_lock block
 		# An earlier add died after reserving (or configuring) a vnd.
@@ -421,6 +511,7 @@ EOF
 		for _ba_u in $vnd_same; do
 			set -- "$@" "$XEN_HOTPLUG_DEVDIR/${_ba_u}d"
 		done
+		mode=$xhp_cmode
 		check_sharing "$params" "$mode" "$@" || ebusy "$xhp_sharing"
 		_ba_id=$file_ino:$file_src
 		vnd_attach "$params" "$mode" "$_ba_id" || exit 1

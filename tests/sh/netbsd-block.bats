@@ -647,10 +647,117 @@ EOF
 	[ "$(vnd_state vnd0)" = "" ]
 }
 
-@test "the lock is the shared one and is released after add" {
+@test "a block device add takes the shared lock file and leaves it free" {
 	attach 3 "$DEV/sd1d" w
+	# xs-publish releases by closing: the file stays, unlocked.
+	[ -f "$XHP_TMP/lock/block" ]
+	run flock-wrap -w 0 "$XHP_TMP/lock/block" true
+	[ "$status" -eq 0 ]
+}
+
+@test "an image add takes the shared lock and removes it on release" {
+	attach 3 "$IMG" w
 	[ -d "$XHP_TMP/lock" ]
 	[ ! -e "$XHP_TMP/lock/block" ]
+}
+
+@test "a block device add gives up within XEN_HOTPLUG_LOCK_TIMEOUT naming the holder" {
+	mkdir -p "$XHP_TMP/lock"
+	# shellcheck disable=SC2016 # $1 is for the inner sh
+	flock-wrap "$XHP_TMP/lock/block" sh -c ': >"$1"; sleep 5' sh \
+		"$XHP_TMP/held" 3>&- &
+	holder=$!
+	for _ in $(seq 1 250); do
+		[ -e "$XHP_TMP/held" ] && break
+		sleep 0.02
+	done
+	guest 3 "$DEV/sd1d" w
+	XEN_HOTPLUG_LOCK_TIMEOUT=0.3 block "$B" 2
+	kill "$holder"
+	wait "$holder" || true
+	[ "$status" -eq 1 ]
+	[ "$output" = "" ]
+	[[ "$stderr" == *"xs-publish: fatal: unable to lock $XHP_TMP/lock/block within 0.3 s: held by pid"* ]]
+	[ "$(xsr "$B/hotplug-status")" = error ]
+	[[ "$(xsr "$B/hotplug-error")" == *"held by pid"* ]]
+	run xenstore-exists "$B/physical-device"
+	[ "$status" -ne 0 ]
+}
+
+@test "a block device add whose backend is removed meanwhile recreates nothing" {
+	guest 3 "$DEV/sd1d" w
+	# mount runs between the read and xs-publish: remove the backend there.
+	mkdir "$XHP_TMP/wrap"
+	cat >"$XHP_TMP/wrap/mount" <<EOF
+#!/bin/sh
+xenstore-rm "$B"
+exec "$XHP_TOP/tests/stubs/netbsd/mount" "\$@"
+EOF
+	chmod +x "$XHP_TMP/wrap/mount"
+	PATH=$XHP_TMP/wrap:$PATH block "$B" 2
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"gone before $DEV/sd1d was published"*"backend gone"* ]]
+	run xenstore-exists "$B"
+	[ "$status" -ne 0 ]
+}
+
+@test "with XEN_HOTPLUG_DEBUG a block device add logs the path and the lock timings" {
+	guest 3 "$DEV/sd1d" w
+	XEN_HOTPLUG_DEBUG=1 block "$B" 2
+	[ "$status" -eq 0 ]
+	[ "$output" = "" ]
+	# one line: the published path and xs-publish's timings, in the order
+	# the helper's stderr and buffered stdout reach the pipe
+	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+	[[ "$stderr" == "block: debug: add $B: "*"$DEV/sd1d"* ]]
+	[[ "$stderr" =~ xs-publish:\ check\ [0-9]+\ us,.*under\ lock\ [0-9]+\ us ]]
+	[ "$(xsr "$B/hotplug-status")" = connected ]
+}
+
+@test "without XEN_HOTPLUG_DEBUG a block device add logs nothing" {
+	guest 3 "$DEV/sd1d" w
+	block "$B" 2
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "" ]
+}
+
+# forks TRACE: the processes the script started in an strace -f -e
+# trace=process log: every fork, vfork or clone, except those of the stubs
+# (a real NetBSD mount or sysctl is one process; the stub scripts are more).
+forks() {
+	awk -v stubs="$XHP_TOP/tests/stubs/" '
+		$2 ~ /^execve\(/ && index($2, "\"" stubs) == 8 { stub[$1] = 1 }
+		$2 ~ /^(clone|clone3|fork|vfork)\(/ && !($1 in stub) { n++ }
+		END { print n + 0 }' "$1"
+}
+
+@test "a block device add starts at most 8 processes, as many with 50 other backends and 50 mounts as with one" {
+	command -v strace >/dev/null || skip "strace not installed"
+	local d n1 n50
+	guest 3 "$DEV/sd1d" w
+	# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
+	strace -f -e trace=process -o "$XHP_TMP/trace1" $HOTPLUG_SH "$SCRIPT" "$B" 2
+	[ "$(xsr "$B/hotplug-status")" = connected ]
+	n1=$(forks "$XHP_TMP/trace1")
+	set --
+	for d in $(seq 100 149); do
+		mknod "$DEV/sd${d}e" b 4 $((d * 16 + 4))
+		printf '%s on /m%s type ffs (local)\n' "$DEV/sd${d}e" "$d" \
+		    >>"$XHP_TMP/mount.out"
+		set -- "$@" "$BE/$d/768/physical-device" \
+		    "$(nbsd_dev 4 $((d * 16 + 4)))" "$BE/$d/768/mode" w \
+		    "$BE/$d/768/frontend-id" "$d"
+	done
+	xenstore-write "$@"
+	guest 4 "$DEV/sd0e" w
+	# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
+	strace -f -e trace=process -o "$XHP_TMP/trace50" $HOTPLUG_SH "$SCRIPT" "$B" 2
+	[ "$(xsr "$B/hotplug-status")" = connected ]
+	n50=$(forks "$XHP_TMP/trace50")
+	echo "processes: $n1 with one mount and no other backend, $n50 with 50 of each" >&3
+	[ "$n1" -ge 3 ] # xs-readv, mount, xs-publish at least: the count works
+	[ "$n1" -le 8 ]
+	[ "$n1" -eq "$n50" ]
 }
 
 @test "add waits for the hotplug lock held by another script" {
