@@ -701,6 +701,39 @@ EOF
 	[ "$status" -ne 0 ]
 }
 
+@test "a block device add does not hold the lock while it lists dom0's mounts" {
+	guest 3 "$DEV/sd1d" w
+	mkdir -p "$XHP_TMP/wrap" "$XHP_TMP/lock"
+	# try the lock from inside mount, which runs before xs-publish
+	cat >"$XHP_TMP/wrap/mount" <<EOF
+#!/bin/sh
+flock-wrap -w 0 "$XHP_TMP/lock/block" true >"$XHP_TMP/lockfree" 2>&1 &&
+    echo free >>"$XHP_TMP/lockfree"
+exec "$XHP_TOP/tests/stubs/netbsd/mount" "\$@"
+EOF
+	chmod +x "$XHP_TMP/wrap/mount"
+	PATH=$XHP_TMP/wrap:$PATH block "$B" 2
+	[ "$status" -eq 0 ]
+	[ "$(cat "$XHP_TMP/lockfree")" = free ]
+	[ "$(xsr "$B/hotplug-status")" = connected ]
+}
+
+@test "an image add holds the lock while it lists dom0's mounts" {
+	guest 3 "$IMG" w
+	mkdir -p "$XHP_TMP/wrap" "$XHP_TMP/lock"
+	cat >"$XHP_TMP/wrap/mount" <<EOF
+#!/bin/sh
+flock-wrap -w 0 "$XHP_TMP/lock/block" true >/dev/null 2>&1 ||
+    echo held >"$XHP_TMP/lockheld"
+exec "$XHP_TOP/tests/stubs/netbsd/mount" "\$@"
+EOF
+	chmod +x "$XHP_TMP/wrap/mount"
+	PATH=$XHP_TMP/wrap:$PATH block "$B" 2
+	[ "$status" -eq 0 ]
+	[ "$(cat "$XHP_TMP/lockheld")" = held ]
+	[ "$(xsr "$B/vnd")" = "$DEV/vnd0d" ]
+}
+
 @test "with XEN_HOTPLUG_DEBUG a block device add logs the path and the lock timings" {
 	guest 3 "$DEV/sd1d" w
 	XEN_HOTPLUG_DEBUG=1 block "$B" 2
