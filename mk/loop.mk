@@ -28,6 +28,5 @@ $(FUZZ_ARGS):
 fuzz-args: $(FUZZ_ARGS)
 	for f in $(FUZZ_ARGS); do $$f -max_total_time=$(FUZZ_ARGS_TIME) || exit 1; done
 
-fuzz: fuzz-args
 
 .PHONY: fuzz-args fuzz

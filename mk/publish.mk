@@ -19,6 +19,5 @@ fuzz-publish: $(FUZZ_PUB)
 	$(FUZZ_PUB) -max_total_time=$(FUZZ_PUB_TIME) $(B)/fuzz/extra \
 	    tests/fuzz/corpus/extra
 
-fuzz: fuzz-publish
 
 .PHONY: fuzz-publish fuzz

@@ -31,6 +31,5 @@ fuzz-xenstored: $(B)/fuzz/xs_proto_fuzz
 	$(B)/fuzz/xs_proto_fuzz -max_total_time=$(FUZZ_XSD_TIME) -rss_limit_mb=1024 \
 	    $(B)/fuzz/xs_proto tests/fuzz/corpus/xs_proto
 
-fuzz: fuzz-xenstored
 
 .PHONY: fuzz-xenstored fuzz

@@ -27,6 +27,5 @@ fuzz-xs-seeds: $(FUZZ_XS)
 	for n in $(FUZZ_XS_NAMES); do \
 	    $(B)/fuzz/$${n}_fuzz -runs=0 tests/fuzz/corpus/$$n || exit 1; done
 
-fuzz: fuzz-xs
 
 .PHONY: fuzz-xs fuzz-xs-seeds fuzz
