@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # block-common.sh: the library of the block hotplug scripts (sourced).
 #
 # Sources xen-hotplug-common.sh, finds the command (add/remove) in the

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # locking.sh: named, upstream-compatible hotplug locks (sourced).
 #
 # claim_lock NAME / release_lock NAME serialise on the file

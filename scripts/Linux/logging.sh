@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # logging.sh: the log function of the hotplug scripts (sourced).
 #
 # Environment:

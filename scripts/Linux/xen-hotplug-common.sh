@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # xen-hotplug-common.sh: the library every hotplug script sources.
 #
 # Sets up paths, logging and locks, and defines the xenstore and

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # xen-script-common.sh: argument helpers shared by every Xen script (sourced).
 #
 # Like upstream, sourcing this file turns on `set -e`: third-party scripts

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # block-common.sh: the NetBSD block hotplug logic, sourced by `block`.
 #
 # The device contract (DESIGN.md section 2, docs/netbsd.md):

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # locking.sh: the hotplug lock for NetBSD, shared with upstream's scripts.
 #
 # Sourced by xen-hotplug-common.sh. claim_lock NAME / release_lock NAME

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # xen-hotplug-common.sh: shared functions of the NetBSD hotplug scripts.
 #
 # Sourced by `block` (and by other people's scripts). POSIX sh, as NetBSD's

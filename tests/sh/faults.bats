@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2153,SC2154 # XHP_* come from test_helper.bash through bats' load, $stderr from run --separate-stderr
 # Faults: SIGKILL of `block add` and `block remove` (the short version of
 # tests/stress/faults.sh, which `make stress` runs longer), a test xenstore
 # that stops or restarts mid-operation, a missing or read-only lock

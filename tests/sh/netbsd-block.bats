@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2153,SC2154 # XHP_* come from test_helper.bash through bats' load, $stderr from run --separate-stderr
 # scripts/NetBSD/block on Linux CI: the real helpers, the test xenstore, real
 # locks, block nodes made with mknod, and stubs (tests/stubs/netbsd) for the
 # NetBSD-only commands vnconfig, sysctl and mount. Runs under $HOTPLUG_SH.

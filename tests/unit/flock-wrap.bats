@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2153,SC2154 # XHP_* come from test_helper.bash through bats' load, $stderr from run --separate-stderr
 # flock-wrap: the hotplug lock. Real flock locks, real processes, and
 # upstream's own locking.sh (downloaded by tests/fetch-upstream.sh) for the
 # interlock with old scripts.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2153,SC2154 # XHP_* come from test_helper.bash through bats' load, $stderr from run --separate-stderr
 # loop-attach: real loop devices. Every device a test creates carries the
 # test's own tag and is backed by a file in the test's own directory;
 # teardown frees exactly those (other suites run at the same time).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2153,SC2154 # XHP_* come from test_helper.bash through bats' load, $stderr from run --separate-stderr
 # test-xenstored: the xenstore daemon of the fast test tier. Driven with the
 # real xenstore-* tools (libxenstore), plus two small clients from
 # tests/xsclient: xsclient (libxenstore scripts: transactions held open while
