@@ -21,7 +21,9 @@
 #       (default 0): the others must not wait on a stuck lock, and the
 #       invariant, the half-written check and the leak check still hold
 # Environment: HOTPLUG_SH (default dash), XHP_BIN, ST_LOCKDIR (only without
-# upstream: upstream's locking.sh hard-codes /var/run/xen-hotplug).
+# upstream: upstream's locking.sh hard-codes /var/run/xen-hotplug),
+# ST_XSD_OPTS (extra test-xenstored options, e.g. "-D 1" to stretch every
+# add on a fast idle machine so random kills land mid-run).
 #
 # Prints one line per round and a final "stress:" line with the figures.
 # Exit: 0 no violation, no leak, no error; 1 otherwise; 100 usage; 111
@@ -91,7 +93,8 @@ fi
 st_snapshot || die "unable to copy the helpers and scripts to $ST_DIR"
 st_env
 
-"$XHP_XSD" -s "$XENSTORED_PATH" 3>&- &
+# shellcheck disable=SC2086 # ST_XSD_OPTS is a list of options
+"$XHP_XSD" -s "$XENSTORED_PATH" ${ST_XSD_OPTS:-} 3>&- &
 xsd_pid=$!
 n=0
 until xenstore-read / >/dev/null 2>&1; do
