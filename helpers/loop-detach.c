@@ -22,7 +22,6 @@
 "  -a          detach every loop device carrying TAG; print each one\n"
 
 #ifdef __linux__
-#include <dirent.h>
 #include <linux/loop.h>
 #include <sys/ioctl.h>
 
@@ -118,52 +117,37 @@ static int detach_one(const char *node, const char *want_id,
 	return XHP_OK;
 }
 
-static int detach_all(const char *want_tag)
+/* One bound loop device of the -a scan: free it if it carries the tag. */
+static int detach_tagged(unsigned long n, const char *name, void *ctx)
 {
-	char tag[XHP_LOOP_TAG_MAX], path[300], node[32];
-	struct dirent *e;
-	unsigned long n;
-	DIR *d;
+	const char *want_tag = ctx;
+	char tag[XHP_LOOP_TAG_MAX], node[32];
 	int fd, r;
 
-	d = opendir("/sys/block");
-	if (d == NULL)
-		xhp_die_sys(XHP_SYS, "unable to open /sys/block");
-	for (;;) {
-		errno = 0;
-		e = readdir(d);
-		if (e == NULL)
-			break;
-		if (xhp_loop_index(e->d_name, &n) == -1)
-			continue;
-		/* loop/ exists only while bound: skip idle devices unopened. */
-		snprintf(path, sizeof(path), "/sys/block/%s/loop", e->d_name);
-		if (access(path, F_OK) == -1) {
-			if (errno == ENOENT)
-				continue;
-			xhp_die_sys(XHP_SYS, "unable to check %s", path);
-		}
-		snprintf(node, sizeof(node), "/dev/loop%lu", n);
-		fd = open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-		if (fd == -1) {
-			if (errno == ENOENT || errno == ENXIO)
-				continue;
-			xhp_die_sys(XHP_SYS, "unable to open %s", node);
-		}
-		r = xhp_loop_status(fd, NULL, NULL, tag);
-		if (r == -1)
-			xhp_die_sys(XHP_SYS, "unable to get status of %s", node);
-		if (r == 0 && strcmp(tag, want_tag) == 0) {
-			detach(fd, node);
-			printf("%s\n", node);
-		}
-		if (close(fd) == -1)
-			xhp_die_sys(XHP_SYS, "unable to close %s", node);
+	(void)name;
+	snprintf(node, sizeof(node), "/dev/loop%lu", n);
+	fd = open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd == -1) {
+		if (errno == ENOENT || errno == ENXIO)
+			return 0;
+		xhp_die_sys(XHP_SYS, "unable to open %s", node);
 	}
-	if (errno != 0)
-		xhp_die_sys(XHP_SYS, "unable to read /sys/block");
-	if (closedir(d) == -1)
-		xhp_die_sys(XHP_SYS, "unable to close /sys/block");
+	r = xhp_loop_status(fd, NULL, NULL, tag);
+	if (r == -1)
+		xhp_die_sys(XHP_SYS, "unable to get status of %s", node);
+	if (r == 0 && strcmp(tag, want_tag) == 0) {
+		detach(fd, node);
+		printf("%s\n", node);
+	}
+	if (close(fd) == -1)
+		xhp_die_sys(XHP_SYS, "unable to close %s", node);
+	return 0;
+}
+
+static int detach_all(const char *want_tag)
+{
+	if (xhp_loop_bound_each(detach_tagged, (void *)want_tag) == -1)
+		xhp_die_sys(XHP_SYS, "unable to scan /sys/block");
 	xhp_close_stdout();
 	return XHP_OK;
 }

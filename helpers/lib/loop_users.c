@@ -3,7 +3,6 @@
 #include "xhp.h"
 
 #ifdef __linux__
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,65 +46,40 @@ bad:
 	return -1;
 }
 
+struct users {
+	dev_t dev;
+	ino_t ino;
+	int (*fn)(unsigned int maj, unsigned int min, void *ctx);
+	void *ctx;
+};
+
+static int one(unsigned long n, const char *name, void *ctx)
+{
+	struct users *u = ctx;
+	unsigned int maj, min;
+	dev_t bdev;
+	ino_t bino;
+	int r;
+
+	(void)n;
+	r = sys_majmin(name, &maj, &min);
+	if (r != 0)
+		return r == 1 ? 0 : -1;
+	r = xhp_loop_backing(maj, min, &bdev, &bino);
+	if (r != 0)
+		return r == 1 ? 0 : -1;
+	if (bdev != u->dev || bino != u->ino)
+		return 0;
+	return u->fn(maj, min, u->ctx);
+}
+
 int xhp_loop_users(dev_t dev, ino_t ino,
 		   int (*fn)(unsigned int maj, unsigned int min, void *ctx),
 		   void *ctx)
 {
-	char bound[300];
-	struct dirent *e;
-	unsigned long n;
-	unsigned int maj, min;
-	dev_t bdev;
-	ino_t bino;
-	DIR *d;
-	int r, err;
+	struct users u = { dev, ino, fn, ctx };
 
-	d = opendir("/sys/block");
-	if (d == NULL)
-		return -1;
-	for (;;) {
-		errno = 0;
-		e = readdir(d);
-		if (e == NULL)
-			break;
-		if (xhp_loop_index(e->d_name, &n) == -1)
-			continue;
-		/* The loop/ directory exists only while a file is bound;
-		 * checking it first spares opening every idle device. */
-		snprintf(bound, sizeof(bound), "/sys/block/%s/loop", e->d_name);
-		if (access(bound, F_OK) == -1) {
-			if (errno == ENOENT)
-				continue;
-			goto fail;
-		}
-		r = sys_majmin(e->d_name, &maj, &min);
-		if (r == 1)
-			continue;
-		if (r == -1)
-			goto fail;
-		r = xhp_loop_backing(maj, min, &bdev, &bino);
-		if (r == 1)
-			continue;
-		if (r == -1)
-			goto fail;
-		if (bdev != dev || bino != ino)
-			continue;
-		r = fn(maj, min, ctx);
-		if (r != 0) {
-			closedir(d);
-			return r;
-		}
-	}
-	if (errno != 0)
-		goto fail;
-	if (closedir(d) == -1)
-		return -1;
-	return 0;
-fail:
-	err = errno;
-	closedir(d);
-	errno = err;
-	return -1;
+	return xhp_loop_bound_each(one, &u);
 }
 #else
 int xhp_loop_users(dev_t dev, ino_t ino,

@@ -64,6 +64,13 @@ int xhp_loop_users(dev_t dev, ino_t ino,
 		   int (*fn)(unsigned int maj, unsigned int min, void *ctx),
 		   void *ctx);
 
+/* Call FN(N, NAME, CTX) for every bound loop device loopN in /sys/block
+ * (NAME is its sysfs name). A non-zero return from FN stops the scan and
+ * is returned (errno kept). 0 when the scan completed, -1 on error (errno
+ * set). Not Linux: no loop devices, returns 0. */
+int xhp_loop_bound_each(int (*fn)(unsigned long n, const char *name,
+				  void *ctx), void *ctx);
+
 /* 0 with *N set when NAME is a whole loop device's name, "loop" and a
  * decimal number (not a partition, "loop0p1"); -1 otherwise. */
 int xhp_loop_index(const char *name, unsigned long *n);
