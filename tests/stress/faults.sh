@@ -59,7 +59,10 @@ trap 'exit 1' INT TERM
 st_snapshot || die "unable to copy the helpers and scripts to $ST_DIR"
 st_env
 
-"$XHP_XSD" -s "$XENSTORED_PATH" 3>&- &
+# ST_XSD_OPTS: extra test-xenstored options (e.g. "-D 1" stretches each
+# run so random kills land mid-run on a fast idle machine).
+# shellcheck disable=SC2086 # a list of options
+"$XHP_XSD" -s "$XENSTORED_PATH" ${ST_XSD_OPTS:-} 3>&- &
 xsd_pid=$!
 n=0
 until xenstore-read / >/dev/null 2>&1; do
