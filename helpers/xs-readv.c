@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <xenstore.h>
 
 #include "xhp.h"
 
@@ -22,11 +21,10 @@ static int has_control(const char *v, unsigned int len)
 
 int main(int argc, char **argv)
 {
-	struct xs_handle *h;
+	struct xhp_xsp q;
 	const char **def;
-	char **val;
-	unsigned int len;
-	char *v;
+	char **val, *v;
+	unsigned int *lens;
 	int c, i, n;
 
 	xhp_init(argv[0]);
@@ -45,7 +43,8 @@ int main(int argc, char **argv)
 
 	def = calloc((size_t)n, sizeof(*def));
 	val = calloc((size_t)n, sizeof(*val));
-	if (def == NULL || val == NULL)
+	lens = calloc((size_t)n, sizeof(*lens));
+	if (def == NULL || val == NULL || lens == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
 	/* Validate every argument before connecting: a usage error must not
 	 * depend on the store. */
@@ -57,22 +56,22 @@ int main(int argc, char **argv)
 		}
 	}
 
-	h = xs_open(0);
-	if (h == NULL)
-		xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
+	/* All the reads in flight at once: one round trip, not N. */
+	xhp_xsp_open(&q);
+	xhp_xsp_many(&q, 0, argv, (size_t)n, val, lens);
+	xhp_xsp_close(&q);
 	for (i = 0; i < n; i++) {
-		v = xs_read(h, XBT_NULL, argv[i], &len);
+		v = val[i];
 		if (v == NULL) {
-			if (errno == ENOENT && def[i] != NULL)
+			if (def[i] != NULL)
 				continue;
-			xhp_die_sys(errno == ENOENT ? XHP_NO : XHP_SYS,
-				    "unable to read %s", argv[i]);
+			errno = ENOENT;
+			xhp_die_sys(XHP_NO, "unable to read %s", argv[i]);
 		}
-		val[i] = v;
 		/* Callers split our output on newlines and pass values to
 		 * commands: refuse what would break either. */
-		if (!xhp_value_ok(v, len))
-			xhp_die(XHP_NO, has_control(v, len) ?
+		if (!xhp_value_ok(v, lens[i]))
+			xhp_die(XHP_NO, has_control(v, lens[i]) ?
 				"value of %s contains a control character" :
 				"value of %s is not valid UTF-8", argv[i]);
 	}
@@ -85,7 +84,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		free(val[i]);
 	free(val);
+	free(lens);
 	free(def);
-	xs_close(h);
 	return XHP_OK;
 }

@@ -298,6 +298,31 @@ struct xhp_share {
 	char *verdict;          /* after a 1: "guest MM PATH" / "local MM MNT" */
 };
 
+/* A xenstore connection with many reads in flight (xs_pipe.c,
+ * docs/performance.md): the scan of every backend in a few round trips
+ * instead of one per node. Reads outside transactions only. */
+struct xhp_xsp {
+	int fd;
+	int sock;               /* a socket: many requests per write */
+	unsigned int id;        /* next req_id */
+};
+
+/* Connect as xs_open() does (xenstored's socket, else the xenbus device).
+ * Dies 111. */
+void xhp_xsp_open(struct xhp_xsp *q);
+void xhp_xsp_close(struct xhp_xsp *q);
+
+/* Read (LIST 0) or list (LIST 1) each of the N PATHS: VALS[i] the value,
+ * NUL-terminated and malloc'd, with LENS[i] its length, or NULL when the
+ * node does not exist. Dies 111 on any other error. */
+void xhp_xsp_many(struct xhp_xsp *q, int list, char *const *paths,
+		  size_t n, char **vals, unsigned int *lens);
+
+/* The names in a directory reply VAL of LEN bytes (xhp_xsp_many with
+ * LIST): a calloc'd, NULL-terminated vector pointing into VAL; *NUM of
+ * them. Dies 111. */
+char **xhp_xsp_split(char *val, unsigned int len, unsigned int *num);
+
 /* Read NODE outside a transaction, NUL-terminated (LEN may be NULL); NULL
  * when absent. Dies 111 on other errors. */
 char *xhp_xs_read(struct xs_handle *h, const char *node, unsigned int *len);

@@ -38,45 +38,22 @@ static int same_vm(struct xhp_share *c, const char *dom)
 	return same;
 }
 
-/* Is the backend at BP using something in our identity set? On a match,
- * *MAJ, *MIN tell which device. */
-static int backend_uses(struct xhp_share *c, const char *bp,
-			unsigned long *maj, unsigned long *min)
+/* What a backend's path names now: 1 with *MAJ, *MIN when it is in our
+ * identity set. V is the physical-device-path value (LEN bytes). */
+static int path_uses(struct xhp_share *c, const char *v, unsigned int len,
+		     unsigned long *maj, unsigned long *min)
 {
-	char p[XHP_XS_PATHMAX], *v;
-	unsigned int len;
 	struct stat st;
-	int r;
 
-	xhp_pathf(p, XHP_SYS, "%s/%s", bp, "physical-device");
-	v = xhp_xs_read(c->h, p, &len);
-	if (v != NULL) {
-		r = xhp_parse_physdev(v, len, c->fmt, maj, min);
-		free(v);
-		if (r == 0)
-			return xhp_idset_has_blk(&c->ids, *maj, *min);
-		/* Unparsable: blkback will not use it either; the path may
-		 * still tell what the backend is about to open. */
-	}
-	/* Path-only writer, or libxl not yet converted: the path names the
-	 * device, and its identity now is what matters. */
-	xhp_pathf(p, XHP_SYS, "%s/%s", bp, "physical-device-path");
-	v = xhp_xs_read(c->h, p, &len);
-	if (v == NULL)
-		return 0;
 	/* A value with a NUL is no path any kernel backend could open. */
-	if (len == 0 || memchr(v, '\0', len) != NULL) {
-		free(v);
+	if (len == 0 || memchr(v, '\0', len) != NULL)
 		return 0;
-	}
 	if (stat(v, &st) == -1) {
 		/* Gone: nothing to share any more. */
 		if (errno != ENOENT && errno != ENOTDIR)
 			xhp_die_sys(XHP_SYS, "unable to stat %s", v);
-		free(v);
 		return 0;
 	}
-	free(v);
 	if (S_ISBLK(st.st_mode)) {
 		*maj = xhp_dev_major(st.st_rdev);
 		*min = xhp_dev_minor(st.st_rdev);
@@ -108,63 +85,216 @@ static int conflicts(struct xhp_share *c, const char *bp)
 	return cm == 'w';
 }
 
-/* The backends of one domain directory DP (domain DOM). 0 or 1 (busy). */
-static int scan_dom(struct xhp_share *c, const char *dp, const char *dom)
-{
-	char bp[XHP_XS_PATHMAX], bn[XHP_XS_PATHMAX];
-	unsigned long maj, min;
-	unsigned int nv, j;
-	char **devs;
-	int same = -1, busy = 0;
+/* A growing vector of malloc'd strings. */
+struct vec {
+	char **v;
+	size_t n, room;
+};
 
-	devs = xs_directory(c->h, XBT_NULL, dp, &nv);
-	if (devs == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		xhp_die_sys(XHP_SYS, "unable to list %s", dp);
+static void vec_add(struct vec *a, const char *fmt, const char *x,
+		    const char *y)
+{
+	char p[XHP_XS_PATHMAX];
+
+	xhp_pathf(p, XHP_SYS, fmt, x, y);
+	if (a->n == a->room) {
+		size_t room = a->room ? 2 * a->room : 64;
+		char **v = realloc(a->v, room * sizeof(*v));
+
+		if (v == NULL)
+			xhp_die_sys(XHP_SYS, "unable to allocate memory");
+		a->v = v;
+		a->room = room;
 	}
-	for (j = 0; j < nv && !busy; j++) {
-		xhp_pathf(bp, XHP_SYS, "%s/%s", dp, devs[j]);
-		xhp_xs_normalise(bn, bp);
-		if (strcmp(bn, c->selfn) == 0)
+	a->v[a->n] = strdup(p);
+	if (a->v[a->n] == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	a->n++;
+}
+
+static void vec_free(struct vec *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	a->v = NULL;
+	a->n = a->room = 0;
+}
+
+/* Values of the N nodes NODE of backends BP, read in flight together. */
+static void read_all(struct xhp_xsp *q, char **bp, size_t n,
+		     const char *node, char **val, unsigned int *len)
+{
+	struct vec p = { NULL, 0, 0 };
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		vec_add(&p, "%s/%s", bp[i], node);
+	xhp_xsp_many(q, 0, p.v, p.n, val, len);
+	vec_free(&p);
+}
+
+/* Every child NAME of each of the N directories DIRS as "DIR/NAME" in
+ * OUT; with PARENT, OUT->v[k]'s directory index in PARENT[k]. */
+static void list_all(struct xhp_xsp *q, char **dirs, size_t n,
+		     struct vec *out, size_t **parent)
+{
+	char **val = calloc(n + 1, sizeof(*val));
+	unsigned int *len = calloc(n + 1, sizeof(*len)), k, nv;
+	size_t i, room = 0;
+
+	if (val == NULL || len == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	xhp_xsp_many(q, 1, dirs, n, val, len);
+	if (parent != NULL)
+		*parent = NULL;
+	for (i = 0; i < n; i++) {
+		char **names;
+
+		/* A directory gone meanwhile has nothing in it. */
+		if (val[i] == NULL)
 			continue;
-		if (!backend_uses(c, bp, &maj, &min) || !conflicts(c, bp))
-			continue;
-		if (same == -1)
-			same = same_vm(c, dom);
-		if (!same)
-			busy = xhp_share_busy(c, "guest", maj, min, bp);
+		names = xhp_xsp_split(val[i], len[i], &nv);
+		for (k = 0; k < nv; k++) {
+			vec_add(out, "%s/%s", dirs[i], names[k]);
+			if (parent == NULL)
+				continue;
+			if (out->n > room) {
+				size_t *p;
+
+				room = out->room;
+				p = realloc(*parent, room * sizeof(*p));
+				if (p == NULL)
+					xhp_die_sys(XHP_SYS,
+						    "unable to allocate memory");
+				*parent = p;
+			}
+			(*parent)[out->n - 1] = i;
+		}
+		free(names);
+		free(val[i]);
 	}
-	free(devs);
-	return busy;
+	free(val);
+	free(len);
 }
 
 int xhp_share_guests(struct xhp_share *c, const char *base,
 		     const char *types)
 {
-	char tp[XHP_XS_PATHMAX], dp[XHP_XS_PATHMAX], *list, *type, *save = NULL;
-	char **doms;
-	unsigned int nd, i;
-	int busy = 0;
+	char bn[XHP_XS_PATHMAX], *list, *type, *save = NULL, **pd, **pp;
+	struct vec tdirs = { NULL, 0, 0 }, ddirs = { NULL, 0, 0 };
+	struct vec bes = { NULL, 0, 0 };
+	unsigned int *pdl, *ppl;
+	unsigned long maj, min;
+	size_t *dom = NULL, i, lastdom = (size_t)-1;
+	struct xhp_xsp q;
+	int busy = 0, same = -1, uses, r;
 
+	/* Every backend BASE/TYPE/DOM/DEV but ours, listed and read with
+	 * the requests of each step in flight together. */
 	list = strdup(types);
 	if (list == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	for (type = strtok_r(list, ",", &save); type != NULL && !busy;
-	     type = strtok_r(NULL, ",", &save)) {
-		xhp_pathf(tp, XHP_SYS, "%s/%s", base, type);
-		doms = xs_directory(c->h, XBT_NULL, tp, &nd);
-		if (doms == NULL) {
-			if (errno == ENOENT)
-				continue;
-			xhp_die_sys(XHP_SYS, "unable to list %s", tp);
-		}
-		for (i = 0; i < nd && !busy; i++) {
-			xhp_pathf(dp, XHP_SYS, "%s/%s", tp, doms[i]);
-			busy = scan_dom(c, dp, doms[i]);
-		}
-		free(doms);
-	}
+	for (type = strtok_r(list, ",", &save); type != NULL;
+	     type = strtok_r(NULL, ",", &save))
+		vec_add(&tdirs, "%s/%s", base, type);
 	free(list);
+	xhp_xsp_open(&q);
+	list_all(&q, tdirs.v, tdirs.n, &ddirs, NULL);
+	list_all(&q, ddirs.v, ddirs.n, &bes, &dom);
+	for (i = 0; i < bes.n; i++) {
+		xhp_xs_normalise(bn, bes.v[i]);
+		if (strcmp(bn, c->selfn) == 0) {
+			free(bes.v[i]);
+			bes.v[i] = NULL;
+		}
+	}
+	pd = calloc(bes.n + 1, sizeof(*pd));
+	pp = calloc(bes.n + 1, sizeof(*pp));
+	pdl = calloc(bes.n + 1, sizeof(*pdl));
+	ppl = calloc(bes.n + 1, sizeof(*ppl));
+	if (pd == NULL || pp == NULL || pdl == NULL || ppl == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	/* Skip our own backend: compact the list, keeping order. */
+	{
+		size_t j = 0;
+
+		for (i = 0; i < bes.n; i++)
+			if (bes.v[i] != NULL) {
+				bes.v[j] = bes.v[i];
+				dom[j++] = dom[i];
+			}
+		bes.n = j;
+	}
+	read_all(&q, bes.v, bes.n, "physical-device", pd, pdl);
+	{
+		/* Path-only writers, or libxl not yet converted: the path
+		 * names the device, and its identity now is what matters. An
+		 * unparsable physical-device may still have a path that tells
+		 * what the backend is about to open. */
+		struct vec need = { NULL, 0, 0 };
+		size_t *at = calloc(bes.n + 1, sizeof(*at)), k;
+
+		if (at == NULL)
+			xhp_die_sys(XHP_SYS, "unable to allocate memory");
+		for (i = 0; i < bes.n; i++)
+			if (pd[i] == NULL || xhp_parse_physdev(pd[i], pdl[i],
+			    c->fmt, &maj, &min) != 0) {
+				at[need.n] = i;
+				vec_add(&need, "%s%s", bes.v[i], "");
+			}
+		{
+			char **v = calloc(need.n + 1, sizeof(*v));
+			unsigned int *l = calloc(need.n + 1, sizeof(*l));
+
+			if (v == NULL || l == NULL)
+				xhp_die_sys(XHP_SYS,
+					    "unable to allocate memory");
+			read_all(&q, need.v, need.n, "physical-device-path",
+				 v, l);
+			for (k = 0; k < need.n; k++) {
+				pp[at[k]] = v[k];
+				ppl[at[k]] = l[k];
+			}
+			free(v);
+			free(l);
+		}
+		vec_free(&need);
+		free(at);
+	}
+	xhp_xsp_close(&q);
+
+	/* Then each backend in turn, as listed. */
+	for (i = 0; i < bes.n && !busy; i++) {
+		r = pd[i] != NULL ? xhp_parse_physdev(pd[i], pdl[i], c->fmt,
+						     &maj, &min) : -1;
+		if (r == 0)
+			uses = xhp_idset_has_blk(&c->ids, maj, min);
+		else
+			uses = pp[i] != NULL &&
+			       path_uses(c, pp[i], ppl[i], &maj, &min);
+		if (!uses || !conflicts(c, bes.v[i]))
+			continue;
+		if (dom[i] != lastdom) {
+			lastdom = dom[i];
+			same = same_vm(c, strrchr(ddirs.v[dom[i]], '/') + 1);
+		}
+		if (!same)
+			busy = xhp_share_busy(c, "guest", maj, min, bes.v[i]);
+	}
+	for (i = 0; i < bes.n; i++) {
+		free(pd[i]);
+		free(pp[i]);
+	}
+	free(pd);
+	free(pp);
+	free(pdl);
+	free(ppl);
+	free(dom);
+	vec_free(&bes);
+	vec_free(&ddirs);
+	vec_free(&tdirs);
 	return busy;
 }

@@ -1,0 +1,254 @@
+/* A xenstore connection of our own on which many requests are in flight
+ * at once (docs/performance.md).
+ *
+ * libxenstore sends one request per handle and waits for its reply, so a
+ * sharing check over 1000 backends costs 1000 round trips through
+ * xenstored, each a pair of wake-ups. The wire protocol lets a client send
+ * the next request before the last reply: xenstored answers each
+ * connection's requests in order, with the request's req_id. Here up to
+ * XSP_WINDOW requests go out, then their replies are read back, so the
+ * same scan costs a few round trips.
+ *
+ * Only reads go through here (XS_READ, XS_DIRECTORY, outside any
+ * transaction); every write stays on the libxenstore handle. The
+ * connection is found as xs_open() finds it: the socket named by
+ * xs_daemon_socket() (XENSTORED_PATH, or xenstored's run directory),
+ * otherwise the kernel's xenbus device, which takes one message per
+ * write(2) and queues the replies. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <xenstore.h>
+#include <xen/io/xs_wire.h>
+
+#include "xhp.h"
+
+/* Requests in flight. cxenstored's quota on outstanding requests (20 by
+ * default) applies to unprivileged domains only; dom0's connections are
+ * exempt, and a socket buffer holds 64 replies of any size. */
+#define XSP_WINDOW 64
+
+static int sock_open(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd == -1)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	strcpy(sa.sun_path, path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
+static const char *const xenbus_devs[] = {
+	"/dev/xen/xenbus", "/proc/xen/xenbus", "/kern/xen/xenbus",
+	"/dev/xen/xenstore", NULL
+};
+
+void xhp_xsp_open(struct xhp_xsp *q)
+{
+	const char *path = xs_daemon_socket();
+	struct stat st;
+	int i;
+
+	q->fd = -1;
+	q->id = 0;
+	if (path != NULL && stat(path, &st) == 0) {
+		q->sock = S_ISSOCK(st.st_mode);
+		q->fd = q->sock ? sock_open(path) : open(path, O_RDWR);
+		if (q->fd == -1)
+			xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
+		(void)fcntl(q->fd, F_SETFD, FD_CLOEXEC);
+		return;
+	}
+	/* XENSTORED_PATH, when set, is the only place xs_open() looks. */
+	if (getenv("XENSTORED_PATH") != NULL)
+		xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
+	q->sock = 0;
+	for (i = 0; xenbus_devs[i] != NULL; i++) {
+		q->fd = open(xenbus_devs[i], O_RDWR);
+		if (q->fd != -1) {
+			(void)fcntl(q->fd, F_SETFD, FD_CLOEXEC);
+			return;
+		}
+	}
+	errno = ENOENT;
+	xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
+}
+
+void xhp_xsp_close(struct xhp_xsp *q)
+{
+	if (q->fd != -1)
+		close(q->fd);
+	q->fd = -1;
+}
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			xhp_die_sys(XHP_SYS, "unable to send to xenstore");
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+}
+
+/* Read exactly LEN bytes of a reply. */
+static void read_all(int fd, char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t r = read(fd, buf, len);
+
+		if (r == 0)
+			xhp_die(XHP_SYS, "xenstore closed the connection");
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			xhp_die_sys(XHP_SYS, "unable to read from xenstore");
+		}
+		buf += r;
+		len -= (size_t)r;
+	}
+}
+
+/* Queue request TYPE for PATH with id ID in OUT (room for one message);
+ * return its length. */
+static size_t put_req(char *out, uint32_t type, uint32_t id, const char *path)
+{
+	struct xsd_sockmsg m;
+	size_t n = strlen(path) + 1;
+
+	if (n > XENSTORE_PAYLOAD_MAX)
+		xhp_die(XHP_SYS, "xenstore path too long: %.64s...", path);
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.req_id = id;
+	m.tx_id = 0;
+	m.len = (uint32_t)n;
+	memcpy(out, &m, sizeof(m));
+	memcpy(out + sizeof(m), path, n);
+	return sizeof(m) + n;
+}
+
+/* Take the reply to request ID (TYPE, for PATH): the value, NUL-terminated,
+ * in *VAL with its length in *LEN, or NULL for a node that does not exist.
+ * Any other error dies, as a libxenstore read does. */
+static void get_reply(struct xhp_xsp *q, uint32_t type, uint32_t id,
+		      const char *path, char **val, unsigned int *len)
+{
+	struct xsd_sockmsg m;
+	char *body;
+
+	read_all(q->fd, (char *)&m, sizeof(m));
+	if (m.len > XENSTORE_PAYLOAD_MAX)
+		xhp_die(XHP_SYS, "xenstore sent a reply of %u bytes",
+			(unsigned int)m.len);
+	body = malloc((size_t)m.len + 1);
+	if (body == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	read_all(q->fd, body, m.len);
+	body[m.len] = '\0';
+	if (m.req_id != id || (m.type != type && m.type != XS_ERROR))
+		xhp_die(XHP_SYS, "xenstore answered out of order (request %u, "
+			"reply %u of type %u)", (unsigned int)id,
+			(unsigned int)m.req_id, (unsigned int)m.type);
+	if (m.type == XS_ERROR) {
+		if (strcmp(body, "ENOENT") != 0) {
+			/* As libxenstore does: the name to its errno, EINVAL
+			 * for one it does not know. */
+			size_t e;
+
+			errno = EINVAL;
+			for (e = 0; e < sizeof(xsd_errors) /
+			     sizeof(xsd_errors[0]); e++)
+				if (strcmp(body, xsd_errors[e].errstring) == 0)
+					errno = xsd_errors[e].errnum;
+			xhp_die_sys(XHP_SYS, "unable to %s %s",
+				    type == XS_DIRECTORY ? "list" : "read",
+				    path);
+		}
+		free(body);
+		*val = NULL;
+		*len = 0;
+		return;
+	}
+	*val = body;
+	*len = m.len;
+}
+
+void xhp_xsp_many(struct xhp_xsp *q, int list, char *const *paths,
+		  size_t n, char **vals, unsigned int *lens)
+{
+	uint32_t type = list ? XS_DIRECTORY : XS_READ;
+	size_t room = XSP_WINDOW * (sizeof(struct xsd_sockmsg) +
+				   XENSTORE_PAYLOAD_MAX);
+	char *out = malloc(room);
+	size_t i, j, k, used;
+
+	if (out == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	for (i = 0; i < n; i = k) {
+		uint32_t first = q->id;
+
+		used = 0;
+		for (k = i; k < n && k - i < XSP_WINDOW; k++) {
+			size_t m = put_req(out + used, type, q->id++, paths[k]);
+
+			/* A device takes one message per write. */
+			if (!q->sock)
+				write_all(q->fd, out + used, m);
+			else
+				used += m;
+		}
+		if (q->sock)
+			write_all(q->fd, out, used);
+		for (j = i; j < k; j++)
+			get_reply(q, type, first + (uint32_t)(j - i), paths[j],
+				  &vals[j], &lens[j]);
+	}
+	free(out);
+}
+
+char **xhp_xsp_split(char *val, unsigned int len, unsigned int *num)
+{
+	unsigned int i, n = 0;
+	char **v;
+
+	/* Names are NUL-terminated; the reader put one more NUL after the
+	 * reply, so the last name ends even when the reply does not. Empty
+	 * names (an empty directory sent as a lone NUL) are none. */
+	v = calloc((size_t)len / 2 + 2, sizeof(*v));
+	if (v == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	for (i = 0; i < len; i += (unsigned int)strlen(val + i) + 1)
+		if (val[i] != '\0')
+			v[n++] = val + i;
+	*num = n;
+	return v;
+}
