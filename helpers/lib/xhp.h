@@ -312,6 +312,23 @@ struct xhp_xsp {
 void xhp_xsp_open(struct xhp_xsp *q);
 void xhp_xsp_close(struct xhp_xsp *q);
 
+/* One request of a batch: TYPE (an XS_* of <xen/io/xs_wire.h>) in
+ * transaction TX (0: none) with payload DATA of LEN bytes; out: the reply
+ * VAL (NUL-terminated, malloc'd) of VLEN bytes, or ERR, the errno of an
+ * error reply (VAL NULL). */
+struct xhp_xsreq {
+	unsigned int type, tx;
+	const char *data;
+	size_t len;
+	char *val;
+	unsigned int vlen;
+	int err;
+};
+
+/* Send the N requests, up to 64 in flight, and take their replies. Dies
+ * 111 when the connection fails. */
+void xhp_xsp_batch(struct xhp_xsp *q, struct xhp_xsreq *r, size_t n);
+
 /* Read (LIST 0) or list (LIST 1) each of the N PATHS: VALS[i] the value,
  * NUL-terminated and malloc'd, with LENS[i] its length, or NULL when the
  * node does not exist. Dies 111 on any other error. */

@@ -137,33 +137,32 @@ static void read_all(int fd, char *buf, size_t len)
 	}
 }
 
-/* Queue request TYPE for PATH with id ID in OUT (room for one message);
- * return its length. */
-static size_t put_req(char *out, uint32_t type, uint32_t id, const char *path)
+/* Queue request R with id ID in OUT (room for one message); return its
+ * length. */
+static size_t put_req(char *out, const struct xhp_xsreq *r, uint32_t id)
 {
 	struct xsd_sockmsg m;
-	size_t n = strlen(path) + 1;
 
-	if (n > XENSTORE_PAYLOAD_MAX)
-		xhp_die(XHP_SYS, "xenstore path too long: %.64s...", path);
+	if (r->len > XENSTORE_PAYLOAD_MAX)
+		xhp_die(XHP_SYS, "xenstore request of %zu bytes", r->len);
 	memset(&m, 0, sizeof(m));
-	m.type = type;
+	m.type = r->type;
 	m.req_id = id;
-	m.tx_id = 0;
-	m.len = (uint32_t)n;
+	m.tx_id = r->tx;
+	m.len = (uint32_t)r->len;
 	memcpy(out, &m, sizeof(m));
-	memcpy(out + sizeof(m), path, n);
-	return sizeof(m) + n;
+	memcpy(out + sizeof(m), r->data, r->len);
+	return sizeof(m) + r->len;
 }
 
-/* Take the reply to request ID (TYPE, for PATH): the value, NUL-terminated,
- * in *VAL with its length in *LEN, or NULL for a node that does not exist.
- * Any other error dies, as a libxenstore read does. */
-static void get_reply(struct xhp_xsp *q, uint32_t type, uint32_t id,
-		      const char *path, char **val, unsigned int *len)
+/* Take the reply to request R, sent with id ID: R->val and R->vlen, or
+ * R->err for an error reply, the name mapped to its errno as libxenstore
+ * does (EINVAL for one it does not know). */
+static void get_reply(struct xhp_xsp *q, struct xhp_xsreq *r, uint32_t id)
 {
 	struct xsd_sockmsg m;
 	char *body;
+	size_t e;
 
 	read_all(q->fd, (char *)&m, sizeof(m));
 	if (m.len > XENSTORE_PAYLOAD_MAX)
@@ -174,38 +173,27 @@ static void get_reply(struct xhp_xsp *q, uint32_t type, uint32_t id,
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
 	read_all(q->fd, body, m.len);
 	body[m.len] = '\0';
-	if (m.req_id != id || (m.type != type && m.type != XS_ERROR))
+	if (m.req_id != id || (m.type != r->type && m.type != XS_ERROR))
 		xhp_die(XHP_SYS, "xenstore answered out of order (request %u, "
 			"reply %u of type %u)", (unsigned int)id,
 			(unsigned int)m.req_id, (unsigned int)m.type);
+	r->val = NULL;
+	r->vlen = 0;
+	r->err = 0;
 	if (m.type == XS_ERROR) {
-		if (strcmp(body, "ENOENT") != 0) {
-			/* As libxenstore does: the name to its errno, EINVAL
-			 * for one it does not know. */
-			size_t e;
-
-			errno = EINVAL;
-			for (e = 0; e < sizeof(xsd_errors) /
-			     sizeof(xsd_errors[0]); e++)
-				if (strcmp(body, xsd_errors[e].errstring) == 0)
-					errno = xsd_errors[e].errnum;
-			xhp_die_sys(XHP_SYS, "unable to %s %s",
-				    type == XS_DIRECTORY ? "list" : "read",
-				    path);
-		}
+		r->err = EINVAL;
+		for (e = 0; e < sizeof(xsd_errors) / sizeof(xsd_errors[0]); e++)
+			if (strcmp(body, xsd_errors[e].errstring) == 0)
+				r->err = xsd_errors[e].errnum;
 		free(body);
-		*val = NULL;
-		*len = 0;
 		return;
 	}
-	*val = body;
-	*len = m.len;
+	r->val = body;
+	r->vlen = m.len;
 }
 
-void xhp_xsp_many(struct xhp_xsp *q, int list, char *const *paths,
-		  size_t n, char **vals, unsigned int *lens)
+void xhp_xsp_batch(struct xhp_xsp *q, struct xhp_xsreq *r, size_t n)
 {
-	uint32_t type = list ? XS_DIRECTORY : XS_READ;
 	size_t room = XSP_WINDOW * (sizeof(struct xsd_sockmsg) +
 				   XENSTORE_PAYLOAD_MAX);
 	char *out = malloc(room);
@@ -218,7 +206,7 @@ void xhp_xsp_many(struct xhp_xsp *q, int list, char *const *paths,
 
 		used = 0;
 		for (k = i; k < n && k - i < XSP_WINDOW; k++) {
-			size_t m = put_req(out + used, type, q->id++, paths[k]);
+			size_t m = put_req(out + used, &r[k], q->id++);
 
 			/* A device takes one message per write. */
 			if (!q->sock)
@@ -229,10 +217,35 @@ void xhp_xsp_many(struct xhp_xsp *q, int list, char *const *paths,
 		if (q->sock)
 			write_all(q->fd, out, used);
 		for (j = i; j < k; j++)
-			get_reply(q, type, first + (uint32_t)(j - i), paths[j],
-				  &vals[j], &lens[j]);
+			get_reply(q, &r[j], first + (uint32_t)(j - i));
 	}
 	free(out);
+}
+
+void xhp_xsp_many(struct xhp_xsp *q, int list, char *const *paths,
+		  size_t n, char **vals, unsigned int *lens)
+{
+	struct xhp_xsreq *r = calloc(n + 1, sizeof(*r));
+	size_t i;
+
+	if (r == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	for (i = 0; i < n; i++) {
+		r[i].type = list ? XS_DIRECTORY : XS_READ;
+		r[i].data = paths[i];
+		r[i].len = strlen(paths[i]) + 1;
+	}
+	xhp_xsp_batch(q, r, n);
+	for (i = 0; i < n; i++) {
+		if (r[i].err != 0 && r[i].err != ENOENT) {
+			errno = r[i].err;
+			xhp_die_sys(XHP_SYS, "unable to %s %s",
+				    list ? "list" : "read", paths[i]);
+		}
+		vals[i] = r[i].val;
+		lens[i] = r[i].vlen;
+	}
+	free(r);
 }
 
 char **xhp_xsp_split(char *val, unsigned int len, unsigned int *num)

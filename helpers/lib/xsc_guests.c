@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdint.h>
 #include <xenstore.h>
+#include <xen/io/xs_wire.h>
 
 #include "xhp.h"
 
@@ -138,26 +140,49 @@ static void read_all(struct xhp_xsp *q, char **bp, size_t n,
 
 /* Every child NAME of each of the N directories DIRS as "DIR/NAME" in
  * OUT; with PARENT, OUT->v[k]'s directory index in PARENT[k]. */
-static void list_all(struct xhp_xsp *q, char **dirs, size_t n,
-		     struct vec *out, size_t **parent)
+static void list_all(struct xhp_share *c, struct xhp_xsp *q, char **dirs,
+		     size_t n, struct vec *out, size_t **parent)
 {
-	char **val = calloc(n + 1, sizeof(*val));
-	unsigned int *len = calloc(n + 1, sizeof(*len)), k, nv;
+	struct xhp_xsreq *r = calloc(n + 1, sizeof(*r));
+	unsigned int k, nv;
 	size_t i, room = 0;
 
-	if (val == NULL || len == NULL)
+	if (r == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	xhp_xsp_many(q, 1, dirs, n, val, len);
+	for (i = 0; i < n; i++) {
+		r[i].type = XS_DIRECTORY;
+		r[i].data = dirs[i];
+		r[i].len = strlen(dirs[i]) + 1;
+	}
+	xhp_xsp_batch(q, r, n);
 	if (parent != NULL)
 		*parent = NULL;
 	for (i = 0; i < n; i++) {
 		char **names;
+		int lib = 0;
 
+		/* A list over 4096 bytes does not fit one reply: libxenstore
+		 * fetches it in parts (XS_DIRECTORY_PART). */
+		if (r[i].err == E2BIG) {
+			names = xs_directory(c->h, XBT_NULL, dirs[i], &nv);
+			if (names == NULL && errno != ENOENT)
+				xhp_die_sys(XHP_SYS, "unable to list %s",
+					    dirs[i]);
+			lib = 1;
+		} else if (r[i].err != 0 && r[i].err != ENOENT) {
+			errno = r[i].err;
+			xhp_die_sys(XHP_SYS, "unable to list %s", dirs[i]);
+		} else if (r[i].val != NULL) {
+			names = xhp_xsp_split(r[i].val, r[i].vlen, &nv);
+		} else {
+			names = NULL;
+		}
 		/* A directory gone meanwhile has nothing in it. */
-		if (val[i] == NULL)
+		if (names == NULL)
 			continue;
-		names = xhp_xsp_split(val[i], len[i], &nv);
 		for (k = 0; k < nv; k++) {
+			if (lib && names[k][0] == '\0')
+				continue;
 			vec_add(out, "%s/%s", dirs[i], names[k]);
 			if (parent == NULL)
 				continue;
@@ -174,10 +199,9 @@ static void list_all(struct xhp_xsp *q, char **dirs, size_t n,
 			(*parent)[out->n - 1] = i;
 		}
 		free(names);
-		free(val[i]);
+		free(r[i].val);
 	}
-	free(val);
-	free(len);
+	free(r);
 }
 
 int xhp_share_guests(struct xhp_share *c, const char *base,
@@ -202,8 +226,8 @@ int xhp_share_guests(struct xhp_share *c, const char *base,
 		vec_add(&tdirs, "%s/%s", base, type);
 	free(list);
 	xhp_xsp_open(&q);
-	list_all(&q, tdirs.v, tdirs.n, &ddirs, NULL);
-	list_all(&q, ddirs.v, ddirs.n, &bes, &dom);
+	list_all(c, &q, tdirs.v, tdirs.n, &ddirs, NULL);
+	list_all(c, &q, ddirs.v, ddirs.n, &bes, &dom);
 	for (i = 0; i < bes.n; i++) {
 		xhp_xs_normalise(bn, bes.v[i]);
 		if (strcmp(bn, c->selfn) == 0) {
