@@ -1,16 +1,18 @@
 /* floor: the least work any correct block hotplug script must do, as one
  * program, so that `make bench` can say how far a script is from the floor.
  *
- * add: one xenstore connection; read params, mode and frontend-id; stat the
- * target (a file gets a loop device from /dev/loop-control); under the
- * upstream-compatible lock, read every other backend's physical-device
- * (listing the tree with directory reads), read /proc/self/mountinfo, and
- * write physical-device-path, physical-device, hotplug-status (and node for
- * a file) in one transaction. remove: read node, free the loop device.
+ * add: one process and one xenstore connection; read params, mode and
+ * frontend-id; stat the target (a file gets a loop device from
+ * /dev/loop-control); under the upstream-compatible lock, read every other
+ * backend's physical-device (listing the tree with directory reads), read
+ * /proc/self/mountinfo, and write physical-device-path, physical-device,
+ * hotplug-status (and node for a file) in one transaction. remove: read
+ * node, free the loop device.
  *
- * It is deliberately not clever: a real script cannot pipeline xenstore
- * requests through libxenstore either, so one round trip per backend is the
- * honest floor. It is only a yardstick, never installed. */
+ * Every step's requests go out together on the one connection, as many as
+ * the wire protocol allows in flight (xhp_xsp_batch), so a scan costs a few
+ * round trips and not one per backend: no script can do with fewer. It is
+ * only a yardstick, never installed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/loop.h>
@@ -23,7 +25,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#include <xenstore.h>
+#include <stdint.h>
+#include <xen/io/xs_wire.h>
 
 #include "xhp.h"
 
@@ -31,19 +34,38 @@ static const char USAGE[] =
 	"usage: floor [-o linux|netbsd] [-l LOCKFILE] add BACKEND\n"
 	"       floor remove BACKEND\n";
 
-static struct xs_handle *xs;
+static struct xhp_xsp xs;
 static bool netbsd;
 
-static char *xread(xs_transaction_t t, const char *path)
+/* One request on the connection; its reply, or NULL with errno. */
+static char *call(unsigned int type, unsigned int tx, const char *data,
+		  size_t len)
 {
-	unsigned int len;
-	return xs_read(xs, t, path, &len);
+	struct xhp_xsreq r = { type, tx, data, len, NULL, 0, 0 };
+
+	xhp_xsp_batch(&xs, &r, 1);
+	errno = r.err;
+	return r.val;
 }
 
-static void xwrite(xs_transaction_t t, const char *path, const char *val)
+static char *xread(unsigned int tx, const char *path)
 {
-	if (!xs_write(xs, t, path, val, strlen(val)))
-		xhp_die_sys(XHP_SYS, "unable to write %s", path);
+	return call(XS_READ, tx, path, strlen(path) + 1);
+}
+
+/* Queue a write of VAL to PATH in transaction TX into R (BUF holds the
+ * payload, freed by the caller). */
+static void put_write(struct xhp_xsreq *r, char **buf, unsigned int tx,
+		      const char *path, const char *val)
+{
+	size_t p = strlen(path) + 1, v = strlen(val);
+
+	*buf = malloc(p + v);
+	if (*buf == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	memcpy(*buf, path, p);
+	memcpy(*buf + p, val, v);
+	*r = (struct xhp_xsreq){ XS_WRITE, tx, *buf, p + v, NULL, 0, 0 };
 }
 
 static void xclose(int fd, const char *what)
@@ -164,7 +186,7 @@ static char *vm_of(const char *dom)
 {
 	char p[64];
 	snprintf(p, sizeof p, "/local/domain/%s/vm", dom);
-	return xread(XBT_NULL, p);
+	return xread(0, p);
 }
 
 /* The vm of the domain DOM is a stubdomain for (its target), or NULL. */
@@ -172,7 +194,7 @@ static char *target_vm_of(const char *dom)
 {
 	char p[64], *t, *vm;
 	snprintf(p, sizeof p, "/local/domain/%s/target", dom);
-	t = xread(XBT_NULL, p);
+	t = xread(0, p);
 	if (!t)
 		return NULL;
 	vm = vm_of(t);
@@ -199,44 +221,100 @@ static bool same_vm(const char *mydom, const char *dom)
 	return same;
 }
 
-/* The sharing check over xenstore: 1 + D directory reads and one read per
- * backend; mode and vm are read only for a backend that uses our device. */
+/* Names in a directory reply. */
+static char **names(char *val, unsigned int len, unsigned int *n)
+{
+	return val ? xhp_xsp_split(val, len, n) : (*n = 0, calloc(1, 1));
+}
+
+/* The sharing check over xenstore: the list of domains, their lists of
+ * backends, then every backend's physical-device, each step's requests in
+ * flight together; mode and vm are read only for a backend that uses our
+ * device. */
 static const char *scan(const char *base, const char *self, char mode,
 			const char *mydom, dev_t rdev, const struct stat *file)
 {
-	unsigned int nd, nv;
-	char **doms = xs_directory(xs, XBT_NULL, base, &nd);
-	if (!doms)
-		return NULL;
-	for (unsigned int i = 0; i < nd; i++) {
-		char *dp = join(base, doms[i]);
-		char **devs = xs_directory(xs, XBT_NULL, dp, &nv);
-		for (unsigned int j = 0; devs && j < nv; j++) {
-			char *bp = join(dp, devs[j]);
-			char *pp = join(bp, "physical-device");
-			char *pd = strcmp(bp, self) ? xread(XBT_NULL, pp) : NULL;
-			bool hit = pd && same_target(pd, rdev, file);
-			if (hit && mode == 'r') {
-				char *mp = join(bp, "mode");
-				char *m = xread(XBT_NULL, mp);
-				hit = m && canon(m) == 'w';
-				free(m);
-				free(mp);
-			}
-			if (hit) {
-				hit = !same_vm(mydom, doms[i]);
-			}
-			free(pd);
-			free(pp);
-			if (hit)
-				return bp;
-			free(bp);
-		}
-		free(devs);
-		free(dp);
+	struct xhp_xsreq r = { XS_DIRECTORY, 0, base, strlen(base) + 1,
+			       NULL, 0, 0 };
+	unsigned int nd, nv, *dvl, *pvl, nb = 0;
+	char **doms, **dp, **dv, **bp, **pp, **pv, *dl;
+	size_t *bdom;
+	const char *who = NULL;
+
+	xhp_xsp_batch(&xs, &r, 1);
+	if (r.err && r.err != ENOENT) {
+		errno = r.err;
+		xhp_die_sys(XHP_SYS, "unable to list %s", base);
 	}
+	dl = r.val;
+	doms = names(dl, r.vlen, &nd);
+	dp = calloc(nd + 1, sizeof(*dp));
+	dv = calloc(nd + 1, sizeof(*dv));
+	dvl = calloc(nd + 1, sizeof(*dvl));
+	for (unsigned int i = 0; i < nd; i++)
+		dp[i] = join(base, doms[i]);
+	xhp_xsp_many(&xs, 1, dp, nd, dv, dvl);
+	for (unsigned int i = 0; i < nd; i++) {
+		char **d = names(dv[i], dvl[i], &nv);
+		nb += nv;
+		free(d);
+	}
+	bp = calloc(nb + 1, sizeof(*bp));
+	pp = calloc(nb + 1, sizeof(*pp));
+	pv = calloc(nb + 1, sizeof(*pv));
+	pvl = calloc(nb + 1, sizeof(*pvl));
+	bdom = calloc(nb + 1, sizeof(*bdom));
+	nb = 0;
+	for (unsigned int i = 0; i < nd; i++) {
+		char **d = names(dv[i], dvl[i], &nv);
+		for (unsigned int j = 0; j < nv; j++) {
+			bp[nb] = join(dp[i], d[j]);
+			if (!strcmp(bp[nb], self)) {
+				free(bp[nb]);
+				continue;
+			}
+			pp[nb] = join(bp[nb], "physical-device");
+			bdom[nb++] = i;
+		}
+		free(d);
+	}
+	xhp_xsp_many(&xs, 0, pp, nb, pv, pvl);
+	for (unsigned int k = 0; k < nb && !who; k++) {
+		bool hit = pv[k] && same_target(pv[k], rdev, file);
+		if (hit && mode == 'r') {
+			char *mp = join(bp[k], "mode");
+			char *m = xread(0, mp);
+			hit = m && canon(m) == 'w';
+			free(m);
+			free(mp);
+		}
+		if (hit)
+			hit = !same_vm(mydom, doms[bdom[k]]);
+		if (hit)
+			who = bp[k];
+	}
+	/* The winner's path is returned: leak it, free the rest. */
+	for (unsigned int k = 0; k < nb; k++) {
+		if (bp[k] != who)
+			free(bp[k]);
+		free(pp[k]);
+		free(pv[k]);
+	}
+	for (unsigned int i = 0; i < nd; i++) {
+		free(dp[i]);
+		free(dv[i]);
+	}
+	free(bp);
+	free(pp);
+	free(pv);
+	free(pvl);
+	free(bdom);
+	free(dp);
+	free(dv);
+	free(dvl);
 	free(doms);
-	return NULL;
+	free(dl);
+	return who;
 }
 
 /* dom0 mounts: field 3 is major:minor; a major of 0 means the source must be
@@ -321,17 +399,90 @@ static void loop_free(const char *node)
 	xclose(fd, node);
 }
 
+/* The publishing transaction: start it, read state and physical-device,
+ * write the nodes, commit; each step's requests in flight together. 0 done,
+ * 1 backend gone (nothing written), or -1 with errno (EAGAIN: again). */
+static int publish(const char *be, const char *devpath, const char *node,
+		   const char *pd)
+{
+	struct xhp_xsreq r[4];
+	char *buf[4] = { NULL, NULL, NULL, NULL }, *sp = join(be, "state");
+	char *dp = join(be, "physical-device"), *tx;
+	unsigned int t, n = 0;
+	int gone, had;
+	unsigned long id;
+
+	tx = call(XS_TRANSACTION_START, 0, "", 1);
+	if (!tx || xhp_parse_ulong(tx, 10, 0xffffffffUL, &id) < 0)
+		xhp_die_sys(XHP_SYS, "unable to start a transaction");
+	free(tx);
+	t = (unsigned int)id;
+	r[0] = (struct xhp_xsreq){ XS_READ, t, sp, strlen(sp) + 1, NULL, 0, 0 };
+	r[1] = (struct xhp_xsreq){ XS_READ, t, dp, strlen(dp) + 1, NULL, 0, 0 };
+	xhp_xsp_batch(&xs, r, 2);
+	/* A remove may have run while we waited for the lock: never recreate
+	 * a backend directory that libxl has deleted. */
+	gone = r[0].val == NULL;
+	had = r[1].val != NULL;
+	free(r[0].val);
+	free(r[1].val);
+	free(sp);
+	free(dp);
+	if (gone) {
+		free(call(XS_TRANSACTION_END, t, "F", 2));
+		return 1;
+	}
+	{
+		char *p1 = join(be, "physical-device-path");
+		char *p2 = join(be, "node"), *p3 = join(be, "physical-device");
+		char *p4 = join(be, "hotplug-status");
+		put_write(&r[n], &buf[n], t, p1, devpath);
+		n++;
+		if (*node) {
+			put_write(&r[n], &buf[n], t, p2, node);
+			n++;
+		}
+		if (!had) {
+			put_write(&r[n], &buf[n], t, p3, pd);
+			n++;
+		}
+		put_write(&r[n], &buf[n], t, p4, "connected");
+		n++;
+		xhp_xsp_batch(&xs, r, n);
+		for (unsigned int k = 0; k < n; k++) {
+			if (r[k].err)
+				xhp_die(XHP_SYS, "unable to write in %s: %s", be,
+					strerror(r[k].err));
+			free(r[k].val);
+			free(buf[k]);
+		}
+		free(p1);
+		free(p2);
+		free(p3);
+		free(p4);
+	}
+	tx = call(XS_TRANSACTION_END, t, "T", 2);
+	if (tx) {
+		free(tx);
+		return 0;
+	}
+	return -1;
+}
+
 static int add(const char *be, const char *lockfile)
 {
-	char *params = xread(XBT_NULL, join(be, "params"));
-	char *modestr = xread(XBT_NULL, join(be, "mode"));
-	char *fid = xread(XBT_NULL, join(be, "frontend-id"));
+	char *rp[3] = { join(be, "params"), join(be, "mode"),
+			join(be, "frontend-id") }, *rv[3];
+	unsigned int rl[3];
 	char node[64] = "", pd[32], base[4096];
 	struct stat st;
 	dev_t rdev;
 	bool isfile;
+
+	xhp_xsp_many(&xs, 0, rp, 3, rv, rl);
+	char *params = rv[0], *modestr = rv[1], *fid = rv[2];
 	if (!params || !modestr || !fid)
-		xhp_die_sys(XHP_NO, "unable to read %s", be);
+		xhp_die(XHP_NO, "unable to read %s", be);
 	char mode = canon(modestr);
 	if (stat(params, &st) < 0)
 		xhp_die_sys(XHP_NO, "unable to stat %s", params);
@@ -355,7 +506,10 @@ static int add(const char *be, const char *lockfile)
 			who = "dom0";
 	}
 	if (who) {
-		xwrite(XBT_NULL, join(be, "hotplug-status"), "busy");
+		struct xhp_xsreq r;
+		char *buf, *hp = join(be, "hotplug-status");
+		put_write(&r, &buf, 0, hp, "busy");
+		xhp_xsp_batch(&xs, &r, 1);
 		unlock(lockfile, lfd);
 		xhp_die(XHP_NO, "device in use by %s", who);
 	}
@@ -363,30 +517,14 @@ static int add(const char *be, const char *lockfile)
 		rdev = loop_attach(params, mode, node, sizeof node);
 	fmt_dev(pd, sizeof pd, rdev);
 	for (;;) {
-		xs_transaction_t t = xs_transaction_start(xs);
-		if (t == XBT_NULL)
-			xhp_die_sys(XHP_SYS, "unable to start a transaction");
-		/* A remove may have run while we waited for the lock: never
-		 * recreate a backend directory that libxl has deleted. */
-		char *state = xread(t, join(be, "state"));
-		if (!state) {
-			xs_transaction_end(xs, t, true);
+		int r = publish(be, isfile ? node : params, node, pd);
+		if (r == 1) {
 			if (isfile)
 				loop_free(node);
 			unlock(lockfile, lfd);
 			xhp_die(XHP_NO, "backend %s gone", be);
 		}
-		free(state);
-		char *old = xread(t, join(be, "physical-device"));
-		xwrite(t, join(be, "physical-device-path"),
-		       isfile ? node : params);
-		if (isfile)
-			xwrite(t, join(be, "node"), node);
-		if (!old)
-			xwrite(t, join(be, "physical-device"), pd);
-		xwrite(t, join(be, "hotplug-status"), "connected");
-		free(old);
-		if (xs_transaction_end(xs, t, false))
+		if (r == 0)
 			break;
 		if (errno != EAGAIN)
 			xhp_die_sys(XHP_SYS, "unable to commit to %s", be);
@@ -397,7 +535,7 @@ static int add(const char *be, const char *lockfile)
 
 static int rm(const char *be)
 {
-	char *node = xread(XBT_NULL, join(be, "node"));
+	char *node = xread(0, join(be, "node"));
 	if (node)
 		loop_free(node);
 	return 0;
@@ -429,9 +567,7 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		xhp_usage(USAGE);
-	xs = xs_open(0);
-	if (!xs)
-		xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
+	xhp_xsp_open(&xs);
 	if (!strcmp(argv[optind], "add"))
 		return add(argv[optind + 1], lockfile);
 	if (!strcmp(argv[optind], "remove"))
