@@ -24,7 +24,16 @@ e2e_setup() {
 	mkdir -p "$E2E_TMP"
 }
 
+# e2e_rm_fakes: the made-up backends and domains of the crowd scenario.
+e2e_rm_fakes() {
+	for d in 9001 9002 9003; do
+		xenstore-rm "$BE/$d" 2>/dev/null || true
+		xenstore-rm "/local/domain/$d" 2>/dev/null || true
+	done
+}
+
 e2e_teardown() {
+	e2e_rm_fakes
 	for d in $(xl list | awk 'NR > 2 { print $1 }'); do
 		xl destroy "$d" >/dev/null 2>&1
 	done

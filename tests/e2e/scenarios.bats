@@ -172,6 +172,42 @@ upstream_only() { [ "$E2E_IMPL" = upstream ] || skip "upstream baseline only"; }
 	[ "$status" -ne 0 ]
 }
 
+@test "ours: behind 300 other backends the real xenstored answers the pipelined scan and the conflicts are found" {
+	ours_only
+	# 300 backends of three made-up domains (9001-9003, never real
+	# domids here), more than the 64 reads the check sends at once; the
+	# last domain also holds a path-only backend of a second device.
+	img=$(make_image crowd)
+	loop=$(losetup -f --show "$(make_image crowd2)")
+	args=
+	for d in 9001 9002 9003; do
+		args="$args /local/domain/$d/vm /vm/e2e-fake-$d"
+		for i in $(seq 1 100); do
+			args="$args $BE/$d/$i/physical-device f1:$i $BE/$d/$i/mode w"
+		done
+	done
+	# shellcheck disable=SC2086 # pairs of words on purpose
+	xenstore-write $args
+	xenstore-write "$BE/9003/101/physical-device-path" "$loop" "$BE/9003/101/mode" w
+	run xl create -p "$(guest_cfg g1 "$(disk_spec "$img" xvda w)")"
+	[ "$status" -eq 0 ]
+	d1=$(xl domid g1)
+	run xl create -p "$(guest_cfg g2 "$(disk_spec "$img" xvda w)")"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	printf '%s\n' "$output" | grep -E 'hotplug|script' | grep -F "backend/vbd/$d1/$XVDA"
+	run xl create -p "$(guest_cfg g3 "$(disk_spec "$loop" xvda w)")"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	printf '%s\n' "$output" | grep -E 'hotplug|script' | grep -F "backend/vbd/9003/101"
+	# Once the made-up backends are gone the second device is free.
+	e2e_rm_fakes
+	xl destroy g1
+	run xl create -p "$(guest_cfg g3 "$(disk_spec "$loop" xvda w)")"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "upstream baseline: a backend carrying only physical-device-path does not block a conflicting add" {
 	upstream_only
 	img=$(make_image pathonly)
