@@ -25,6 +25,7 @@ static const char USAGE[] =
 	"[-M MOUNTINFO]\n"
 	"                  [-B BASE] [-T TYPES] [-t TAG] [-i NODE] [-v]\n"
 	"                  [-e NODE=VALUE]... BACKEND TARGET\n"
+	"       xs-publish -A -l LOCKFILE -t TAG [OPTION]... BACKEND\n"
 	"  -l LOCKFILE   the hotplug lock (locking.sh protocol)\n"
 	"  -w SECS       wait at most SECS for it (default 30)\n"
 	"  -m MODE       r, w, or w! (no sharing check)\n"
@@ -33,6 +34,8 @@ static const char USAGE[] =
 	"  -t TAG        loop device tag, required when TARGET is a file\n"
 	"  -i NODE       write the file's DEV:INO to BACKEND/NODE\n"
 	"  -v            timings on stderr\n"
+	"  -A            take TARGET and MODE from BACKEND's nodes; exit 3 when\n"
+	"                they are not the plain case, for the script to check\n"
 	"prints: DEVPATH (block device) or /dev/loopN DEV:INO (file)\n"
 	"FMT is linux (hex MAJ:MIN) or netbsd (decimal dev_t).\n";
 
@@ -94,6 +97,91 @@ static char *pair(const char *node, const char *val)
 	return p;
 }
 
+/* What -A takes from the backend: the script's common case, and only it. */
+struct fast {
+	char *target, *mode;
+	int already;            /* something is published: nothing to do */
+};
+
+/* Leave it to the script (exit 3): it reads the backend again and says
+ * in words what is wrong, or does what is unusual. */
+static void defer(const char *why, const char *what)
+	__attribute__((noreturn));
+static void defer(const char *why, const char *what)
+{
+	fprintf(stderr, "%s: left to the script: %s%s\n", xhp_prog, why,
+		what);
+	exit(XHP_DEFER);
+}
+
+/* -A: read BACKEND's nodes in one round trip and accept only what the
+ * block script would accept without a word: type phy, file or none;
+ * params an absolute path to a block device or a non-empty image file;
+ * mode r, ro, w or rw (w! and rw! skip the check: the script's path);
+ * a frontend-id; for a file, state 2 and a write bit for mode w. */
+static void fast_read(const char *be, struct fast *f)
+{
+	static const char *const node[] = {
+		"", "/type", "/params", "/mode", "/frontend-id", "/state",
+		"/physical-device", "/physical-device-path"
+	};
+	enum { N = sizeof(node) / sizeof(node[0]) };
+	char *path[N], *v[N];
+	unsigned int len[N], i;
+	unsigned long fid;
+	struct xhp_xsp q;
+	struct stat st;
+
+	for (i = 0; i < N; i++) {
+		char p[XHP_XS_PATHMAX];
+
+		xhp_pathf(p, XHP_USAGE, "%s%s", be, node[i]);
+		path[i] = strdup(p);
+		if (path[i] == NULL)
+			xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	}
+	xhp_xsp_open(&q);
+	xhp_xsp_many(&q, 0, path, N, v, len);
+	xhp_xsp_close(&q);
+	for (i = 0; i < N; i++) {
+		free(path[i]);
+		if (v[i] != NULL && !xhp_value_ok(v[i], len[i]))
+			defer("a value the script refuses in ", node[i]);
+	}
+	if (v[0] == NULL)
+		defer("no backend ", be);
+	free(v[0]);
+	if ((v[6] != NULL && *v[6] != '\0') || (v[7] != NULL && *v[7] != '\0'))
+		f->already = 1;
+	if (v[1] != NULL && *v[1] != '\0' && strcmp(v[1], "phy") != 0 &&
+	    strcmp(v[1], "file") != 0)
+		defer("type ", v[1]);
+	if (v[2] == NULL || v[2][0] != '/')
+		defer("params not an absolute path", "");
+	if (v[3] == NULL || (strcmp(v[3], "r") != 0 && strcmp(v[3], "ro") != 0 &&
+	    strcmp(v[3], "w") != 0 && strcmp(v[3], "rw") != 0))
+		defer("mode not r, ro, w or rw", "");
+	/* At most 32767, as the script checks. */
+	if (v[4] == NULL || strlen(v[4]) > 5 || strspn(v[4], "0123456789") !=
+	    strlen(v[4]) || xhp_parse_ulong(v[4], 10, 32767, &fid) == -1)
+		defer("frontend-id not a domid", "");
+	if (!f->already) {
+		if (stat(v[2], &st) == -1)
+			defer("params not there: ", v[2]);
+		if (S_ISREG(st.st_mode) && (st.st_size == 0 || v[5] == NULL ||
+		    strcmp(v[5], "2") != 0 || (strchr(v[3], 'w') != NULL &&
+		    (st.st_mode & 0222) == 0)))
+			defer("an image file the script must look at: ", v[2]);
+		if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+			defer("neither block device nor file: ", v[2]);
+	}
+	for (i = 1; i < N; i++)
+		if (i != 2 && i != 3)
+			free(v[i]);
+	f->target = v[2];
+	f->mode = v[3];
+}
+
 int main(int argc, char **argv)
 {
 	const char *secs = "30", *mode = NULL, *mountinfo =
@@ -106,22 +194,27 @@ int main(int argc, char **argv)
 	struct xhp_pub j;
 	struct stat st, fst;
 	int opt, pathonly = 0, verbose = 0, isfile, nuser, i, lfd = -1;
+	int fromnodes = 0;
+	char *tagpair = NULL;
+	struct fast f = { NULL, NULL, 0 };
 
 	xhp_init(argv[0]);
 	memset(&c, 0, sizeof(c));
 	memset(&j, 0, sizeof(j));
 	c.fmt = XHP_FMT_DEFAULT;
-	/* Room for every -e, node, the identity and hotplug-status. */
-	j.extra = calloc((size_t)argc + 3, sizeof(*j.extra));
+	/* Room for every -e, node, the identity, -A's loop-tag and
+	 * hotplug-status. */
+	j.extra = calloc((size_t)argc + 4, sizeof(*j.extra));
 	if (j.extra == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	while ((opt = getopt(argc, argv, "hl:w:m:po:M:B:T:t:i:e:v")) != -1) {
+	while ((opt = getopt(argc, argv, "hAl:w:m:po:M:B:T:t:i:e:v")) != -1) {
 		switch (opt) {
 		case 'h':
 			free(j.extra);
 			fputs(USAGE, stdout);
 			xhp_close_stdout();
 			return XHP_OK;
+		case 'A': fromnodes = 1; break;
 		case 'l': lock_file = optarg; break;
 		case 'w':
 			if (xhp_parse_secs(optarg, &ms) == -1)
@@ -167,12 +260,30 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 2 || lock_file == NULL || *lock_file == '\0' ||
-	    mode == NULL || *argv[0] == '\0' || *argv[1] == '\0' ||
-	    *base == '\0')
+	if (fromnodes && (argc != 1 || mode != NULL || idnode != NULL ||
+	    tag == NULL || *argv[0] == '\0' || lock_file == NULL ||
+	    *lock_file == '\0' || *base == '\0'))
 		xhp_usage(USAGE);
-	j.backend = c.self = argv[0];
-	target = argv[1];
+	if (fromnodes) {
+		fast_read(argv[0], &f);
+		if (f.already) {
+			/* Called twice for one add: nothing to do, as the
+			 * script's own check. */
+			free(j.extra);
+			xhp_close_stdout();
+			return XHP_OK;
+		}
+		j.backend = c.self = argv[0];
+		target = f.target;
+		mode = f.mode;
+	} else {
+		if (argc != 2 || lock_file == NULL || *lock_file == '\0' ||
+		    mode == NULL || *argv[0] == '\0' || *argv[1] == '\0' ||
+		    *base == '\0')
+			xhp_usage(USAGE);
+		j.backend = c.self = argv[0];
+		target = argv[1];
+	}
 	j.fmt = c.fmt;
 	c.mode = xhp_canon_mode(mode, strlen(mode));
 
@@ -187,6 +298,12 @@ int main(int argc, char **argv)
 	if (isfile && tag == NULL)
 		xhp_die(XHP_USAGE, "%s is a file: a loop device tag (-t) is "
 			"needed", target);
+	if (isfile && fromnodes) {
+		/* What the script records for a file it attaches. */
+		idnode = "loop-file-id";
+		tagpair = pair("loop-tag", tag);
+		j.extra[j.nextra++] = tagpair;
+	}
 	if (!isfile) {
 		/* Publish the node itself (/dev/dm-3), not a udev alias that
 		 * may name something else by the time it is opened. */
@@ -290,6 +407,9 @@ int main(int argc, char **argv)
 	for (i = nuser; i < j.nextra; i++)
 		free(j.extra[i]);
 	free(j.extra);
+	free(tagpair);
+	free(f.target);
+	free(f.mode);
 	xhp_idset_free(&c.ids);
 	free(c.ourvm);
 	free(c.ourtvm);

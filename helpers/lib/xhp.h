@@ -11,6 +11,7 @@ enum {
 	XHP_OK = 0,
 	XHP_NO = 1,        /* busy, absent, refused */
 	XHP_STALE = 2,     /* flock-wrap -F: reopen the lock file and retry */
+	XHP_DEFER = 3,     /* xs-publish -A: not the plain case, the script checks */
 	XHP_USAGE = 100,
 	XHP_SYS = 111,
 	XHP_NOEXEC = 126,

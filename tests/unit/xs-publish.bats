@@ -525,3 +525,116 @@ $(stat -c %d:%i "$IMG")" ]
 	[ "$(xenstore-ls backend/vbd | grep -c 'physical-device = ')" -eq 1 ]
 	lock_free
 }
+
+# ---- -A: the plain case, read from the backend ----
+
+@test "-A with -m, -i, two arguments or no -t is a usage error" {
+	xenstore-write "$B/params" "$XHP_TMP/sdb1"
+	for args in "-m w -t $TAG $B" "-i loop-file-id -t $TAG $B" \
+	    "-t $TAG $B $XHP_TMP/sdb1" "$B"; do
+		# shellcheck disable=SC2086 # words on purpose
+		run --separate-stderr pub -A $args
+		[ "$status" -eq 100 ]
+		[[ "$stderr" == "usage: xs-publish"* ]]
+	done
+	nothing_written
+}
+
+@test "-A publishes a block device named by params, with the mode of the mode node" {
+	xenstore-write "$B/params" "$XHP_TMP/sdb1" "$B/type" phy
+	run --separate-stderr pub -A -t "$TAG" "$B"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$XHP_TMP/sdb1" ]
+	[ -z "$stderr" ]
+	[ "$(xenstore-read "$B/physical-device-path")" = "$XHP_TMP/sdb1" ]
+	[ "$(xenstore-read "$B/physical-device")" = 8:11 ]
+	[ "$(xenstore-read "$B/hotplug-status")" = connected ]
+	absent "$B/loop-tag"
+	lock_free
+	[ -z "$(tagged)" ]
+}
+
+@test "-A attaches an image file and records its identity and tag, read-only for mode r" {
+	xenstore-write "$B/params" "$IMG" "$B/mode" r
+	run --separate-stderr pub -A -t "$TAG" "$B"
+	[ "$status" -eq 0 ]
+	loop=${output%% *}
+	[ "$output" = "$loop $(stat -c %d:%i "$IMG")" ]
+	[ "$(cat "/sys/block/${loop#/dev/}/ro")" = 1 ]
+	[ "$(xenstore-read "$B/node")" = "$loop" ]
+	[ "$(xenstore-read "$B/loop-file-id")" = "$(stat -c %d:%i "$IMG")" ]
+	[ "$(xenstore-read "$B/loop-tag")" = "$TAG" ]
+	[ "$(tagged)" = "$loop" ]
+}
+
+@test "-A on a backend already published does nothing and says nothing" {
+	xenstore-write "$B/params" "$IMG" "$B/physical-device-path" /dev/loop99
+	run --separate-stderr pub -A -t "$TAG" "$B"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+	absent "$B/physical-device"
+	absent "$B/node"
+	[ -z "$(tagged)" ]
+}
+
+@test "-A leaves to the script (exit 3, nothing done) everything but the plain case" {
+	mkdir "$XHP_TMP/dir"
+	: > "$XHP_TMP/empty.img"
+	cp "$IMG" "$XHP_TMP/ro.img"
+	chmod 0444 "$XHP_TMP/ro.img"
+	# node value, then what stderr names
+	while IFS='|' read -r node value why; do
+		xenstore-write "$B/params" "$XHP_TMP/sdb1" "$B/mode" w \
+		    "$B/frontend-id" 3 "$B/state" 2 "$B/type" phy
+		case $value in
+		-) xenstore-rm "$B/$node" ;;
+		*) xenstore-write "$B/$node" "$value" ;;
+		esac
+		run --separate-stderr pub -A -t "$TAG" "$B"
+		echo "$node=$value: $status $output / $stderr"
+		[ "$status" -eq 3 ]
+		[ -z "$output" ]
+		[[ "$stderr" == "xs-publish: left to the script: $why"* ]]
+		nothing_written
+		lock_free
+	done <<LIST
+type|qcow|type qcow
+params|-|params not an absolute path
+params|sdb1|params not an absolute path
+params|$XHP_TMP/none|params not there
+params|$XHP_TMP/dir|neither block device nor file
+params|$XHP_TMP/empty.img|an image file the script must look at
+params|$XHP_TMP/ro.img|an image file the script must look at
+mode|w!|mode not r, ro, w or rw
+mode|-|mode not r, ro, w or rw
+mode|x|mode not r, ro, w or rw
+frontend-id|-|frontend-id not a domid
+frontend-id|32768|frontend-id not a domid
+frontend-id|1a|frontend-id not a domid
+mode|$(printf 'w\tx')|a value the script refuses
+LIST
+	# A file in a state other than 2 (removed during the add).
+	xenstore-write "$B/params" "$IMG" "$B/mode" w "$B/state" 5
+	run --separate-stderr pub -A -t "$TAG" "$B"
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"an image file the script must look at"* ]]
+	nothing_written
+	[ -z "$(tagged)" ]
+}
+
+@test "-A on a backend that does not exist leaves it to the script and creates nothing" {
+	run --separate-stderr pub -A -t "$TAG" backend/vbd/9/1
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == "xs-publish: left to the script: no backend backend/vbd/9/1" ]]
+	absent backend/vbd/9/1
+}
+
+@test "-A: a conflict is exit 1 with the culprit, as without -A" {
+	xenstore-write "$B/params" "$XHP_TMP/sdb1" "$O/physical-device" 8:11
+	run --separate-stderr pub -A -t "$TAG" "$B"
+	[ "$status" -eq 1 ]
+	[ "$output" = "guest 8:11 $O" ]
+	nothing_written
+	lock_free
+}
