@@ -126,7 +126,8 @@ static void read_all(int fd, char *buf, size_t len)
 		ssize_t r = read(fd, buf, len);
 
 		if (r == 0)
-			xhp_die(XHP_SYS, "xenstore closed the connection");
+			xhp_die(XHP_SYS, "unable to read from xenstore: the "
+				"connection was closed");
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
