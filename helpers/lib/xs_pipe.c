@@ -70,30 +70,33 @@ void xhp_xsp_open(struct xhp_xsp *q)
 {
 	const char *path = xs_daemon_socket();
 	struct stat st;
-	int i;
+	int i, err = ENOENT;
 
 	q->fd = -1;
 	q->id = 0;
+	q->sock = 0;
 	if (path != NULL && stat(path, &st) == 0) {
 		q->sock = S_ISSOCK(st.st_mode);
 		q->fd = q->sock ? sock_open(path) : open(path, O_RDWR);
-		if (q->fd == -1)
-			xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
-		(void)fcntl(q->fd, F_SETFD, FD_CLOEXEC);
-		return;
-	}
-	/* XENSTORED_PATH, when set, is the only place xs_open() looks. */
-	if (getenv("XENSTORED_PATH") != NULL)
-		xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
-	q->sock = 0;
-	for (i = 0; xenbus_devs[i] != NULL; i++) {
-		q->fd = open(xenbus_devs[i], O_RDWR);
 		if (q->fd != -1) {
 			(void)fcntl(q->fd, F_SETFD, FD_CLOEXEC);
 			return;
 		}
+		err = errno;
 	}
-	errno = ENOENT;
+	/* XENSTORED_PATH, when set, is the only place xs_open() looks;
+	 * otherwise it falls back to the kernel's xenbus device. */
+	if (getenv("XENSTORED_PATH") == NULL) {
+		q->sock = 0;
+		for (i = 0; xenbus_devs[i] != NULL; i++) {
+			q->fd = open(xenbus_devs[i], O_RDWR);
+			if (q->fd != -1) {
+				(void)fcntl(q->fd, F_SETFD, FD_CLOEXEC);
+				return;
+			}
+		}
+	}
+	errno = err;
 	xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
 }
 
@@ -104,10 +107,14 @@ void xhp_xsp_close(struct xhp_xsp *q)
 	q->fd = -1;
 }
 
-static void write_all(int fd, const char *buf, size_t len)
+/* A socket whose xenstored went away must give an error, not a SIGPIPE
+ * that would kill us before we could undo anything (libxenstore ignores
+ * SIGPIPE around its writes for the same reason). */
+static void write_all(int fd, int sock, const char *buf, size_t len)
 {
 	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
+		ssize_t w = sock ? send(fd, buf, len, MSG_NOSIGNAL) :
+			    write(fd, buf, len);
 
 		if (w == -1) {
 			if (errno == EINTR)
@@ -211,12 +218,12 @@ void xhp_xsp_batch(struct xhp_xsp *q, struct xhp_xsreq *r, size_t n)
 
 			/* A device takes one message per write. */
 			if (!q->sock)
-				write_all(q->fd, out + used, m);
+				write_all(q->fd, 0, out + used, m);
 			else
 				used += m;
 		}
 		if (q->sock)
-			write_all(q->fd, out, used);
+			write_all(q->fd, 1, out, used);
 		for (j = i; j < k; j++)
 			get_reply(q, &r[j], first + (uint32_t)(j - i));
 	}
