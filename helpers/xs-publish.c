@@ -126,7 +126,9 @@ static void fast_read(const char *be, struct fast *f)
 		"/physical-device", "/physical-device-path"
 	};
 	enum { N = sizeof(node) / sizeof(node[0]) };
-	char *path[N], *v[N];
+	/* static: reachable when we die (defer) with them allocated. */
+	static char *v[N];
+	char *path[N];
 	unsigned int len[N], i;
 	unsigned long fid;
 	struct xhp_xsp q;
@@ -196,7 +198,8 @@ int main(int argc, char **argv)
 	int opt, pathonly = 0, verbose = 0, isfile, nuser, i, lfd = -1;
 	int fromnodes = 0;
 	char *tagpair = NULL;
-	struct fast f = { NULL, NULL, 0 };
+	/* static: reachable when we die with TARGET and MODE allocated. */
+	static struct fast f;
 
 	xhp_init(argv[0]);
 	memset(&c, 0, sizeof(c));
@@ -270,6 +273,8 @@ int main(int argc, char **argv)
 			/* Called twice for one add: nothing to do, as the
 			 * script's own check. */
 			free(j.extra);
+			free(f.target);
+			free(f.mode);
 			xhp_close_stdout();
 			return XHP_OK;
 		}

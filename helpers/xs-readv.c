@@ -19,12 +19,15 @@ static int has_control(const char *v, unsigned int len)
 	return 0;
 }
 
+/* Globals, so that what is allocated stays reachable when we die. */
+static const char **def;
+static char **val;
+static unsigned int *lens;
+
 int main(int argc, char **argv)
 {
 	struct xhp_xsp q;
-	const char **def;
-	char **val, *v;
-	unsigned int *lens;
+	char *v;
 	int c, i, n;
 
 	xhp_init(argv[0]);
