@@ -232,8 +232,9 @@ void xhp_xsp_batch(struct xhp_xsp *q, struct xhp_xsreq *r, size_t n)
 
 /* The requests of the xhp_xsp_many call in progress: a helper that dies
  * in it exits with them (and the replies they hold) still reachable, so
- * that a leak checker does not count them. */
-static struct xhp_xsreq *many_live;
+ * that a leak checker does not count them (volatile: never read, the
+ * compiler would drop it otherwise). */
+static struct xhp_xsreq *volatile many_live;
 
 void xhp_xsp_many(struct xhp_xsp *q, int list, char *const *paths,
 		  size_t n, char **vals, unsigned int *lens)
