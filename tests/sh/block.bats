@@ -158,6 +158,25 @@ loops_of() { losetup -j "$1" | wc -l; }
 	[ "$(loops_of "$XHP_TMP/empty")" -eq 0 ]
 }
 
+@test "a loop tag prefix the helpers refuse still lets a block device be added, and fails an image" {
+	# Only an image needs the tag; the plain add passes it to
+	# xs-publish -A, which refuses it (usage), and the full check then
+	# adds the device without it.
+	mkblk "$XHP_TMP/dev"
+	mkbe 1 51712 "$XHP_TMP/dev" w
+	XEN_HOTPLUG_LOOP_TAG=/bad blk add 1 51712
+	[ "$status" -eq 0 ]
+	[ "$(rd 1/51712/hotplug-status)" = connected ]
+	[ "$(rd 1/51712/physical-device-path)" = "$XHP_TMP/dev" ]
+	mkimg "$XHP_TMP/img"
+	mkbe 2 51712 "$XHP_TMP/img" w
+	XEN_HOTPLUG_LOOP_TAG=/bad blk add 2 51712
+	[ "$status" -eq 1 ]
+	[ "$(rd 2/51712/hotplug-status)" = error ]
+	[ "$(loops_of "$XHP_TMP/img")" -eq 0 ]
+	lock_free
+}
+
 @test "an unknown mode is an error and attaches nothing" {
 	mkimg "$XHP_TMP/img"
 	mkbe 1 51712 "$XHP_TMP/img" x
