@@ -125,9 +125,8 @@ first_then() {
 			echo "$d/51712 ours" >>"$XHP_TMP/impl"
 		fi
 	done
-	xenstore-watch /local/domain/0/backend >"$XHP_TMP/watch" 2>/dev/null 3>&- &
-	WATCH=$!
-	while [ ! -s "$XHP_TMP/watch" ]; do sleep 0.01; done
+	st_watch_start "$XHP_TMP/watch"
+	WATCH=$ST_WATCH
 	for d in $(seq 2 $(($3 + 1))); do
 		st_block "$(sed -n "s|^$d/51712 ||p" "$XHP_TMP/impl")" add "$d" 51712 \
 		    >/dev/null 2>&1 3>&- &
@@ -191,9 +190,8 @@ mixed_setup() {
 	st_mkbe 1 51712 "$XHP_TMP/disk" w
 	st_mkdom 2
 	st_mkbe 2 51712 "$XHP_TMP/disk" w
-	xenstore-watch /local/domain/0/backend >"$XHP_TMP/watch" 2>/dev/null 3>&- &
-	WATCH=$!
-	while [ ! -s "$XHP_TMP/watch" ]; do sleep 0.01; done
+	st_watch_start "$XHP_TMP/watch"
+	WATCH=$ST_WATCH
 	st_block path add 1 51712
 	st_block upstream add 2 51712
 	xenstore-write /local/domain/0/backend/sentinel 1

@@ -165,10 +165,8 @@ while [ "$r" -lt "$rounds" ]; do
 		[ "$im" != path ] || echo "$d/$k" >>"$ST_DIR/pathonly"
 	done <"$ST_DIR/plan"
 
-	xenstore-watch /local/domain/0/backend >"$ST_DIR/watch" 2>/dev/null 3>&- &
-	watch_pid=$!
-	st_wait_file "$ST_DIR/watch" 5 || die "xenstore-watch did not start"
-	until [ -s "$ST_DIR/watch" ]; do sleep 0.01; done
+	st_watch_start "$ST_DIR/watch" || die "xenstore-watch did not start"
+	watch_pid=$ST_WATCH
 
 	pids=
 	while read -r d k t m im cv km; do

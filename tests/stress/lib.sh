@@ -139,12 +139,51 @@ st_secs() {
 	printf '%d.%03d\n' $(($1 / 1000)) $(($1 % 1000))
 }
 
+# st_watch_start FILE: record every event under /local/domain/0/backend in
+# FILE (the watcher's pid in ST_WATCH), from a moment known to be after the
+# watch is in place. xenstore-watch prints the watched path before its
+# watch is registered, so a non-empty FILE proves nothing: an add started
+# then could publish unseen (and the check would call its grant
+# unordered). A marker written until its own event shows up does.
+st_watch_start() {
+	xenstore-watch /local/domain/0/backend >"$1" 2>/dev/null 3>&- &
+	# shellcheck disable=SC2034 # for the caller
+	ST_WATCH=$!
+	_st_n=0
+	until grep -q stress-watch-ready "$1" 2>/dev/null; do
+		xenstore-write /local/domain/0/backend/stress-watch-ready 1 ||
+		    return 1
+		_st_n=$((_st_n + 1))
+		[ "$_st_n" -lt 500 ] || return 1
+		sleep 0.01
+	done
+	xenstore-rm /local/domain/0/backend/stress-watch-ready
+}
+
+# st_group_live PGID: is a process of group PGID still running? Zombies do
+# not count: an orphan's new parent (pid 1 in a container) may never reap
+# it. (Not `kill -0 -- -PGID`: dash and busybox refuse that `--`, and the
+# test then always said "gone".)
+st_group_live() {
+	for _st_f in /proc/[0-9]*/stat; do
+		_st_l=
+		read -r _st_l 2>/dev/null <"$_st_f" || continue
+		# After the command name: state, ppid, pgrp.
+		_st_l=${_st_l##*) }
+		_st_s=${_st_l%% *}
+		_st_l=${_st_l#* }
+		_st_l=${_st_l#* }
+		[ "${_st_l%% *}" = "$1" ] && [ "$_st_s" != Z ] && return 0
+	done
+	return 1
+}
+
 # st_group_gone PGID [SECS]: wait until no process of group PGID is left
 # (the killed script's children finish their step). Returns 1 on timeout.
 st_group_gone() {
 	_st_n=0
 	_st_max=$((${2:-20} * 20))
-	while kill -0 -- "-$1" 2>/dev/null; do
+	while st_group_live "$1"; do
 		_st_n=$((_st_n + 1))
 		[ "$_st_n" -lt "$_st_max" ] || return 1
 		sleep 0.05
@@ -516,7 +555,7 @@ st_kill_cycle() {
 		case $_kp in
 		txn:* | inpub:*)
 			sleep "$(st_secs "${_kp#*:}")"
-			kill -KILL -- "-$_kpid" 2>/dev/null
+			kill -KILL -"$_kpid" 2>/dev/null
 			;;
 		esac
 		;;
@@ -524,13 +563,13 @@ st_kill_cycle() {
 	wait "$ST_BGPID" 2>/dev/null
 	if ! st_group_gone "$_kpid" 30; then
 		echo "cycle $_kn $_kp $_kc: the killed script's children did not finish"
-		kill -KILL -- "-$_kpid" 2>/dev/null
+		kill -KILL -"$_kpid" 2>/dev/null
 		_kfail=$((_kfail + 1))
 	fi
-	# And the paused helper itself, by its pid: on a loaded machine the
-	# group test above has been seen to pass while the orphaned helper,
-	# let go, was still starting (it then attached after the checks below
-	# and was counted a leak).
+	# And the paused helper itself, by its pid (belt and braces: before
+	# st_group_live the group test passed at once under dash, and an
+	# orphaned helper let go late attached after the checks below and was
+	# counted a leak).
 	if [ -n "$_kh" ] && [ -f "$ST_DIR/pause/$_kh.ready" ] &&
 	    ! st_wait_live "$(cat "$ST_DIR/pause/$_kh.ready")"; then
 		echo "cycle $_kn $_kp $_kc: the paused $_kh did not finish"
