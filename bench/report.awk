@@ -21,6 +21,18 @@ function median(k,    n, i, j, t, a) {
 }
 function num(x) { return x + 0 }
 function vkey(v) { return (v ~ /^[0-9]+$/) ? sprintf("%09d", v) : sprintf("%09d%s", v + 0, v) }
+# The V levels measured for case C, in vlist[1..n] in vkey order; returns n.
+function vlevels(c,    vv, p, i, j, t, n) {
+	delete vlist
+	n = 0
+	for (vv in vs) { split(vv, p, SUBSEP); if (p[1] == c) vlist[++n] = p[2] }
+	for (i = 2; i <= n; i++) {
+		t = vlist[i]
+		for (j = i - 1; j >= 1 && vkey(vlist[j]) > vkey(t); j--) vlist[j + 1] = vlist[j]
+		vlist[j + 1] = t
+	}
+	return n
+}
 # A figure with some failed runs of its contender is marked "!" (the
 # median is then of the good runs only); with no good run it is FAIL.
 function fig(k, unit,    p, f3, mark) {
@@ -200,16 +212,7 @@ END {
 			sect = (q[1] ~ /^netbsd/) ? "NetBSD: " metaval("ours_netbsd", "scripts/NetBSD/block") " (vnconfig, sysctl, mount stubbed)" : "Linux: " metaval("ours_linux", "scripts/Linux/block")
 			for (vv in vs) if (index(vv, (q[1] ~ /^netbsd/) ? "netbsd-" : "linux-") == 1) { printf "\n%s\n", sect; break }
 		}
-		nv = 0
-		for (vv in vs) {
-			split(vv, p, SUBSEP)
-			if (p[1] == q[1]) vlist[++nv] = p[2]
-		}
-		for (i = 2; i <= nv; i++) {
-			t = vlist[i]
-			for (j = i - 1; j >= 1 && vkey(vlist[j]) > vkey(t); j--) vlist[j + 1] = vlist[j]
-			vlist[j + 1] = t
-		}
+		nv = vlevels(q[1])
 		for (i = 1; i <= nv; i++) {
 			v = vlist[i]
 			ku = q[1] SUBSEP v SUBSEP "upstream" SUBSEP q[2]
@@ -221,7 +224,6 @@ END {
 			if (has_alt) printf " %10s %9s %10s", fig(ka, q[4]), ratio(ku, ka), ratio(ka, kf)
 			printf "\n"
 		}
-		delete vlist
 	}
 	# The same phy adds from the fastest run of each: on a shared machine a
 	# burst of someone else's work can land on half the runs, and the
@@ -229,13 +231,7 @@ END {
 	printf "\nphy add, fastest of the runs (what each costs without bursts of others' load)\n"
 	for (o = 1; o <= 2; o++) {
 		os = (o == 1) ? "linux" : "netbsd"
-		nv = 0
-		for (vv in vs) { split(vv, p, SUBSEP); if (p[1] == os "-phy-add") vlist[++nv] = p[2] }
-		for (i = 2; i <= nv; i++) {
-			t = vlist[i]
-			for (j = i - 1; j >= 1 && vkey(vlist[j]) > vkey(t); j--) vlist[j + 1] = vlist[j]
-			vlist[j + 1] = t
-		}
+		nv = vlevels(os "-phy-add")
 		for (i = 1; i <= nv; i++) {
 			v = vlist[i]
 			ku = os "-phy-add" SUBSEP v SUBSEP "upstream" SUBSEP "secs"
@@ -246,7 +242,6 @@ END {
 			if (has_alt) printf " %10s %9s %10s", mins(ka), minratio(ku, ka), minratio(ka, kf)
 			printf "\n"
 		}
-		delete vlist
 	}
 
 	printf "\nTargets of issue #5 (on the medians)\n"
