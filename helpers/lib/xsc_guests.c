@@ -208,11 +208,12 @@ int xhp_share_guests(struct xhp_share *c, const char *base,
 		     const char *types)
 {
 	char bn[XHP_XS_PATHMAX], *list, *type, *save = NULL, **pd, **pp;
+	char **nval;
 	struct vec tdirs = { NULL, 0, 0 }, ddirs = { NULL, 0, 0 };
-	struct vec bes = { NULL, 0, 0 };
-	unsigned int *pdl, *ppl;
+	struct vec bes = { NULL, 0, 0 }, need = { NULL, 0, 0 };
+	unsigned int *pdl, *ppl, *nlen;
 	unsigned long maj, min;
-	size_t *dom = NULL, i, lastdom = (size_t)-1;
+	size_t *dom = NULL, *at, i, j, k, lastdom = (size_t)-1;
 	struct xhp_xsp q;
 	int busy = 0, same = -1, uses, r;
 
@@ -228,66 +229,46 @@ int xhp_share_guests(struct xhp_share *c, const char *base,
 	xhp_xsp_open(&q);
 	list_all(c, &q, tdirs.v, tdirs.n, &ddirs, NULL);
 	list_all(c, &q, ddirs.v, ddirs.n, &bes, &dom);
-	for (i = 0; i < bes.n; i++) {
+	/* Skip our own backend, keeping the order. */
+	for (i = 0, j = 0; i < bes.n; i++) {
 		xhp_xs_normalise(bn, bes.v[i]);
 		if (strcmp(bn, c->selfn) == 0) {
 			free(bes.v[i]);
-			bes.v[i] = NULL;
+			continue;
 		}
+		bes.v[j] = bes.v[i];
+		dom[j++] = dom[i];
 	}
+	bes.n = j;
 	pd = calloc(bes.n + 1, sizeof(*pd));
 	pp = calloc(bes.n + 1, sizeof(*pp));
 	pdl = calloc(bes.n + 1, sizeof(*pdl));
 	ppl = calloc(bes.n + 1, sizeof(*ppl));
-	if (pd == NULL || pp == NULL || pdl == NULL || ppl == NULL)
+	at = calloc(bes.n + 1, sizeof(*at));
+	nval = calloc(bes.n + 1, sizeof(*nval));
+	nlen = calloc(bes.n + 1, sizeof(*nlen));
+	if (pd == NULL || pp == NULL || pdl == NULL || ppl == NULL ||
+	    at == NULL || nval == NULL || nlen == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	/* Skip our own backend: compact the list, keeping order. */
-	{
-		size_t j = 0;
-
-		for (i = 0; i < bes.n; i++)
-			if (bes.v[i] != NULL) {
-				bes.v[j] = bes.v[i];
-				dom[j++] = dom[i];
-			}
-		bes.n = j;
-	}
 	read_all(&q, bes.v, bes.n, "physical-device", pd, pdl);
-	{
-		/* Path-only writers, or libxl not yet converted: the path
-		 * names the device, and its identity now is what matters. An
-		 * unparsable physical-device may still have a path that tells
-		 * what the backend is about to open. */
-		struct vec need = { NULL, 0, 0 };
-		size_t *at = calloc(bes.n + 1, sizeof(*at)), k;
-
-		if (at == NULL)
-			xhp_die_sys(XHP_SYS, "unable to allocate memory");
-		for (i = 0; i < bes.n; i++)
-			if (pd[i] == NULL || xhp_parse_physdev(pd[i], pdl[i],
-			    c->fmt, &maj, &min) != 0) {
-				at[need.n] = i;
-				vec_add(&need, "%s%s", bes.v[i], "");
-			}
-		{
-			char **v = calloc(need.n + 1, sizeof(*v));
-			unsigned int *l = calloc(need.n + 1, sizeof(*l));
-
-			if (v == NULL || l == NULL)
-				xhp_die_sys(XHP_SYS,
-					    "unable to allocate memory");
-			read_all(&q, need.v, need.n, "physical-device-path",
-				 v, l);
-			for (k = 0; k < need.n; k++) {
-				pp[at[k]] = v[k];
-				ppl[at[k]] = l[k];
-			}
-			free(v);
-			free(l);
+	/* Path-only writers, or libxl not yet converted: the path names the
+	 * device, and its identity now is what matters. An unparsable
+	 * physical-device may still have a path that tells what the backend
+	 * is about to open. The paths of those backends, read together, go
+	 * to pp[] (their ppl[] as lengths) at the backend's index. */
+	for (i = 0; i < bes.n; i++)
+		if (pd[i] == NULL || xhp_parse_physdev(pd[i], pdl[i], c->fmt,
+						       &maj, &min) != 0) {
+			at[need.n] = i;
+			vec_add(&need, "%s/%s", bes.v[i],
+				"physical-device-path");
 		}
-		vec_free(&need);
-		free(at);
+	xhp_xsp_many(&q, 0, need.v, need.n, nval, nlen);
+	for (k = 0; k < need.n; k++) {
+		pp[at[k]] = nval[k];
+		ppl[at[k]] = nlen[k];
 	}
+	vec_free(&need);
 	xhp_xsp_close(&q);
 
 	/* Then each backend in turn, as listed. */
@@ -316,6 +297,9 @@ int xhp_share_guests(struct xhp_share *c, const char *base,
 	free(pp);
 	free(pdl);
 	free(ppl);
+	free(at);
+	free(nval);
+	free(nlen);
 	free(dom);
 	vec_free(&bes);
 	vec_free(&ddirs);
