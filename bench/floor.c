@@ -234,20 +234,13 @@ static char **names(char *val, unsigned int len, unsigned int *n)
 static const char *scan(const char *base, const char *self, char mode,
 			const char *mydom, dev_t rdev, const struct stat *file)
 {
-	struct xhp_xsreq r = { XS_DIRECTORY, 0, base, strlen(base) + 1,
-			       NULL, 0, 0 };
-	unsigned int nd, nv, *dvl, *pvl, nb = 0;
-	char **doms, **dp, **dv, **bp, **pp, **pv, *dl;
+	unsigned int nd, nv, *dvl, *pvl, nb = 0, dll;
+	char **doms, **dp, **dv, **bp, **pp, **pv, *dl, *top = (char *)base;
 	size_t *bdom;
 	const char *who = NULL;
 
-	xhp_xsp_batch(&xs, &r, 1);
-	if (r.err && r.err != ENOENT) {
-		errno = r.err;
-		xhp_die_sys(XHP_SYS, "unable to list %s", base);
-	}
-	dl = r.val;
-	doms = names(dl, r.vlen, &nd);
+	xhp_xsp_many(&xs, 1, &top, 1, &dl, &dll);
+	doms = names(dl, dll, &nd);
 	dp = calloc(nd + 1, sizeof(*dp));
 	dv = calloc(nd + 1, sizeof(*dv));
 	dvl = calloc(nd + 1, sizeof(*dvl));
