@@ -53,7 +53,7 @@ broken() {
 # A sed command for broken(): the plain case of add (xs-publish -A) off, so
 # every add takes the script's full check, the part a broken copy changes.
 # shellcheck disable=SC2016 # sed script
-NOFAST='s/^\tif \[ "${#_blk_tag}" -le 63 \]; then$/\tif false; then/'
+NOFAST='s/^\tif _blk_loop_tag_fits; then$/\tif false; then/'
 
 # fig NAME: the figure NAME=N from the final "stress:" line.
 fig() {
