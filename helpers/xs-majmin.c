@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <xenstore.h>
 
 #include "xhp.h"
 
@@ -18,6 +17,7 @@ int main(int argc, char **argv)
 {
 	char mm[XHP_MAJMIN_MAX];
 	struct xhp_pub j;
+	struct xhp_xsp q;
 	int opt, toolstack = 0, pathonly = 0;
 
 	xhp_init(argv[0]);
@@ -65,11 +65,10 @@ int main(int argc, char **argv)
 		}
 	}
 
-	j.h = xs_open(0);
-	if (j.h == NULL)
-		xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
+	xhp_xsp_open(&q);
+	j.q = &q;
 	xhp_pub_commit(&j);
-	xs_close(j.h);
+	xhp_xsp_close(&q);
 	free(j.extra);
 	return XHP_OK;
 }

@@ -119,7 +119,7 @@ static void defer(const char *why, const char *what)
  * params an absolute path to a block device or a non-empty image file;
  * mode r, ro, w or rw (w! and rw! skip the check: the script's path);
  * a frontend-id; for a file, state 2 and a write bit for mode w. */
-static void fast_read(const char *be, struct fast *f)
+static void fast_read(struct xhp_xsp *q, const char *be, struct fast *f)
 {
 	static const char *const node[] = {
 		"", "/type", "/params", "/mode", "/frontend-id", "/state",
@@ -131,7 +131,6 @@ static void fast_read(const char *be, struct fast *f)
 	char *path[N];
 	unsigned int len[N], i;
 	unsigned long fid;
-	struct xhp_xsp q;
 	struct stat st;
 
 	for (i = 0; i < N; i++) {
@@ -142,9 +141,7 @@ static void fast_read(const char *be, struct fast *f)
 		if (path[i] == NULL)
 			xhp_die_sys(XHP_SYS, "unable to allocate memory");
 	}
-	xhp_xsp_open(&q);
-	xhp_xsp_many(&q, 0, path, N, v, len);
-	xhp_xsp_close(&q);
+	xhp_xsp_many(q, 0, path, N, v, len);
 	for (i = 0; i < N; i++) {
 		free(path[i]);
 		if (v[i] != NULL && !xhp_value_ok(v[i], len[i]))
@@ -194,6 +191,7 @@ int main(int argc, char **argv)
 	long long t0, t1, t2, t3;
 	struct xhp_share c;
 	struct xhp_pub j;
+	struct xhp_xsp q = { -1, 0, 0 };
 	struct stat st, fst;
 	int opt, pathonly = 0, verbose = 0, isfile, nuser, i, lfd = -1;
 	int fromnodes = 0;
@@ -268,7 +266,8 @@ int main(int argc, char **argv)
 	    *lock_file == '\0' || *base == '\0'))
 		xhp_usage(USAGE);
 	if (fromnodes) {
-		fast_read(argv[0], &f);
+		xhp_xsp_open(&q);
+		fast_read(&q, argv[0], &f);
 		if (f.already) {
 			/* Called twice for one add: nothing to do, as the
 			 * script's own check. */
@@ -330,13 +329,23 @@ int main(int argc, char **argv)
 			xhp_share_exit(&c);
 		xhp_idset_free(&c.ids);
 	}
-	j.h = c.h = xs_open(0);
-	if (c.h == NULL)
-		xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
-	if (c.mode != '!') {
+	/* One connection, the pipelined one, for everything (-A opened it
+	 * already). Our own vm is read only if a conflict needs it. */
+	if (q.fd == -1)
+		xhp_xsp_open(&q);
+	j.q = c.q = &q;
+	if (c.mode != '!')
 		xhp_xs_normalise(c.selfn, c.self);
-		xhp_share_ours(&c);
-	}
+	/* The transaction, opened now with what is known (for a file, not
+	 * yet its loop device), so that under the lock the publication is
+	 * one round trip. Called twice for one backend (the caller's check
+	 * for that is not under the lock), the second call changes
+	 * nothing. */
+	nuser = j.nextra;
+	j.extra[j.nextra++] = pair("hotplug-status", "connected");
+	j.devpath = isfile ? NULL : devpath;
+	j.once = 1;
+	xhp_pub_open(&j, argc + optind + 4);
 
 	xhp_lock_mkparent(lock_file);
 	lock_fd = xhp_lock_open(lock_file, ms, secs, O_CLOEXEC);
@@ -358,7 +367,6 @@ int main(int argc, char **argv)
 	}
 	t1 = verbose ? now_us() : 0;
 
-	nuser = j.nextra;
 	if (isfile) {
 		loop_fd = xhp_loop_attach(target, c.mode == 'r', tag, loop_node,
 					  &fst);
@@ -377,12 +385,8 @@ int main(int argc, char **argv)
 		if (idnode != NULL)
 			j.extra[j.nextra++] = pair(idnode, id);
 	}
-	j.extra[j.nextra++] = pair("hotplug-status", "connected");
 	j.devpath = devpath;
 	t2 = verbose ? now_us() : 0;
-	/* Called twice for one backend (the caller's check for that is not
-	 * under the lock): the second call changes nothing. */
-	j.once = 1;
 	xhp_pub_commit(&j);
 	lfd = loop_fd;
 	if (j.already && isfile) {
@@ -418,6 +422,8 @@ int main(int argc, char **argv)
 	xhp_idset_free(&c.ids);
 	free(c.ourvm);
 	free(c.ourtvm);
-	xs_close(c.h);
+	if (c.h != NULL)
+		xs_close(c.h);
+	xhp_xsp_close(&q);
 	return XHP_OK;
 }

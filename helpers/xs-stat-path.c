@@ -78,6 +78,7 @@ int main(int argc, char **argv)
 	const char *types = "vbd,vbd3";
 	char *v;
 	struct xhp_share c;
+	struct xhp_xsp q;
 	unsigned int len;
 	int opt, check = 0, other = 0;
 
@@ -144,7 +145,8 @@ int main(int argc, char **argv)
 	 * holds the device. */
 	if (xhp_share_mounts(&c, mountinfo))
 		xhp_share_exit(&c);
-	c.h = xs_connect();
+	xhp_xsp_open(&q);
+	c.q = &q;
 	if (xhp_share_guests(&c, base, types))
 		xhp_share_exit(&c);
 	puts("ok");
@@ -152,6 +154,8 @@ int main(int argc, char **argv)
 	xhp_idset_free(&c.ids);
 	free(c.ourvm);
 	free(c.ourtvm);
-	xs_close(c.h);
+	if (c.h != NULL)
+		xs_close(c.h);
+	xhp_xsp_close(&q);
 	return XHP_OK;
 }

@@ -268,6 +268,13 @@ int xhp_idset_expand_st(struct xhp_idset *s, const struct stat *st);
 void xhp_pathf(char *buf, int code, const char *fmt, const char *a,
 	       const char *b);
 
+/* A xenstore request's payload, malloc'd: the path DIR "/" NODE (DIR alone
+ * when NODE is NULL) and its NUL, then with VAL the value (an XS_WRITE)
+ * and one more NUL, not sent. *LEN (may be NULL): the bytes to send. Dies
+ * CODE when the path does not fit XHP_XS_PATHMAX, 111 without memory. */
+char *xhp_xs_msg(int code, const char *dir, const char *node,
+		 const char *val, size_t *len);
+
 /* A backend path as given (relative to our home or absolute) reduced to a
  * comparable form: no "/local/domain/N/", no repeated or trailing '/'. DST
  * has XHP_XS_PATHMAX bytes. */
@@ -284,11 +291,14 @@ struct xhp_pub;
 void xhp_pub_extra(struct xhp_pub *j, char *arg, const char *usage);
 
 struct xs_handle;
+struct xhp_xsp;
 
 /* The sharing check (docs/xs-stat-path.md), in pieces so that xs-publish
  * can do what does not need the lock before taking it. */
 struct xhp_share {
-	struct xs_handle *h;
+	struct xhp_xsp *q;      /* the connection, opened by the caller */
+	struct xs_handle *h;    /* NULL, or opened for a long listing: the
+	                         * caller closes it */
 	struct xhp_idset ids;
 	int mode;               /* 'r' or 'w' */
 	int fmt;
@@ -343,7 +353,7 @@ char **xhp_xsp_split(char *val, unsigned int len, unsigned int *num);
 
 /* Read NODE outside a transaction, NUL-terminated (LEN may be NULL); NULL
  * when absent. Dies 111 on other errors. */
-char *xhp_xs_read(struct xs_handle *h, const char *node, unsigned int *len);
+char *xhp_xsp_read(struct xhp_xsp *q, const char *node, unsigned int *len);
 
 /* Set C->verdict to "WHO MAJMIN WHERE" and return 1 (busy). */
 int xhp_share_busy(struct xhp_share *c, const char *who, unsigned long maj,
@@ -354,7 +364,7 @@ void xhp_share_exit(const struct xhp_share *c) __attribute__((noreturn));
 
 /* vm of domain DOM (decimal domid text), or with TARGET of the domain
  * named in its "target" node (a stubdomain's guest); NULL when absent. */
-char *xhp_share_dom_vm(struct xs_handle *h, const char *dom, int target);
+char *xhp_share_dom_vm(struct xhp_xsp *q, const char *dom, int target);
 
 /* Fetch our frontend's vm and its target's vm, once (same_vm). */
 void xhp_share_ours(struct xhp_share *c);
@@ -369,7 +379,7 @@ int xhp_share_guests(struct xhp_share *c, const char *base,
 
 /* The publishing transaction of xs-majmin (docs/xs-majmin.md). */
 struct xhp_pub {
-	struct xs_handle *h;
+	struct xhp_xsp *q;
 	const char *backend;
 	const char *devpath;    /* NULL: toolstack conversion (xs-majmin -t) */
 	const char *mm;         /* physical-device to write; NULL: none */
@@ -379,10 +389,24 @@ struct xhp_pub {
 	int once;               /* publish only if nothing is published yet */
 	int tries;              /* out: attempts made */
 	int already;            /* out: with once, something was: no write */
+	/* xhp_pub_open's transaction, left open for xhp_pub_commit */
+	unsigned int tx;        /* 0: none */
+	int has_pd;             /* the backend had a physical-device */
+	int devpath_early;      /* physical-device-path written already */
+	int early;              /* extras written already */
 };
 
-/* Commit the transaction, retrying on EAGAIN (XHP_PUB_TRIES times). 0 done;
- * dies 1 "backend gone" (nothing written) or 111. */
+/* Before the lock: start the transaction and send in it what is known so
+ * far (the backend's listing, physical-device-path if DEVPATH is set, the
+ * extras), so that the commit under the lock is one round trip. ROOM: the
+ * most extras J will have. Leaves J->tx 0 (no transaction open) when the
+ * backend is gone or, with ONCE, published already: the commit finds out
+ * again. Dies 111. */
+void xhp_pub_open(struct xhp_pub *j, int room);
+
+/* Commit the transaction: xhp_pub_open's with what was added since (more
+ * extras, DEVPATH, MM), or a new one; retrying on EAGAIN (XHP_PUB_TRIES
+ * times in all). 0 done; dies 1 "backend gone" (nothing written) or 111. */
 #define XHP_PUB_TRIES 20
 int xhp_pub_commit(struct xhp_pub *j);
 

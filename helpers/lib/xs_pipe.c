@@ -281,3 +281,12 @@ char **xhp_xsp_split(char *val, unsigned int len, unsigned int *num)
 	*num = n;
 	return v;
 }
+
+char *xhp_xsp_read(struct xhp_xsp *q, const char *node, unsigned int *len)
+{
+	char *v, *p = (char *)node;
+	unsigned int n;
+
+	xhp_xsp_many(q, 0, &p, 1, &v, len ? len : &n);
+	return v;
+}

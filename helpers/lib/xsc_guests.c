@@ -24,13 +24,13 @@ static int same_vm(struct xhp_share *c, const char *dom)
 	int same;
 
 	xhp_share_ours(c);
-	vm = xhp_share_dom_vm(c->h, dom, 0);
+	vm = xhp_share_dom_vm(c->q, dom, 0);
 	/* No vm: the other domain is being destroyed (its /local/domain
 	 * entry goes before its backends). Upstream lets such a leftover
 	 * share; we keep that. */
 	if (vm == NULL)
 		return 1;
-	tvm = xhp_share_dom_vm(c->h, dom, 1);
+	tvm = xhp_share_dom_vm(c->q, dom, 1);
 	same = (c->ourvm != NULL && xhp_vm_same(c->ourvm, vm)) ||
 	       eq(c->ourtvm, vm) ||
 	       (c->ourvm != NULL && tvm != NULL && xhp_vm_same(c->ourvm, tvm)) ||
@@ -79,7 +79,7 @@ static int conflicts(struct xhp_share *c, const char *bp)
 		return 1;
 	/* A reader conflicts only with writers. */
 	xhp_pathf(p, XHP_SYS, "%s/%s", bp, "mode");
-	m = xhp_xs_read(c->h, p, &len);
+	m = xhp_xsp_read(c->q, p, &len);
 	if (m == NULL)
 		return 0;
 	cm = xhp_canon_mode(m, len);
@@ -93,12 +93,9 @@ struct vec {
 	size_t n, room;
 };
 
-static void vec_add(struct vec *a, const char *fmt, const char *x,
-		    const char *y)
+/* Append the path X/Y. */
+static void vec_add(struct vec *a, const char *x, const char *y)
 {
-	char p[XHP_XS_PATHMAX];
-
-	xhp_pathf(p, XHP_SYS, fmt, x, y);
 	if (a->n == a->room) {
 		size_t room = a->room ? 2 * a->room : 64;
 		char **v = realloc(a->v, room * sizeof(*v));
@@ -108,10 +105,7 @@ static void vec_add(struct vec *a, const char *fmt, const char *x,
 		a->v = v;
 		a->room = room;
 	}
-	a->v[a->n] = strdup(p);
-	if (a->v[a->n] == NULL)
-		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	a->n++;
+	a->v[a->n++] = xhp_xs_msg(XHP_SYS, x, y, NULL, NULL);
 }
 
 static void vec_free(struct vec *a)
@@ -133,7 +127,7 @@ static void read_all(struct xhp_xsp *q, char **bp, size_t n,
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		vec_add(&p, "%s/%s", bp[i], node);
+		vec_add(&p, bp[i], node);
 	xhp_xsp_many(q, 0, p.v, p.n, val, len);
 	vec_free(&p);
 }
@@ -164,6 +158,11 @@ static void list_all(struct xhp_share *c, struct xhp_xsp *q, char **dirs,
 		/* A list over 4096 bytes does not fit one reply: libxenstore
 		 * fetches it in parts (XS_DIRECTORY_PART). */
 		if (r[i].err == E2BIG) {
+			if (c->h == NULL)
+				c->h = xs_open(0);
+			if (c->h == NULL)
+				xhp_die_sys(XHP_SYS, "unable to connect to "
+					    "xenstore");
 			names = xs_directory(c->h, XBT_NULL, dirs[i], &nv);
 			if (names == NULL && errno != ENOENT)
 				xhp_die_sys(XHP_SYS, "unable to list %s",
@@ -183,7 +182,7 @@ static void list_all(struct xhp_share *c, struct xhp_xsp *q, char **dirs,
 		for (k = 0; k < nv; k++) {
 			if (lib && names[k][0] == '\0')
 				continue;
-			vec_add(out, "%s/%s", dirs[i], names[k]);
+			vec_add(out, dirs[i], names[k]);
 			if (parent == NULL)
 				continue;
 			if (out->n > room) {
@@ -214,8 +213,9 @@ int xhp_share_guests(struct xhp_share *c, const char *base,
 	unsigned int *pdl, *ppl, *nlen;
 	unsigned long maj, min;
 	size_t *dom = NULL, *at, i, j, k, lastdom = (size_t)-1;
-	struct xhp_xsp q;
-	int busy = 0, same = -1, uses, r;
+	struct xhp_xsp *q = c->q;
+	signed char *mine;
+	int busy = 0, same = -1, uses;
 
 	/* Every backend BASE/TYPE/DOM/DEV but ours, listed and read with
 	 * the requests of each step in flight together. */
@@ -224,11 +224,10 @@ int xhp_share_guests(struct xhp_share *c, const char *base,
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
 	for (type = strtok_r(list, ",", &save); type != NULL;
 	     type = strtok_r(NULL, ",", &save))
-		vec_add(&tdirs, "%s/%s", base, type);
+		vec_add(&tdirs, base, type);
 	free(list);
-	xhp_xsp_open(&q);
-	list_all(c, &q, tdirs.v, tdirs.n, &ddirs, NULL);
-	list_all(c, &q, ddirs.v, ddirs.n, &bes, &dom);
+	list_all(c, q, tdirs.v, tdirs.n, &ddirs, NULL);
+	list_all(c, q, ddirs.v, ddirs.n, &bes, &dom);
 	/* Skip our own backend, keeping the order. */
 	for (i = 0, j = 0; i < bes.n; i++) {
 		xhp_xs_normalise(bn, bes.v[i]);
@@ -247,38 +246,42 @@ int xhp_share_guests(struct xhp_share *c, const char *base,
 	at = calloc(bes.n + 1, sizeof(*at));
 	nval = calloc(bes.n + 1, sizeof(*nval));
 	nlen = calloc(bes.n + 1, sizeof(*nlen));
+	mine = calloc(bes.n + 1, sizeof(*mine));
 	if (pd == NULL || pp == NULL || pdl == NULL || ppl == NULL ||
-	    at == NULL || nval == NULL || nlen == NULL)
+	    at == NULL || nval == NULL || nlen == NULL || mine == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	read_all(&q, bes.v, bes.n, "physical-device", pd, pdl);
+	read_all(q, bes.v, bes.n, "physical-device", pd, pdl);
 	/* Path-only writers, or libxl not yet converted: the path names the
 	 * device, and its identity now is what matters. An unparsable
 	 * physical-device may still have a path that tells what the backend
 	 * is about to open. The paths of those backends, read together, go
-	 * to pp[] (their ppl[] as lengths) at the backend's index. */
-	for (i = 0; i < bes.n; i++)
-		if (pd[i] == NULL || xhp_parse_physdev(pd[i], pdl[i], c->fmt,
-						       &maj, &min) != 0) {
-			at[need.n] = i;
-			vec_add(&need, "%s/%s", bes.v[i],
-				"physical-device-path");
+	 * to pp[] (their ppl[] as lengths) at the backend's index. mine[]:
+	 * 1 a device of ours, 0 another, -1 look at the path. */
+	for (i = 0; i < bes.n; i++) {
+		if (pd[i] != NULL && xhp_parse_physdev(pd[i], pdl[i], c->fmt,
+						       &maj, &min) == 0) {
+			mine[i] = (signed char)xhp_idset_has_blk(&c->ids, maj,
+								 min);
+			continue;
 		}
-	xhp_xsp_many(&q, 0, need.v, need.n, nval, nlen);
+		mine[i] = -1;
+		at[need.n] = i;
+		vec_add(&need, bes.v[i], "physical-device-path");
+	}
+	xhp_xsp_many(q, 0, need.v, need.n, nval, nlen);
 	for (k = 0; k < need.n; k++) {
 		pp[at[k]] = nval[k];
 		ppl[at[k]] = nlen[k];
 	}
 	vec_free(&need);
-	xhp_xsp_close(&q);
 
 	/* Then each backend in turn, as listed. */
 	for (i = 0; i < bes.n && !busy; i++) {
-		r = pd[i] != NULL ? xhp_parse_physdev(pd[i], pdl[i], c->fmt,
-						     &maj, &min) : -1;
-		if (r == 0)
-			uses = xhp_idset_has_blk(&c->ids, maj, min);
+		if (mine[i] == 1)
+			uses = xhp_parse_physdev(pd[i], pdl[i], c->fmt, &maj,
+						 &min) == 0;
 		else
-			uses = pp[i] != NULL &&
+			uses = mine[i] == -1 && pp[i] != NULL &&
 			       path_uses(c, pp[i], ppl[i], &maj, &min);
 		if (!uses || !conflicts(c, bes.v[i]))
 			continue;
@@ -300,6 +303,7 @@ int xhp_share_guests(struct xhp_share *c, const char *base,
 	free(at);
 	free(nval);
 	free(nlen);
+	free(mine);
 	free(dom);
 	vec_free(&bes);
 	vec_free(&ddirs);
