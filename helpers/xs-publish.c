@@ -334,8 +334,10 @@ int main(int argc, char **argv)
 	if (q.fd == -1)
 		xhp_xsp_open(&q);
 	j.q = c.q = &q;
-	if (c.mode != '!')
+	if (c.mode != '!') {
 		xhp_xs_normalise(c.selfn, c.self);
+		xhp_share_prepare(&c, base, types);
+	}
 	/* The transaction, opened now with what is known (for a file, not
 	 * yet its loop device), so that under the lock the publication is
 	 * one round trip. Called twice for one backend (the caller's check

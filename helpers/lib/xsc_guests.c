@@ -1,5 +1,12 @@
 /* The guest half of the sharing check: every other backend's device
- * against our identity set (docs/xs-stat-path.md). */
+ * against our identity set (docs/xs-stat-path.md).
+ *
+ * The tree is BASE/TYPE/DOM/DEV: two levels of listings, then one read of
+ * physical-device per backend, each step's requests in flight together
+ * (xs_pipe.c). xs-publish lists the tree before it takes the lock
+ * (xhp_share_prepare); under the lock, the listings and the reads of the
+ * backends they named then go out in one batch, and only what changed in
+ * between (a new domain, a domain whose backends changed) costs more. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,17 +100,20 @@ struct vec {
 	size_t n, room;
 };
 
+static void *grow(void *p, size_t n, size_t size)
+{
+	p = realloc(p, (n ? n : 1) * size);
+	if (p == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	return p;
+}
+
 /* Append the path X/Y. */
 static void vec_add(struct vec *a, const char *x, const char *y)
 {
 	if (a->n == a->room) {
-		size_t room = a->room ? 2 * a->room : 64;
-		char **v = realloc(a->v, room * sizeof(*v));
-
-		if (v == NULL)
-			xhp_die_sys(XHP_SYS, "unable to allocate memory");
-		a->v = v;
-		a->room = room;
+		a->room = a->room ? 2 * a->room : 64;
+		a->v = grow(a->v, a->room, sizeof(*a->v));
 	}
 	a->v[a->n++] = xhp_xs_msg(XHP_SYS, x, y, NULL, NULL);
 }
@@ -119,145 +129,333 @@ static void vec_free(struct vec *a)
 	a->n = a->room = 0;
 }
 
-/* Values of the N nodes NODE of backends BP, read in flight together. */
-static void read_all(struct xhp_xsp *q, char **bp, size_t n,
-		     const char *node, char **val, unsigned int *len)
+/* Requests R[0..N): list (TYPE XS_DIRECTORY) or read the N paths P. */
+static void req(struct xhp_xsreq *r, unsigned int type, char **p, size_t n)
 {
-	struct vec p = { NULL, 0, 0 };
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		vec_add(&p, bp[i], node);
-	xhp_xsp_many(q, 0, p.v, p.n, val, len);
-	vec_free(&p);
+	for (i = 0; i < n; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].type = type;
+		r[i].data = p[i];
+		r[i].len = strlen(p[i]) + 1;
+	}
 }
 
-/* Every child NAME of each of the N directories DIRS as "DIR/NAME" in
- * OUT; with PARENT, OUT->v[k]'s directory index in PARENT[k]. */
-static void list_all(struct xhp_share *c, struct xhp_xsp *q, char **dirs,
-		     size_t n, struct vec *out, size_t **parent)
+static struct xhp_xsreq *reqs(size_t n)
 {
 	struct xhp_xsreq *r = calloc(n + 1, sizeof(*r));
-	unsigned int k, nv;
-	size_t i, room = 0;
 
 	if (r == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	for (i = 0; i < n; i++) {
-		r[i].type = XS_DIRECTORY;
-		r[i].data = dirs[i];
-		r[i].len = strlen(dirs[i]) + 1;
-	}
-	xhp_xsp_batch(q, r, n);
-	if (parent != NULL)
-		*parent = NULL;
-	for (i = 0; i < n; i++) {
-		char **names;
-		int lib = 0;
+	return r;
+}
 
-		/* A list over 4096 bytes does not fit one reply: libxenstore
-		 * fetches it in parts (XS_DIRECTORY_PART). */
-		if (r[i].err == E2BIG) {
-			if (c->h == NULL)
-				c->h = xs_open(0);
-			if (c->h == NULL)
-				xhp_die_sys(XHP_SYS, "unable to connect to "
-					    "xenstore");
-			names = xs_directory(c->h, XBT_NULL, dirs[i], &nv);
-			if (names == NULL && errno != ENOENT)
-				xhp_die_sys(XHP_SYS, "unable to list %s",
-					    dirs[i]);
-			lib = 1;
-		} else if (r[i].err != 0 && r[i].err != ENOENT) {
-			errno = r[i].err;
-			xhp_die_sys(XHP_SYS, "unable to list %s", dirs[i]);
-		} else if (r[i].val != NULL) {
-			names = xhp_xsp_split(r[i].val, r[i].vlen, &nv);
-		} else {
-			names = NULL;
-		}
-		/* A directory gone meanwhile has nothing in it. */
-		if (names == NULL)
-			continue;
-		for (k = 0; k < nv; k++) {
-			if (lib && names[k][0] == '\0')
-				continue;
-			vec_add(out, dirs[i], names[k]);
-			if (parent == NULL)
-				continue;
-			if (out->n > room) {
-				size_t *p;
+static void reqs_free(struct xhp_xsreq *r, size_t n)
+{
+	size_t i;
 
-				room = out->room;
-				p = realloc(*parent, room * sizeof(*p));
-				if (p == NULL)
-					xhp_die_sys(XHP_SYS,
-						    "unable to allocate memory");
-				*parent = p;
-			}
-			(*parent)[out->n - 1] = i;
-		}
-		free(names);
+	for (i = 0; i < n && r != NULL; i++)
 		free(r[i].val);
-	}
 	free(r);
 }
 
-int xhp_share_guests(struct xhp_share *c, const char *base,
-		     const char *types)
+/* Was the listing R the same as P, and whole (not fetched in parts)? */
+static int same(const struct xhp_xsreq *p, const struct xhp_xsreq *r)
 {
-	char bn[XHP_XS_PATHMAX], *list, *type, *save = NULL, **pd, **pp;
-	char **nval;
-	struct vec tdirs = { NULL, 0, 0 }, ddirs = { NULL, 0, 0 };
-	struct vec bes = { NULL, 0, 0 }, need = { NULL, 0, 0 };
-	unsigned int *pdl, *ppl, *nlen;
-	unsigned long maj, min;
-	size_t *dom = NULL, *at, i, j, k, lastdom = (size_t)-1;
-	struct xhp_xsp *q = c->q;
-	signed char *mine;
-	int busy = 0, same = -1, uses;
+	return p->err == r->err && p->err != E2BIG && p->vlen == r->vlen &&
+	       (p->vlen == 0 || memcmp(p->val, r->val, p->vlen) == 0);
+}
 
-	/* Every backend BASE/TYPE/DOM/DEV but ours, listed and read with
-	 * the requests of each step in flight together. */
+/* Every child of the directory DIR, whose listing is R, as "DIR/NAME" in
+ * OUT, with PARENT in *PARENTS (when not NULL; *ROOM its room). */
+static void expand(struct xhp_share *c, const char *dir,
+		   const struct xhp_xsreq *r, struct vec *out,
+		   size_t **parents, size_t *room, size_t parent)
+{
+	char **names = NULL;
+	unsigned int k, nv = 0;
+	int lib = 0;
+
+	/* A list over 4096 bytes does not fit one reply: libxenstore
+	 * fetches it in parts (XS_DIRECTORY_PART). */
+	if (r->err == E2BIG) {
+		if (c->h == NULL)
+			c->h = xs_open(0);
+		if (c->h == NULL)
+			xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
+		names = xs_directory(c->h, XBT_NULL, dir, &nv);
+		if (names == NULL && errno != ENOENT)
+			xhp_die_sys(XHP_SYS, "unable to list %s", dir);
+		lib = 1;
+	} else if (r->err != 0 && r->err != ENOENT) {
+		errno = r->err;
+		xhp_die_sys(XHP_SYS, "unable to list %s", dir);
+	} else if (r->val != NULL) {
+		names = xhp_xsp_split(r->val, r->vlen, &nv);
+	}
+	/* A directory gone meanwhile has nothing in it. */
+	for (k = 0; k < nv; k++) {
+		if (lib && names[k][0] == '\0')
+			continue;
+		vec_add(out, dir, names[k]);
+		if (parents == NULL)
+			continue;
+		if (out->n > *room) {
+			*room = out->room;
+			*parents = grow(*parents, *room, sizeof(**parents));
+		}
+		(*parents)[out->n - 1] = parent;
+	}
+	free(names);
+}
+
+/* The tree as listed: the type directories, the domain directories and
+ * the backends, with the listings that named them. */
+struct xhp_scan {
+	struct vec tdirs, ddirs, bes;
+	struct xhp_xsreq *tr, *dr;  /* the listings of tdirs, ddirs */
+	size_t *dom;                /* bes.v[i] is in ddirs.v[dom[i]] */
+	size_t *first;              /* ddirs.v[k]'s backends: from first[k]
+	                             * to first[k + 1] */
+};
+
+static void scan_free(struct xhp_scan *s)
+{
+	reqs_free(s->tr, s->tdirs.n);
+	reqs_free(s->dr, s->ddirs.n);
+	vec_free(&s->tdirs);
+	vec_free(&s->ddirs);
+	vec_free(&s->bes);
+	free(s->dom);
+	free(s->first);
+	memset(s, 0, sizeof(*s));
+}
+
+/* S->ddirs and S->bes from the listings S->tr and S->dr as they are. */
+static void expand_all(struct xhp_share *c, struct xhp_scan *s, int level)
+{
+	size_t i, room = 0;
+
+	if (level == 0) {
+		for (i = 0; i < s->tdirs.n; i++)
+			expand(c, s->tdirs.v[i], &s->tr[i], &s->ddirs, NULL,
+			       NULL, 0);
+		return;
+	}
+	s->first = grow(NULL, s->ddirs.n + 1, sizeof(*s->first));
+	for (i = 0; i < s->ddirs.n; i++) {
+		s->first[i] = s->bes.n;
+		expand(c, s->ddirs.v[i], &s->dr[i], &s->bes, &s->dom, &room,
+		       i);
+	}
+	s->first[s->ddirs.n] = s->bes.n;
+}
+
+/* List the tree from BASE/TYPES into S: two round trips. */
+static void list_tree(struct xhp_share *c, struct xhp_scan *s,
+		      const char *base, const char *types)
+{
+	char *list, *type, *save = NULL;
+
+	memset(s, 0, sizeof(*s));
 	list = strdup(types);
 	if (list == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
 	for (type = strtok_r(list, ",", &save); type != NULL;
 	     type = strtok_r(NULL, ",", &save))
-		vec_add(&tdirs, base, type);
+		vec_add(&s->tdirs, base, type);
 	free(list);
-	list_all(c, q, tdirs.v, tdirs.n, &ddirs, NULL);
-	list_all(c, q, ddirs.v, ddirs.n, &bes, &dom);
-	/* Skip our own backend, keeping the order. */
-	for (i = 0, j = 0; i < bes.n; i++) {
-		xhp_xs_normalise(bn, bes.v[i]);
-		if (strcmp(bn, c->selfn) == 0) {
-			free(bes.v[i]);
+	s->tr = reqs(s->tdirs.n);
+	req(s->tr, XS_DIRECTORY, s->tdirs.v, s->tdirs.n);
+	xhp_xsp_batch(c->q, s->tr, s->tdirs.n);
+	expand_all(c, s, 0);
+	s->dr = reqs(s->ddirs.n);
+	req(s->dr, XS_DIRECTORY, s->ddirs.v, s->ddirs.n);
+	xhp_xsp_batch(c->q, s->dr, s->ddirs.n);
+	expand_all(c, s, 1);
+}
+
+static struct xhp_scan prepared;
+
+void xhp_share_prepare(struct xhp_share *c, const char *base,
+		       const char *types)
+{
+	list_tree(c, &prepared, base, types);
+	c->prepared = 1;
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(**(char *const *const *)a, **(char *const *const *)b);
+}
+
+/* The index of the prepared domain directory named D, or (size_t)-1.
+ * BY: prepared.ddirs.v's entries sorted by name (pointers into it). */
+static size_t find_dom(char ***by, const char *d)
+{
+	char *const *key = (char *const *)&d;
+	char ***hit;
+
+	hit = bsearch(&key, by, prepared.ddirs.n, sizeof(*by), cmp_path);
+	return hit == NULL ? (size_t)-1 : (size_t)(*hit - prepared.ddirs.v);
+}
+
+/* Under the lock, from the prepared listing: the tree as it is now in
+ * NOW, and the physical-device of each of its backends in PD and PDL
+ * (malloc'd arrays, NOW->bes.n long). One batch re-lists what was listed
+ * and reads what it named; then whatever changed is listed and read. */
+static void rescan(struct xhp_share *c, struct xhp_scan *now, char ***pd,
+		   unsigned int **pdl)
+{
+	struct xhp_scan *p = &prepared;
+	size_t nt = p->tdirs.n, nd = p->ddirs.n, nb = p->bes.n, i, k, b;
+	size_t *from, nl = 0, nr = 0, *at;
+	struct xhp_xsreq *r = reqs(nt + nd + nb), *lr;
+	struct vec pdp = { NULL, 0, 0 }, lp = { NULL, 0, 0 };
+	char ***by;
+
+	/* The batch: the two levels of listings, and the backends'
+	 * physical-device. */
+	for (i = 0; i < nb; i++)
+		vec_add(&pdp, p->bes.v[i], "physical-device");
+	req(r, XS_DIRECTORY, p->tdirs.v, nt);
+	req(r + nt, XS_DIRECTORY, p->ddirs.v, nd);
+	req(r + nt + nd, XS_READ, pdp.v, nb);
+	xhp_xsp_batch(c->q, r, nt + nd + nb);
+
+	/* The domains now, and where each was in the prepared listing. */
+	memset(now, 0, sizeof(*now));
+	for (i = 0; i < nt; i++)
+		vec_add(&now->tdirs, p->tdirs.v[i], NULL);
+	now->tr = reqs(nt);
+	for (i = 0; i < nt; i++) {
+		now->tr[i] = r[i];
+		r[i].val = NULL;
+	}
+	expand_all(c, now, 0);
+	from = grow(NULL, now->ddirs.n + 1, sizeof(*from));
+	for (i = 0; i < nt && same(&p->tr[i], &now->tr[i]); i++)
+		;
+	if (i == nt && now->ddirs.n == nd) {
+		for (k = 0; k < nd; k++)
+			from[k] = k;
+	} else {
+		by = grow(NULL, nd + 1, sizeof(*by));
+		for (k = 0; k < nd; k++)
+			by[k] = &p->ddirs.v[k];
+		qsort(by, nd, sizeof(*by), cmp_path);
+		for (k = 0; k < now->ddirs.n; k++)
+			from[k] = find_dom(by, now->ddirs.v[k]);
+		free(by);
+	}
+
+	/* Each domain's listing: from the batch, or (a new domain) listed
+	 * now. */
+	now->dr = reqs(now->ddirs.n);
+	for (k = 0; k < now->ddirs.n; k++) {
+		if (from[k] == (size_t)-1) {
+			vec_add(&lp, now->ddirs.v[k], NULL);
 			continue;
 		}
-		bes.v[j] = bes.v[i];
-		dom[j++] = dom[i];
+		now->dr[k] = r[nt + from[k]];
+		r[nt + from[k]].val = NULL;
+		r[nt + from[k]].err = 0;
 	}
-	bes.n = j;
-	pd = calloc(bes.n + 1, sizeof(*pd));
-	pp = calloc(bes.n + 1, sizeof(*pp));
-	pdl = calloc(bes.n + 1, sizeof(*pdl));
-	ppl = calloc(bes.n + 1, sizeof(*ppl));
-	at = calloc(bes.n + 1, sizeof(*at));
-	nval = calloc(bes.n + 1, sizeof(*nval));
-	nlen = calloc(bes.n + 1, sizeof(*nlen));
-	mine = calloc(bes.n + 1, sizeof(*mine));
-	if (pd == NULL || pp == NULL || pdl == NULL || ppl == NULL ||
-	    at == NULL || nval == NULL || nlen == NULL || mine == NULL)
+	if (lp.n > 0) {
+		lr = reqs(lp.n);
+		req(lr, XS_DIRECTORY, lp.v, lp.n);
+		xhp_xsp_batch(c->q, lr, lp.n);
+		for (k = 0; k < now->ddirs.n; k++)
+			if (from[k] == (size_t)-1)
+				now->dr[k] = lr[nl++];
+		free(lr);
+	}
+	vec_free(&lp);
+	expand_all(c, now, 1);
+
+	/* Each backend's physical-device: from the batch when its domain
+	 * lists the same backends as before, else read now. */
+	*pd = grow(NULL, now->bes.n + 1, sizeof(**pd));
+	*pdl = grow(NULL, now->bes.n + 1, sizeof(**pdl));
+	at = grow(NULL, now->bes.n + 1, sizeof(*at));
+	vec_free(&pdp);
+	for (k = 0; k < now->ddirs.n; k++) {
+		size_t pk = from[k];
+		int hit = pk != (size_t)-1 && same(&p->dr[pk], &now->dr[k]);
+
+		for (b = now->first[k]; b < now->first[k + 1]; b++) {
+			size_t o = hit ? p->first[pk] + (b - now->first[k]) : 0;
+
+			if (hit) {
+				struct xhp_xsreq *x = &r[nt + nd + o];
+
+				if (x->err != 0 && x->err != ENOENT) {
+					errno = x->err;
+					xhp_die_sys(XHP_SYS, "unable to read "
+						    "%s/physical-device",
+						    now->bes.v[b]);
+				}
+				(*pd)[b] = x->val;
+				(*pdl)[b] = x->vlen;
+				x->val = NULL;
+				continue;
+			}
+			at[nr++] = b;
+			vec_add(&pdp, now->bes.v[b], "physical-device");
+		}
+	}
+	if (nr > 0) {
+		char **v = grow(NULL, nr, sizeof(*v));
+		unsigned int *l = grow(NULL, nr, sizeof(*l));
+
+		xhp_xsp_many(c->q, 0, pdp.v, nr, v, l);
+		for (i = 0; i < nr; i++) {
+			(*pd)[at[i]] = v[i];
+			(*pdl)[at[i]] = l[i];
+		}
+		free(v);
+		free(l);
+	}
+	vec_free(&pdp);
+	free(at);
+	free(from);
+	reqs_free(r, nt + nd + nb);
+}
+
+/* Then each backend in turn, as listed: is it using our device in a
+ * conflicting mode? PD, PDL: the backends' physical-device (freed). */
+static int check(struct xhp_share *c, struct xhp_scan *s, char **pd,
+		 unsigned int *pdl)
+{
+	char bn[XHP_XS_PATHMAX], **pp, **nval;
+	struct vec need = { NULL, 0, 0 };
+	unsigned int *ppl, *nlen;
+	unsigned long maj, min;
+	size_t i, k, *at, lastdom = (size_t)-1;
+	signed char *mine;
+	int busy = 0, same_dom = -1, uses;
+
+	pp = calloc(s->bes.n + 1, sizeof(*pp));
+	ppl = calloc(s->bes.n + 1, sizeof(*ppl));
+	at = calloc(s->bes.n + 1, sizeof(*at));
+	nval = calloc(s->bes.n + 1, sizeof(*nval));
+	nlen = calloc(s->bes.n + 1, sizeof(*nlen));
+	mine = calloc(s->bes.n + 1, sizeof(*mine));
+	if (pp == NULL || ppl == NULL || at == NULL || nval == NULL ||
+	    nlen == NULL || mine == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	read_all(q, bes.v, bes.n, "physical-device", pd, pdl);
-	/* Path-only writers, or libxl not yet converted: the path names the
-	 * device, and its identity now is what matters. An unparsable
-	 * physical-device may still have a path that tells what the backend
-	 * is about to open. The paths of those backends, read together, go
-	 * to pp[] (their ppl[] as lengths) at the backend's index. mine[]:
-	 * 1 a device of ours, 0 another, -1 look at the path. */
-	for (i = 0; i < bes.n; i++) {
+	/* mine[]: 1 a device of ours, 0 another or our own backend, -1 look
+	 * at the path. Path-only writers, or libxl not yet converted: the
+	 * path names the device, and its identity now is what matters. An
+	 * unparsable physical-device may still have a path that tells what
+	 * the backend is about to open. The paths of those backends, read
+	 * together, go to pp[] (their ppl[] as lengths) at the backend's
+	 * index. */
+	for (i = 0; i < s->bes.n; i++) {
+		xhp_xs_normalise(bn, s->bes.v[i]);
+		if (strcmp(bn, c->selfn) == 0)
+			continue;
 		if (pd[i] != NULL && xhp_parse_physdev(pd[i], pdl[i], c->fmt,
 						       &maj, &min) == 0) {
 			mine[i] = (signed char)xhp_idset_has_blk(&c->ids, maj,
@@ -266,47 +464,73 @@ int xhp_share_guests(struct xhp_share *c, const char *base,
 		}
 		mine[i] = -1;
 		at[need.n] = i;
-		vec_add(&need, bes.v[i], "physical-device-path");
+		vec_add(&need, s->bes.v[i], "physical-device-path");
 	}
-	xhp_xsp_many(q, 0, need.v, need.n, nval, nlen);
+	xhp_xsp_many(c->q, 0, need.v, need.n, nval, nlen);
 	for (k = 0; k < need.n; k++) {
 		pp[at[k]] = nval[k];
 		ppl[at[k]] = nlen[k];
 	}
 	vec_free(&need);
 
-	/* Then each backend in turn, as listed. */
-	for (i = 0; i < bes.n && !busy; i++) {
+	for (i = 0; i < s->bes.n && !busy; i++) {
 		if (mine[i] == 1)
 			uses = xhp_parse_physdev(pd[i], pdl[i], c->fmt, &maj,
 						 &min) == 0;
 		else
 			uses = mine[i] == -1 && pp[i] != NULL &&
 			       path_uses(c, pp[i], ppl[i], &maj, &min);
-		if (!uses || !conflicts(c, bes.v[i]))
+		if (!uses || !conflicts(c, s->bes.v[i]))
 			continue;
-		if (dom[i] != lastdom) {
-			lastdom = dom[i];
-			same = same_vm(c, strrchr(ddirs.v[dom[i]], '/') + 1);
+		if (s->dom[i] != lastdom) {
+			lastdom = s->dom[i];
+			same_dom = same_vm(c, strrchr(s->ddirs.v[lastdom], '/') +
+					   1);
 		}
-		if (!same)
-			busy = xhp_share_busy(c, "guest", maj, min, bes.v[i]);
+		if (!same_dom)
+			busy = xhp_share_busy(c, "guest", maj, min,
+					      s->bes.v[i]);
 	}
-	for (i = 0; i < bes.n; i++) {
+	for (i = 0; i < s->bes.n; i++) {
 		free(pd[i]);
 		free(pp[i]);
 	}
 	free(pd);
-	free(pp);
 	free(pdl);
+	free(pp);
 	free(ppl);
 	free(at);
 	free(nval);
 	free(nlen);
 	free(mine);
-	free(dom);
-	vec_free(&bes);
-	vec_free(&ddirs);
-	vec_free(&tdirs);
+	return busy;
+}
+
+int xhp_share_guests(struct xhp_share *c, const char *base,
+		     const char *types)
+{
+	struct xhp_scan now;
+	char **pd;
+	unsigned int *pdl;
+	size_t i;
+	int busy;
+
+	if (c->prepared) {
+		rescan(c, &now, &pd, &pdl);
+		scan_free(&prepared);
+		c->prepared = 0;
+	} else {
+		struct vec p = { NULL, 0, 0 };
+
+		list_tree(c, &now, base, types);
+		for (i = 0; i < now.bes.n; i++)
+			vec_add(&p, now.bes.v[i], "physical-device");
+		pd = grow(NULL, now.bes.n + 1, sizeof(*pd));
+		pdl = grow(NULL, now.bes.n + 1, sizeof(*pdl));
+		xhp_xsp_many(c->q, 0, p.v, p.n, pd, pdl);
+		vec_free(&p);
+	}
+	busy = check(c, &now, pd, pdl);
+	scan_free(&now);
 	return busy;
 }

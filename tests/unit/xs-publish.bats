@@ -409,6 +409,102 @@ $(stat -c %d:%i "$IMG")" ]
 	lock_free
 }
 
+# ---- what changes while we wait for the lock --------------------------------
+# xs-publish lists the backends before it takes the lock, and under it
+# re-lists them and reads what they named in one batch (docs/xs-publish.md):
+# whatever changed in between must be seen as if nothing had been listed.
+
+# wait_blocked PID: until PID waits for a flock (a "->" line in /proc/locks).
+wait_blocked() {
+	retry 250 grep -q -- "-> FLOCK *ADVISORY *WRITE $1 " /proc/locks
+}
+
+# pub_waiting ARGS...: start pub ARGS in the background behind a holder of
+# the lock, output in $XHP_TMP/out, and return once it waits for the lock.
+pub_waiting() {
+	hold
+	# Not through pub: $! must be xs-publish itself.
+	xs-publish -l "$LOCK" -M "$MI" "$@" > "$XHP_TMP/out" 2> "$XHP_TMP/err" 3>&- &
+	WAITER=$!
+	HOLDERS="$HOLDERS $WAITER"
+	wait_blocked "$WAITER"
+}
+
+# release_wait: let the holder go; WSTATUS: the waiter's exit status.
+release_wait() {
+	kill -9 "$HOLDER"
+	WSTATUS=0
+	wait "$WAITER" || WSTATUS=$?
+}
+
+@test "a conflicting backend in a new domain, made while we wait for the lock, is found" {
+	pub_waiting -w 20 -m w "$B" "$XHP_TMP/sdb1"
+	xenstore-write backend/vbd/9/51712/physical-device 8:11 /local/domain/9/vm /vm/nine
+	release_wait
+	[ "$WSTATUS" -eq 1 ]
+	[ "$(cat "$XHP_TMP/out")" = "guest 8:11 backend/vbd/9/51712" ]
+	nothing_written
+}
+
+@test "a conflicting new backend of a domain listed before the lock is found" {
+	pub_waiting -w 20 -m w "$B" "$XHP_TMP/sdb1"
+	xenstore-write backend/vbd/4/51800/physical-device 8:11
+	release_wait
+	[ "$WSTATUS" -eq 1 ]
+	[ "$(cat "$XHP_TMP/out")" = "guest 8:11 backend/vbd/4/51800" ]
+	nothing_written
+}
+
+@test "a backend listed before the lock that publishes our device meanwhile is found" {
+	pub_waiting -w 20 -m w "$B" "$XHP_TMP/sdb1"
+	xenstore-write "$O/physical-device" 8:11
+	release_wait
+	[ "$WSTATUS" -eq 1 ]
+	[ "$(cat "$XHP_TMP/out")" = "guest 8:11 $O" ]
+	nothing_written
+}
+
+@test "a path-only backend of a new type directory, made meanwhile, is found" {
+	pub_waiting -w 20 -m w "$B" "$XHP_TMP/sdb1"
+	xenstore-write backend/vbd3/7/51712/physical-device-path "$XHP_TMP/sdb1" \
+	    /local/domain/7/vm /vm/seven
+	release_wait
+	[ "$WSTATUS" -eq 1 ]
+	[ "$(cat "$XHP_TMP/out")" = "guest 8:11 backend/vbd3/7/51712" ]
+	nothing_written
+}
+
+@test "a conflicting backend removed while we wait for the lock no longer counts" {
+	xenstore-write backend/vbd/5/51712/physical-device 8:11 /local/domain/5/vm /vm/five
+	pub_waiting -w 20 -m w "$B" "$XHP_TMP/sdb1"
+	xenstore-rm backend/vbd/5
+	release_wait
+	[ "$WSTATUS" -eq 0 ]
+	[ "$(cat "$XHP_TMP/out")" = "$XHP_TMP/sdb1" ]
+	[ "$(xenstore-read "$B/physical-device")" = 8:11 ]
+}
+
+@test "a domain listed in parts is listed again under the lock" {
+	# 800 names do not fit one XS_DIRECTORY reply (E2BIG): that domain
+	# is never taken from the listing made before the lock.
+	"$XHP_TOP/build/bench/populate" -V 800 -D 1 -f 10
+	pub_waiting -w 20 -m w "$B" "$XHP_TMP/sdb1"
+	xenstore-write backend/vbd/10/999999/physical-device 8:11
+	release_wait
+	[ "$WSTATUS" -eq 1 ]
+	[ "$(cat "$XHP_TMP/out")" = "guest 8:11 backend/vbd/10/999999" ]
+	nothing_written
+}
+
+@test "our own backend removed while we wait for the lock: nothing written, backend gone" {
+	pub_waiting -w 20 -m w "$B" "$XHP_TMP/sdb1"
+	xenstore-rm "$B"
+	release_wait
+	[ "$WSTATUS" -eq 1 ]
+	[[ "$(cat "$XHP_TMP/err")" == *"backend gone: $B"* ]]
+	absent "$B"
+}
+
 @test "upstream's claim_lock and xs-publish exclude each other" {
 	UPSTREAM=$(sh "$XHP_TOP/tests/fetch-upstream.sh" 2>/dev/null) ||
 		skip "upstream locking.sh not available (offline?)"
