@@ -310,9 +310,9 @@ struct xhp_share {
 	char *verdict;          /* after a 1: "guest MM PATH" / "local MM MNT" */
 };
 
-/* A xenstore connection with many reads in flight (xs_pipe.c,
+/* A xenstore connection with many requests in flight (xs_pipe.c,
  * docs/performance.md): the scan of every backend in a few round trips
- * instead of one per node. Reads outside transactions only. */
+ * instead of one per node, the publishing transaction in three. */
 struct xhp_xsp {
 	int fd;
 	int sock;               /* a socket: many requests per write */

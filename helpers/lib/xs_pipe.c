@@ -9,12 +9,12 @@
  * XSP_WINDOW requests go out, then their replies are read back, so the
  * same scan costs a few round trips.
  *
- * Only reads go through here (XS_READ, XS_DIRECTORY, outside any
- * transaction); every write stays on the libxenstore handle. The
- * connection is found as xs_open() finds it: the socket named by
- * xs_daemon_socket() (XENSTORED_PATH, or xenstored's run directory),
- * otherwise the kernel's xenbus device, which takes one message per
- * write(2) and queues the replies. */
+ * The scan's reads and the publishing transaction (xsc_commit.c) go
+ * through here; libxenstore is left for a listing over 4096 bytes, which
+ * it fetches in parts. The connection is found as xs_open() finds it: the
+ * socket named by xs_daemon_socket() (XENSTORED_PATH, or xenstored's run
+ * directory), otherwise the kernel's xenbus device, which takes one
+ * message per write(2) and queues the replies. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>

@@ -630,6 +630,53 @@ loops_of() { losetup -j "$1" | wc -l; }
 	    "$XEN_HOTPLUG_LOGFILE"
 }
 
+@test "the plain add is one helper before the libraries: the rest of the script is never read" {
+	command -v strace >/dev/null || skip "strace not installed"
+	mkblk "$XHP_TMP/disk" 46
+	mkbe 1 1 "$XHP_TMP/disk" w
+	# shellcheck disable=SC2086
+	env XENBUS_PATH=backend/vbd/1/1 strace -f -e trace=execve,openat \
+	    -o "$XHP_TMP/trace" $HOTPLUG_SH "$BLOCK" add </dev/null
+	[ "$(rd 1/1/hotplug-status)" = connected ]
+	[ "$(rd 1/1/physical-device)" = f0:2e ]
+	grep 'execve(.* = 0$' "$XHP_TMP/trace" | grep -c . | grep -qx 2
+	grep -q 'execve(".*/xs-publish", .*"-A"' "$XHP_TMP/trace"
+	grep -c 'block-common.sh\|xen-hotplug-common.sh\|locking.sh' "$XHP_TMP/trace" |
+	    grep -qx 0
+}
+
+@test "what the plain add leaves (a conflict) is taken up after the libraries, in the same run" {
+	command -v strace >/dev/null || skip "strace not installed"
+	mkblk "$XHP_TMP/disk" 47
+	mkbe 1 1 "$XHP_TMP/disk" w
+	blk add 1 1
+	[ "$status" -eq 0 ]
+	mkbe 2 1 "$XHP_TMP/disk" w
+	# shellcheck disable=SC2086
+	env XENBUS_PATH=backend/vbd/2/1 strace -f -e trace=execve,openat \
+	    -o "$XHP_TMP/trace" $HOTPLUG_SH "$BLOCK" add </dev/null || true
+	[ "$(rd 2/1/hotplug-status)" = busy ]
+	[[ "$(rd 2/1/hotplug-error)" == "Device $XHP_TMP/disk (device f0:2f) is already used by another guest through backend/vbd/1/1,"* ]]
+	# xs-publish -A first, then the libraries, then the full check.
+	grep -n 'execve(".*/xs-publish", .*"-A"\|block-common.sh\|execve(".*/xs-readv"' \
+	    "$XHP_TMP/trace" | cut -d: -f1 > "$XHP_TMP/order"
+	[ "$(sort -n "$XHP_TMP/order")" = "$(cat "$XHP_TMP/order")" ]
+	grep 'execve(".*/xs-publish", .*"-A"' "$XHP_TMP/trace" | grep -c . | grep -qx 1
+	grep -q 'block-common.sh' "$XHP_TMP/trace"
+	grep -q 'execve(".*/xs-readv"' "$XHP_TMP/trace"
+	lock_free
+}
+
+@test "stale _blk_tried and _blk_rc in the environment do not pass for a plain add done" {
+	# An absolute XENBUS_PATH takes the plain add after the libraries.
+	mkblk "$XHP_TMP/disk" 48
+	mkbe 1 1 "$XHP_TMP/disk" w
+	# shellcheck disable=SC2086
+	run env _blk_tried=1 _blk_rc=0 XENBUS_PATH=$BE/1/1 $HOTPLUG_SH "$BLOCK" add </dev/null
+	[ "$status" -eq 0 ]
+	[ "$(rd 1/1/physical-device)" = f0:30 ]
+}
+
 @test "add starts at most 8 processes, as many with 50 other backends as with none" {
 	command -v strace >/dev/null || skip "strace not installed"
 	mkimg "$XHP_TMP/img"

@@ -145,7 +145,9 @@ no_loops() {
 @test "the kill checks report a physical-device written ahead of its path" {
 	only_dash
 	# shellcheck disable=SC2016 # sed script
-	broken ahead 's|^_blk_xs_publish() {$|&\n\txenstore-write "$XENBUS_PATH/physical-device" 7:99|'
+	# Both ways to xs-publish: the plain add before the libraries, and
+	# after them.
+	broken ahead 's#^_blk_plain() {$\|^_blk_xs_publish() {$#&\n\txenstore-write "$XENBUS_PATH/physical-device" 7:99#'
 	run st_kill_cycle 1 nopublish add
 	echo "$output"
 	[ "$status" -eq 1 ]

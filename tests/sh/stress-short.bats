@@ -50,10 +50,11 @@ broken() {
 	export ST_BLOCK=$XHP_TMP/$1/block
 }
 
-# A sed command for broken(): the plain case of add (xs-publish -A) off, so
-# every add takes the script's full check, the part a broken copy changes.
+# A sed command for broken(): the plain case of add (xs-publish -A, tried
+# before the libraries are read and in debug mode after) off, so every add
+# takes the script's full check, the part a broken copy changes.
 # shellcheck disable=SC2016 # sed script
-NOFAST='s/^\tif _blk_loop_tag_fits; then$/\tif false; then/'
+NOFAST='s/^\t_blk_plain$/\t:/; s/^\t\tif _blk_loop_tag_fits; then$/\t\tif false; then/'
 
 # fig NAME: the figure NAME=N from the final "stress:" line.
 fig() {
@@ -234,7 +235,8 @@ mixed_setup() {
 	# (xs-publish -A) is switched off so that every add goes that way.
 	# shellcheck disable=SC2016 # sed script
 	broken nocheck 's/-m "$mode" "$@"/-m "w!" "$@"/; '"$NOFAST"
-	grep -q '^	if false; then$' "$ST_BLOCK"
+	grep -q '^		if false; then$' "$ST_BLOCK"
+	grep -q '^	:$' "$ST_BLOCK"
 	grep -qF -- '-m "w!" "$@"' "$ST_BLOCK"
 	run sh "$STRESS" -r 2 -w 12 -u no -s 11
 	echo "$output"
@@ -247,7 +249,8 @@ mixed_setup() {
 	only_dash
 	# shellcheck disable=SC2016 # sed script, expanded by the broken copy
 	broken allbusy 's/^_blk_publish() {$/&\n\t_xhp_out="guest 0:0 nowhere"; _blk_conflict "$2" "$_blk_cmode"/; '"$NOFAST"
-	grep -q '^	if false; then$' "$ST_BLOCK"
+	grep -q '^		if false; then$' "$ST_BLOCK"
+	grep -q '^	:$' "$ST_BLOCK"
 	grep -q 'nowhere' "$ST_BLOCK"
 	run sh "$STRESS" -r 1 -w 8 -u no -s 11
 	echo "$output"

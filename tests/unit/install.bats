@@ -32,7 +32,7 @@ mode_of() {
 	[ -f "$DEST/etc/xen/scripts/block" ]
 	[ "$(mode_of "$DEST/etc/xen/scripts/block")" = 755 ]
 	for lib in block-common.sh xen-hotplug-common.sh locking.sh logging.sh \
-	    xen-script-common.sh xen-hotplug-paths.sh; do
+	    xen-script-common.sh xen-hotplug-helperdir.sh xen-hotplug-paths.sh; do
 		[ -f "$DEST/etc/xen/scripts/$lib" ] || { echo "missing $lib"; return 1; }
 		[ "$(mode_of "$DEST/etc/xen/scripts/$lib")" = 644 ]
 	done
