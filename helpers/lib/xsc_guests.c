@@ -108,14 +108,32 @@ static void *grow(void *p, size_t n, size_t size)
 	return p;
 }
 
-/* Append the path X/Y. */
-static void vec_add(struct vec *a, const char *x, const char *y)
+/* Append the malloc'd string S. */
+static void vec_push(struct vec *a, char *s)
 {
 	if (a->n == a->room) {
 		a->room = a->room ? 2 * a->room : 64;
 		a->v = grow(a->v, a->room, sizeof(*a->v));
 	}
-	a->v[a->n++] = xhp_xs_msg(XHP_SYS, x, y, NULL, NULL);
+	a->v[a->n++] = s;
+}
+
+/* Append the path X/Y. */
+static void vec_add(struct vec *a, const char *x, const char *y)
+{
+	vec_push(a, xhp_xs_msg(XHP_SYS, x, y, NULL, NULL));
+}
+
+/* OUT->v[OUT->n - 1] is in directory PARENT: note it in *PARENTS (*ROOM
+ * its room). */
+static void set_parent(const struct vec *out, size_t **parents, size_t *room,
+		       size_t parent)
+{
+	if (out->n > *room) {
+		*room = out->room;
+		*parents = grow(*parents, *room, sizeof(**parents));
+	}
+	(*parents)[out->n - 1] = parent;
 }
 
 static void vec_free(struct vec *a)
@@ -199,13 +217,8 @@ static void expand(struct xhp_share *c, const char *dir,
 		if (lib && names[k][0] == '\0')
 			continue;
 		vec_add(out, dir, names[k]);
-		if (parents == NULL)
-			continue;
-		if (out->n > *room) {
-			*room = out->room;
-			*parents = grow(*parents, *room, sizeof(**parents));
-		}
-		(*parents)[out->n - 1] = parent;
+		if (parents != NULL)
+			set_parent(out, parents, room, parent);
 	}
 	free(names);
 }
@@ -310,7 +323,8 @@ static void rescan(struct xhp_share *c, struct xhp_scan *now, char ***pd,
 {
 	struct xhp_scan *p = &prepared;
 	size_t nt = p->tdirs.n, nd = p->ddirs.n, nb = p->bes.n, i, k, b;
-	size_t *from, nl = 0, nr = 0, *at;
+	size_t *from, nl = 0, nr = 0, *at, room = 0;
+	char *hit;
 	struct xhp_xsreq *r = reqs(nt + nd + nb), *lr;
 	struct vec pdp = { NULL, 0, 0 }, lp = { NULL, 0, 0 };
 	char ***by;
@@ -372,7 +386,28 @@ static void rescan(struct xhp_share *c, struct xhp_scan *now, char ***pd,
 		free(lr);
 	}
 	vec_free(&lp);
-	expand_all(c, now, 1);
+
+	/* Each domain's backends: when its listing is what it was, those
+	 * listed before (moved over), else its listing's. */
+	hit = grow(NULL, now->ddirs.n + 1, sizeof(*hit));
+	now->first = grow(NULL, now->ddirs.n + 1, sizeof(*now->first));
+	for (k = 0; k < now->ddirs.n; k++) {
+		size_t pk = from[k], o;
+
+		hit[k] = pk != (size_t)-1 && same(&p->dr[pk], &now->dr[k]);
+		now->first[k] = now->bes.n;
+		if (!hit[k]) {
+			expand(c, now->ddirs.v[k], &now->dr[k], &now->bes,
+			       &now->dom, &room, k);
+			continue;
+		}
+		for (o = p->first[pk]; o < p->first[pk + 1]; o++) {
+			vec_push(&now->bes, p->bes.v[o]);
+			p->bes.v[o] = NULL;
+			set_parent(&now->bes, &now->dom, &room, k);
+		}
+	}
+	now->first[now->ddirs.n] = now->bes.n;
 
 	/* Each backend's physical-device: from the batch when its domain
 	 * lists the same backends as before, else read now. */
@@ -382,12 +417,11 @@ static void rescan(struct xhp_share *c, struct xhp_scan *now, char ***pd,
 	vec_free(&pdp);
 	for (k = 0; k < now->ddirs.n; k++) {
 		size_t pk = from[k];
-		int hit = pk != (size_t)-1 && same(&p->dr[pk], &now->dr[k]);
 
 		for (b = now->first[k]; b < now->first[k + 1]; b++) {
-			size_t o = hit ? p->first[pk] + (b - now->first[k]) : 0;
+			size_t o = hit[k] ? p->first[pk] + (b - now->first[k]) : 0;
 
-			if (hit) {
+			if (hit[k]) {
 				struct xhp_xsreq *x = &r[nt + nd + o];
 
 				if (x->err != 0 && x->err != ENOENT) {
@@ -419,6 +453,7 @@ static void rescan(struct xhp_share *c, struct xhp_scan *now, char ***pd,
 	}
 	vec_free(&pdp);
 	free(at);
+	free(hit);
 	free(from);
 	reqs_free(r, nt + nd + nb);
 }
@@ -428,7 +463,8 @@ static void rescan(struct xhp_share *c, struct xhp_scan *now, char ***pd,
 static int check(struct xhp_share *c, struct xhp_scan *s, char **pd,
 		 unsigned int *pdl)
 {
-	char bn[XHP_XS_PATHMAX], **pp, **nval;
+	char bn[XHP_XS_PATHMAX], **pp, **nval, *ours;
+	const char *self;
 	struct vec need = { NULL, 0, 0 };
 	unsigned int *ppl, *nlen;
 	unsigned long maj, min;
@@ -452,9 +488,20 @@ static int check(struct xhp_share *c, struct xhp_scan *s, char **pd,
 	 * the backend is about to open. The paths of those backends, read
 	 * together, go to pp[] (their ppl[] as lengths) at the backend's
 	 * index. */
+	/* Our own backend is skipped: found by its domain's directory,
+	 * normalised once per domain, and its name. */
+	self = strrchr(c->selfn, '/');
+	ours = calloc(s->ddirs.n + 1, 1);
+	if (ours == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	for (k = 0; k < s->ddirs.n && self != NULL; k++) {
+		xhp_xs_normalise(bn, s->ddirs.v[k]);
+		ours[k] = strlen(bn) == (size_t)(self - c->selfn) &&
+			  memcmp(bn, c->selfn, strlen(bn)) == 0;
+	}
 	for (i = 0; i < s->bes.n; i++) {
-		xhp_xs_normalise(bn, s->bes.v[i]);
-		if (strcmp(bn, c->selfn) == 0)
+		if (ours[s->dom[i]] && strcmp(s->bes.v[i] +
+		    strlen(s->ddirs.v[s->dom[i]]), self) == 0)
 			continue;
 		if (pd[i] != NULL && xhp_parse_physdev(pd[i], pdl[i], c->fmt,
 						       &maj, &min) == 0) {
@@ -503,6 +550,7 @@ static int check(struct xhp_share *c, struct xhp_scan *s, char **pd,
 	free(nval);
 	free(nlen);
 	free(mine);
+	free(ours);
 	return busy;
 }
 

@@ -221,6 +221,34 @@ mountinfo_empty() {
 	[ -z "$stderr" ]
 }
 
+@test "our own backend is skipped however it and BASE are spelled, and only it" {
+	blk sda 8 0
+	mountinfo_empty
+	backend 1 51712 physical-device 8:0
+	# Our frontend is not domain 1: were our backend not skipped, the
+	# same-VM exemption would not hide it.
+	xenstore-write "$SELF/frontend-id" 12 /local/domain/12/vm /vm/twelve
+	for self in "$SELF" "/local/domain/0/$SELF" "backend//vbd/1/51712/"; do
+		for base in backend /local/domain/0/backend; do
+			run --separate-stderr xs-stat-path -c -m w -s "$self" -B "$base" \
+			    -M "$XHP_TMP/mountinfo" "$XHP_TMP/sda"
+			[ "$status" -eq 0 ]
+			[ "$output" = ok ]
+		done
+	done
+	# The same name in another domain, another name in our domain: not
+	# us.
+	backend 11 51712 physical-device 8:0
+	run --separate-stderr xs-stat-path -c -m w -s "$SELF" -M "$XHP_TMP/mountinfo" "$XHP_TMP/sda"
+	[ "$status" -eq 1 ]
+	[ "$output" = "guest 8:0 backend/vbd/11/51712" ]
+	xenstore-rm backend/vbd/11
+	backend 1 517120 physical-device 8:0
+	run --separate-stderr xs-stat-path -c -m w -s "$SELF" -M "$XHP_TMP/mountinfo" "$XHP_TMP/sda"
+	[ "$status" -eq 1 ]
+	[ "$output" = "guest 8:0 backend/vbd/1/517120" ]
+}
+
 @test "a missing backend tree is ok" {
 	blk sda 8 0
 	mountinfo_empty
