@@ -44,7 +44,7 @@ static void put_node(struct batch *b, const struct xhp_pub *j,
 }
 
 /* Send B's requests and take their replies. */
-static void send(struct xhp_pub *j, struct batch *b)
+static void exchange(struct xhp_pub *j, struct batch *b)
 {
 	xhp_xsp_batch(j->q, b->r, b->n);
 }
@@ -80,7 +80,7 @@ static int end(struct xhp_pub *j, struct batch *b, unsigned int tx,
 	       int commit)
 {
 	put(b, XS_TRANSACTION_END, tx, commit ? "T" : "F", 2, NULL);
-	send(j, b);
+	exchange(j, b);
 	return b->r[b->n - 1].err;
 }
 
@@ -118,7 +118,7 @@ static unsigned int start(struct xhp_pub *j, struct batch *b)
 	unsigned long id;
 
 	put(b, XS_TRANSACTION_START, 0, "", 1, NULL);
-	send(j, b);
+	exchange(j, b);
 	if (b->r[0].err != 0 || xhp_parse_ulong(b->r[0].val, 10,
 						 0xffffffffUL, &id) == -1) {
 		errno = b->r[0].err ? b->r[0].err : EPROTO;
@@ -209,7 +209,7 @@ static int attempt(struct xhp_pub *j, struct batch *b)
 	early(j, b, tx, j->devpath != NULL ? j->nextra : 0);
 	if (j->devpath == NULL)
 		put_node(b, j, XS_READ, tx, "physical-device-path", NULL);
-	send(j, b);
+	exchange(j, b);
 	if (b->r[0].err != 0)
 		gone(j, b, tx, b->r[0].err, NULL);
 	has_pd = listed(&b->r[0], "physical-device");
@@ -267,7 +267,7 @@ void xhp_pub_open(struct xhp_pub *j, int room)
 	batch_room(room);
 	j->tx = start(j, &b);
 	early(j, &b, j->tx, j->nextra);
-	send(j, &b);
+	exchange(j, &b);
 	j->early = j->nextra;
 	j->devpath_early = j->devpath != NULL;
 	if (b.r[0].err == 0) {
