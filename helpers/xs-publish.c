@@ -274,6 +274,7 @@ int main(int argc, char **argv)
 			free(j.extra);
 			free(f.target);
 			free(f.mode);
+			xhp_xsp_close(&q);
 			xhp_close_stdout();
 			return XHP_OK;
 		}
