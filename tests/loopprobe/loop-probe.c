@@ -4,12 +4,17 @@
  *   loop-probe users FILE [N]    xhp_loop_users: one "MAJ:MIN" per device,
  *                                then "RC"; the callback returns 7 on the
  *                                Nth device (default: never)
- *   loop-probe decode KDEV       xhp_loop_decode_dev: "MAJ:MIN" */
+ *   loop-probe decode KDEV       xhp_loop_decode_dev: "MAJ:MIN"
+ *   loop-probe tag DEV           xhp_loop_status: the name the device was
+ *                                bound with (our tag, or losetup's path);
+ *                                "RC" when it cannot be read */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "xhp.h"
 
@@ -52,9 +57,20 @@ int main(int argc, char **argv)
 		   xhp_parse_ulong(argv[2], 10, 0xffffffffUL, &a) == 0) {
 		dev = xhp_loop_decode_dev(a);
 		printf("%u:%u\n", major(dev), minor(dev));
+	} else if (argc == 3 && argv[1][0] == 't') {
+		char tag[XHP_LOOP_TAG_MAX];
+		int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+
+		r = fd == -1 ? -1 : xhp_loop_status(fd, NULL, NULL, tag);
+		if (r == 0)
+			printf("%s\n", tag);
+		else
+			printf("%d\n", r);
+		if (fd != -1)
+			close(fd);
 	} else {
 		xhp_usage("usage: loop-probe backing MAJ MIN | users FILE [N] "
-			  "| decode KDEV\n");
+			  "| decode KDEV | tag DEV\n");
 	}
 	xhp_close_stdout();
 	return 0;

@@ -174,7 +174,7 @@ while [ "$r" -lt "$rounds" ]; do
 			(
 				st_spawn "$ST_DIR/pid.$d.$k" "$im" add "$d" "$k" || exit 1
 				sleep "$(st_secs "$km")"
-				st_kill "$ST_PID" && echo killed
+				st_kill "$ST_PID" && echo "killed $r $d/$k"
 				wait "$ST_BGPID" 2>/dev/null
 				# Its children finish their step, as under libxl.
 				st_group_gone "$ST_PID" 30 || echo stuck
@@ -229,7 +229,13 @@ while [ "$r" -lt "$rounds" ]; do
 	done <"$ST_DIR/plan"
 	for p in $pids; do wait "$p"; done
 	leaks=$(st_leaks)
-	[ "$leaks" -eq 0 ] || { echo "round $r: loop devices left: $(st_our_loops | tr '\n' ' ')"; st_free_loops; }
+	[ "$leaks" -eq 0 ] || {
+		echo "round $r: loop devices left: $(st_loops_named | tr '\n' ' ')"
+		# Who added what this round, and whom the round killed.
+		sed "s/^/round $r: plan: /" "$ST_DIR/plan"
+		grep "^killed $r " "$ST_DIR/kills" | sed "s/^/round $r: /"
+		st_free_loops
+	}
 	xenstore-rm "$ST_BE" 2>/dev/null
 	xenstore-rm /local/domain/0/backend/stress-sentinel 2>/dev/null
 

@@ -285,6 +285,17 @@ st_snapshot() {
 }
 
 # st_free_loops: detach every loop device st_our_loops lists (clean-up).
+# st_loops_named: each of our loop devices, its backing file and the name
+# it was bound with (our scripts' tag names the backend; upstream's losetup
+# puts the file's path there), for a leak report.
+st_loops_named() {
+	for _st_l in $(st_our_loops); do
+		printf '%s %s name=%s\n' "$_st_l" \
+		    "$(cat "/sys/block/${_st_l#/dev/}/loop/backing_file" 2>/dev/null)" \
+		    "$("$XHP_TOP/build/tests/loop-probe" tag "$_st_l" 2>&1)"
+	done
+}
+
 st_free_loops() {
 	for _st_l in $(st_our_loops); do
 		losetup -d "$_st_l" 2>/dev/null
