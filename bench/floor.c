@@ -388,10 +388,11 @@ static void loop_free(const char *node)
 	xclose(fd, node);
 }
 
-/* The publishing transaction in three round trips, as ours: start it;
- * read state and physical-device with the writes that do not depend on
- * them; physical-device (if there is none) with the commit. 0 done, 1
- * backend gone (nothing written), or -1 with errno (EAGAIN: again). */
+/* The publishing transaction in four round trips, as ours: start it; read
+ * state and physical-device with the writes that do not depend on them;
+ * physical-device (if there is none); the commit, only once every write
+ * succeeded (xenstored would commit the others). 0 done, 1 backend gone
+ * (nothing written), or -1 with errno (EAGAIN: again). */
 static int publish(const char *be, const char *devpath, const char *node,
 		   const char *pd)
 {
@@ -433,22 +434,20 @@ static int publish(const char *be, const char *devpath, const char *node,
 		free(buf[k]);
 		buf[k] = NULL;
 	}
-	n = 0;
 	if (!gone && !had) {
-		put_write(&r[n], &buf[n], t, dp, pd);
-		n++;
+		put_write(&r[0], &buf[0], t, dp, pd);
+		xhp_xsp_batch(&xs, r, 1);
+		if (r[0].err)
+			xhp_die(XHP_SYS, "unable to write in %s: %s", be,
+				strerror(r[0].err));
+		free(r[0].val);
+		free(buf[0]);
 	}
-	r[n] = (struct xhp_xsreq){ XS_TRANSACTION_END, t, gone ? "F" : "T", 2,
+	r[0] = (struct xhp_xsreq){ XS_TRANSACTION_END, t, gone ? "F" : "T", 2,
 				   NULL, 0, 0 };
-	xhp_xsp_batch(&xs, r, n + 1);
-	if (n && r[0].err)
-		xhp_die(XHP_SYS, "unable to write in %s: %s", be,
-			strerror(r[0].err));
-	err = r[n].err;
-	for (k = 0; k <= n; k++) {
-		free(r[k].val);
-		free(buf[k]);
-	}
+	xhp_xsp_batch(&xs, r, 1);
+	err = r[0].err;
+	free(r[0].val);
 	free(sp);
 	free(dp);
 	free(p1);

@@ -402,11 +402,13 @@ struct xhp_pub {
 	int has_pd;             /* the backend had a physical-device */
 	int devpath_early;      /* physical-device-path written already */
 	int early;              /* extras written already */
+	int pd_early;           /* physical-device written already */
 };
 
 /* Before the lock: start the transaction and send in it what is known so
  * far (the backend's listing, physical-device-path if DEVPATH is set, the
- * extras), so that the commit under the lock is one round trip. ROOM: the
+ * extras, physical-device if MM is set and there is none), so that under
+ * the lock only what is added since and the commit are left. ROOM: the
  * most extras J will have. Leaves J->tx 0 (no transaction open) when the
  * backend is gone or, with ONCE, published already: the commit finds out
  * again. Dies 111. */

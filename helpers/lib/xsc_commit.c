@@ -1,9 +1,12 @@
 /* The publishing transaction of xs-majmin and xs-publish
- * (docs/xs-majmin.md), on the pipelined connection: three round trips
- * whatever is written. The start; the backend's listing with the writes
- * that do not depend on it; the rest with the commit. xs-publish makes the
- * first two before it takes the lock (xhp_pub_open), so that only the
- * commit is under it. */
+ * (docs/xs-majmin.md), on the pipelined connection: the start; the
+ * backend's listing with the writes that do not depend on it; the rest;
+ * the commit. Four round trips whatever is written, and never a commit
+ * sent before every write of the transaction has succeeded: xenstored
+ * would commit the writes that did, and leave the publication half done.
+ * xs-publish makes all but the commit before it takes the lock for a block
+ * device (xhp_pub_open), so that under the lock the publication is one
+ * round trip (two for a file, whose loop device is attached under it). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -166,21 +169,24 @@ static void late(struct xhp_pub *j, struct batch *b, unsigned int tx,
 	}
 }
 
-/* Queue physical-device (unless there is one: blkback acts on the first
- * value it sees and never again, so an existing one, right or wrong, is
- * not ours to change) and the commit of TX after what B holds; send them.
- * 0 committed, -1 EAGAIN; dies otherwise. */
+/* Queue physical-device MM (unless there is one, HAS_PD: blkback acts on
+ * the first value it sees and never again, so an existing one, right or
+ * wrong, is not ours to change) after the writes B holds; send them, and
+ * once they have all succeeded, commit TX. 0 committed, -1 EAGAIN; dies
+ * otherwise. */
 static int finish(struct xhp_pub *j, struct batch *b, unsigned int tx,
 		  const char *mm, int has_pd)
 {
-	size_t first;
 	int err;
 
 	if (mm != NULL && !has_pd)
 		put_node(b, j, XS_WRITE, tx, "physical-device", mm);
-	first = b->n;
+	if (b->n > 0) {
+		exchange(j, b);
+		check(j, b, 0, b->n);
+		clear(b);
+	}
 	err = end(j, b, tx, 1);
-	check(j, b, 0, first);
 	clear(b);
 	if (err == 0)
 		return 0;
@@ -277,6 +283,16 @@ void xhp_pub_open(struct xhp_pub *j, int room)
 		if (!done) {
 			check(j, &b, 1, b.n);
 			clear(&b);
+			/* A block device's physical-device is known already:
+			 * under the lock, only the commit is left. */
+			if (j->mm != NULL && !j->has_pd) {
+				put_node(&b, j, XS_WRITE, j->tx,
+					 "physical-device", j->mm);
+				exchange(j, &b);
+				check(j, &b, 0, b.n);
+				clear(&b);
+				j->pd_early = 1;
+			}
 			return;
 		}
 	}
@@ -298,7 +314,7 @@ int xhp_pub_commit(struct xhp_pub *j)
 	if (j->tx != 0) {
 		/* Opened before the lock: the rest and the commit only. */
 		late(j, &b, j->tx, j->devpath_early, j->early);
-		r = finish(j, &b, j->tx, j->mm, j->has_pd);
+		r = finish(j, &b, j->tx, j->mm, j->has_pd || j->pd_early);
 		j->tx = 0;
 		j->tries = 1;
 	}

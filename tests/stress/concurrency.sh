@@ -221,19 +221,33 @@ while [ "$r" -lt "$rounds" ]; do
 	done <"$ST_DIR/impl" | tee "$ST_DIR/uperr" | wc -l)
 	cat "$ST_DIR/uperr"
 
-	# Remove everything, each by the script that added it.
+	# Remove everything, each by the script that added it (what it said
+	# and its exit status kept for a leak report, with the backend as
+	# the remove found it).
+	xenstore-ls -f "$ST_BE" >"$ST_DIR/before-remove" 2>&1
 	pids=
 	while read -r d k t m im cv km; do
-		st_block "$im" remove "$d" "$k" >/dev/null 2>&1 3>&- &
+		{
+			st_block "$im" remove "$d" "$k"
+			echo "exit $?"
+		} >"$ST_DIR/rm.$d.$k" 2>&1 3>&- &
 		pids="$pids $!"
 	done <"$ST_DIR/plan"
 	for p in $pids; do wait "$p"; done
 	leaks=$(st_leaks)
 	[ "$leaks" -eq 0 ] || {
 		echo "round $r: loop devices left: $(st_loops_named | tr '\n' ' ')"
-		# Who added what this round, and whom the round killed.
+		# Who added what this round, and whom the round killed; the
+		# leaked devices' backends before the removes, their removes,
+		# and what the log says of them.
 		sed "s/^/round $r: plan: /" "$ST_DIR/plan"
 		grep "^killed $r " "$ST_DIR/kills" | sed "s/^/round $r: /"
+		st_loops_named | sed -n 's|.*name=[^:]*:vbd/\([0-9]*\)/\([0-9]*\)$|\1 \2|p' |
+		    while read -r d k; do
+			grep "/$d/$k/" "$ST_DIR/before-remove" | sed "s/^/round $r: store: /"
+			sed "s/^/round $r: remove $d\/$k: /" "$ST_DIR/rm.$d.$k"
+			grep "vbd/$d/$k" "$XEN_HOTPLUG_LOGFILE" | tail -n 6 | sed "s/^/round $r: log: /"
+		done
 		st_free_loops
 	}
 	xenstore-rm "$ST_BE" 2>/dev/null

@@ -290,8 +290,9 @@ st_snapshot() {
 # puts the file's path there), for a leak report.
 st_loops_named() {
 	for _st_l in $(st_our_loops); do
-		printf '%s %s name=%s\n' "$_st_l" \
+		printf '%s %s autoclear=%s name=%s\n' "$_st_l" \
 		    "$(cat "/sys/block/${_st_l#/dev/}/loop/backing_file" 2>/dev/null)" \
+		    "$(cat "/sys/block/${_st_l#/dev/}/loop/autoclear" 2>/dev/null)" \
 		    "$("$XHP_TOP/build/tests/loop-probe" tag "$_st_l" 2>&1)"
 	done
 }

@@ -655,6 +655,14 @@ restart_xsd() {
 		'CONTROL OK\0' 'READ ' 'READ ')" ]
 }
 
+@test "fault-write refuses writes of nodes of that name only, and - clears it" {
+	run "$XSRAW" 'CONTROL:fault-write\0pd\0' 'WRITE:/a/pd\0x' 'WRITE:/a/pdx\0y' \
+		'WRITE:/pd/b\0z' 'CONTROL:fault-write\0-\0' 'WRITE:/a/pd\0x'
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '%s\n' 'CONTROL OK\0' 'ERROR EACCES\0' 'WRITE OK\0' \
+		'WRITE OK\0' 'CONTROL OK\0' 'WRITE OK\0')" ]
+}
+
 # ---- robustness ----
 
 @test "an oversized header closes that connection and nothing else" {

@@ -165,6 +165,16 @@ absent() {
 	absent "$B/node"
 }
 
+@test "a write refused inside the transaction is never committed" {
+	"$XHP_TOP/build/tests/xsraw" 'CONTROL:fault-write\0physical-device\0' |
+	    grep -qx 'CONTROL OK\\0'
+	run --separate-stderr xs-majmin -e hotplug-status=connected "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 111 ]
+	[[ "$stderr" == "xs-majmin: fatal: unable to write in $B: Permission denied"* ]]
+	absent "$B/physical-device-path"
+	absent "$B/hotplug-status"
+}
+
 @test "a watcher never sees physical-device before physical-device-path" {
 	# On every watch event read both nodes; record what was seen once
 	# physical-device exists. Written in one transaction, the path is

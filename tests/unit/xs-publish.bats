@@ -577,6 +577,34 @@ release_wait() {
 	lock_free
 }
 
+# xs_control CMD ARG: a control command to the test xenstore.
+xs_control() {
+	"$XHP_TOP/build/tests/xsraw" "CONTROL:$1\\0$2\\0" | grep -qx 'CONTROL OK\\0'
+}
+
+@test "a write refused inside the transaction is never committed: nothing written, exit 111" {
+	# The commit goes only after every write of the transaction
+	# succeeded; xenstored would commit the others.
+	for node in physical-device node hotplug-status; do
+		xs_control fault-write "$node"
+		xenstore-write "$B/state" 2
+		run --separate-stderr pub -m w -t "$TAG" "$B" "$IMG"
+		[ "$status" -eq 111 ]
+		[[ "$stderr" == "xs-publish: fatal: unable to write in $B: Permission denied"* ]]
+		nothing_written
+		[ -z "$(tagged)" ]
+		lock_free
+	done
+	xs_control fault-write physical-device
+	run --separate-stderr pub -m w "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 111 ]
+	nothing_written
+	xs_control fault-write -
+	run --separate-stderr pub -m w "$B" "$XHP_TMP/sdb1"
+	[ "$status" -eq 0 ]
+	[ "$(xenstore-read "$B/physical-device")" = 8:11 ]
+}
+
 @test "no xenstore is exit 111 before any lock" {
 	xsd_stop
 	run --separate-stderr pub -m w "$B" "$XHP_TMP/sdb1"

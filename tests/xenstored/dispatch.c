@@ -216,6 +216,9 @@ static int do_perms_check(const unsigned char *p, size_t len, size_t off,
 	return 0;
 }
 
+/* fault-write: the name of the nodes whose writes are refused ("": none). */
+static char fault_write[64];
+
 static int control(struct xsd_conn *c, const struct xsd_sockmsg *h,
                    const unsigned char *p, size_t len)
 {
@@ -230,6 +233,8 @@ static int control(struct xsd_conn *c, const struct xsd_sockmsg *h,
 	    "fault-eagain-every <n>  fail every n-th commit (0: never)\n"
 	    "fault-delay <ms>        stall <ms> before each request (0: off)\n"
 	    "fault-drop <n>          hang up on each client's n-th request\n"
+	    "fault-write <name>      refuse (EACCES) writes of nodes called\n"
+	    "                        <name>; - for none\n"
 	    "nodes                   print the number of nodes\n";
 	char buf[32];
 
@@ -264,6 +269,11 @@ static int control(struct xsd_conn *c, const struct xsd_sockmsg *h,
 		if (xsd_parse_ulong(v[1], &u))
 			return EINVAL;
 		xsd_fault_delay_ms = u;
+		send_msg(c, h->type, h->req_id, h->tx_id, ok, 3, NULL, 0);
+	} else if (strcmp(v[0], "fault-write") == 0 && n == 2) {
+		if (strlen(v[1]) >= sizeof(fault_write))
+			return EINVAL;
+		strcpy(fault_write, strcmp(v[1], "-") == 0 ? "" : v[1]);
 		send_msg(c, h->type, h->req_id, h->tx_id, ok, 3, NULL, 0);
 	} else if (strcmp(v[0], "fault-drop") == 0 && n == 2) {
 		if (xsd_parse_ulong(v[1], &u))
@@ -382,6 +392,9 @@ static int handle(struct xsd_conn *c, const struct xsd_sockmsg *h,
 			return EINVAL;
 		if ((err = xsd_canon_path(v[0], 0, path, sizeof(path))))
 			return err;
+		if (fault_write[0] != '\0' &&
+		    strcmp(strrchr(path, '/') + 1, fault_write) == 0)
+			return EACCES;
 		off = strlen(v[0]) + 1;
 		if ((err = xsd_write(tx, path, (const char *)p + off,
 		                     len - off)))
