@@ -284,7 +284,6 @@ st_snapshot() {
 	export ST_BIN XHP_BIN ST_BLOCK
 }
 
-# st_free_loops: detach every loop device st_our_loops lists (clean-up).
 # st_loops_named: each of our loop devices, its backing file and the name
 # it was bound with (our scripts' tag names the backend; upstream's losetup
 # puts the file's path there), for a leak report.
@@ -297,6 +296,7 @@ st_loops_named() {
 	done
 }
 
+# st_free_loops: detach every loop device st_our_loops lists (clean-up).
 st_free_loops() {
 	for _st_l in $(st_our_loops); do
 		losetup -d "$_st_l" 2>/dev/null
