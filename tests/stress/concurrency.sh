@@ -246,8 +246,13 @@ while [ "$r" -lt "$rounds" ]; do
 		    while read -r d k; do
 			grep "/$d/$k/" "$ST_DIR/before-remove" | sed "s/^/round $r: store: /"
 			sed "s/^/round $r: remove $d\/$k: /" "$ST_DIR/rm.$d.$k"
-			grep "vbd/$d/$k" "$XEN_HOTPLUG_LOGFILE" | tail -n 6 | sed "s/^/round $r: log: /"
+			echo "round $r: hotplug-error $d/$k: $(xenstore-read \
+			    "$ST_BE/$d/$k/hotplug-error" 2>&1)"
 		done
+		# The whole log of the round's scripts, for the reasons.
+		mkdir -p "$XHP_TOP/build/stress"
+		cp "$XEN_HOTPLUG_LOGFILE" "$XHP_TOP/build/stress/hotplug-round$r.log"
+		echo "round $r: log: $XHP_TOP/build/stress/hotplug-round$r.log"
 		st_free_loops
 	}
 	xenstore-rm "$ST_BE" 2>/dev/null
