@@ -139,7 +139,12 @@ claim_lock() {
 		if [ -L "$_lockfile" ]; then
 			_xhp_lock_fail "lock file $_lockfile is a symlink: not following it"
 			return 1
-		elif [ -e "$_lockfile" ] && [ ! -f "$_lockfile" ]; then
+		elif [ -p "$_lockfile" ] || [ -d "$_lockfile" ] ||
+		    [ -b "$_lockfile" ] || [ -c "$_lockfile" ] ||
+		    [ -S "$_lockfile" ]; then
+			# Each kind tested for itself: "exists and not a
+			# regular file" took two tests, and a holder's release
+			# (an unlink) between them looked the same.
 			_xhp_lock_fail "lock file $_lockfile is not a regular file"
 			return 1
 		fi

@@ -71,6 +71,26 @@ hold_upstream() {
 	[ "${lines[1]}" = rc=1 ]
 }
 
+@test "a lock file made and unlinked by others over and over is never taken for a non-regular one" {
+	# Each claim and release (an unlink) of the others, in a tight loop:
+	# "exists, and not a regular file" used to take two tests, and an
+	# unlink between them was refused as a planted file (seen by the
+	# stress run as a remove that failed and left its loop device).
+	mkdir -p "$XHP_TMP/lock"
+	perl -e 'while (1) { open(my $f, ">", $ARGV[0]) and close($f); unlink($ARGV[0]) }' \
+	    "$LOCKF" 3>&- &
+	BG=$!
+	lk 'n=0 bad=0
+		while [ "$n" -lt 300 ]; do
+			if claim_lock block 2>>"$0.err"; then release_lock block; else bad=$((bad + 1)); fi
+			n=$((n + 1))
+		done
+		echo "refused=$bad"; sort -u "$0.err"'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = refused=0 ]
+}
+
 @test "claim_lock holds the lock on descriptor 9 of the shell, on the file at the path" {
 	lk 'claim_lock block || exit 1
 		echo "fd=$_lockfd file=$_lockfile"
