@@ -339,11 +339,11 @@ int main(int argc, char **argv)
 		xhp_xs_normalise(c.selfn, c.self);
 		xhp_share_prepare(&c, base, types);
 	}
-	/* The transaction, opened now with what is known (for a file, not
-	 * yet its loop device), so that under the lock the publication is
-	 * one round trip. Called twice for one backend (the caller's check
-	 * for that is not under the lock), the second call changes
-	 * nothing. */
+	/* The transaction, opened now with what is known, so that under the
+	 * lock the publication is the commit alone (for a file, whose loop
+	 * device is not known yet, its writes and then the commit). Called
+	 * twice for one backend (the caller's check for that is not under
+	 * the lock), the second call changes nothing. */
 	nuser = j.nextra;
 	j.extra[j.nextra++] = pair("hotplug-status", "connected");
 	j.devpath = isfile ? NULL : devpath;
