@@ -58,14 +58,10 @@ static char *xread(unsigned int tx, const char *path)
 static void put_write(struct xhp_xsreq *r, char **buf, unsigned int tx,
 		      const char *path, const char *val)
 {
-	size_t p = strlen(path) + 1, v = strlen(val);
+	size_t len;
 
-	*buf = malloc(p + v);
-	if (*buf == NULL)
-		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	memcpy(*buf, path, p);
-	memcpy(*buf + p, val, v);
-	*r = (struct xhp_xsreq){ XS_WRITE, tx, *buf, p + v, NULL, 0, 0 };
+	*buf = xhp_xs_msg(XHP_SYS, path, NULL, val, &len);
+	*r = (struct xhp_xsreq){ XS_WRITE, tx, *buf, len, NULL, 0, 0 };
 }
 
 static void xclose(int fd, const char *what)

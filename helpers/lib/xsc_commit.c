@@ -115,6 +115,15 @@ static int listed(const struct xhp_xsreq *r, const char *name)
 	return 0;
 }
 
+/* From the backend's listing R: *HAS_PD, and whether, with ONCE, another
+ * add of this backend published it already (nothing to write). */
+static int published(const struct xhp_pub *j, const struct xhp_xsreq *r,
+		     int *has_pd)
+{
+	*has_pd = listed(r, "physical-device");
+	return j->once && (*has_pd || listed(r, "physical-device-path"));
+}
+
 /* Start a transaction; its id. */
 static unsigned int start(struct xhp_pub *j, struct batch *b)
 {
@@ -131,17 +140,17 @@ static unsigned int start(struct xhp_pub *j, struct batch *b)
 	return (unsigned int)id;
 }
 
-/* In TX: list the backend, and write physical-device-path (when known)
- * and the first N extras; send them. */
-static void early(struct xhp_pub *j, struct batch *b, unsigned int tx, int n)
+/* Queue in TX the writes of physical-device-path (with PDP, when known)
+ * and of the extras FROM to TO (excluded). */
+static void put_writes(struct xhp_pub *j, struct batch *b, unsigned int tx,
+		       int pdp, int from, int to)
 {
 	int i;
 
-	put_node(b, j, XS_DIRECTORY, tx, NULL, NULL);
-	if (j->devpath != NULL)
+	if (pdp && j->devpath != NULL)
 		put_node(b, j, XS_WRITE, tx, "physical-device-path",
 			 j->devpath);
-	for (i = 0; i < n; i++) {
+	for (i = from; i < to; i++) {
 		char *eq = strchr(j->extra[i], '=');
 
 		*eq = '\0';
@@ -150,23 +159,20 @@ static void early(struct xhp_pub *j, struct batch *b, unsigned int tx, int n)
 	}
 }
 
+/* In TX: list the backend, and write physical-device-path (when known)
+ * and the first N extras. */
+static void early(struct xhp_pub *j, struct batch *b, unsigned int tx, int n)
+{
+	put_node(b, j, XS_DIRECTORY, tx, NULL, NULL);
+	put_writes(j, b, tx, 1, 0, n);
+}
+
 /* Queue the writes not made early in TX (physical-device-path unless
  * PDP_SENT, the extras from FROM on), for the commit. */
 static void late(struct xhp_pub *j, struct batch *b, unsigned int tx,
 		 int pdp_sent, int from)
 {
-	int i;
-
-	if (!pdp_sent && j->devpath != NULL)
-		put_node(b, j, XS_WRITE, tx, "physical-device-path",
-			 j->devpath);
-	for (i = from; i < j->nextra; i++) {
-		char *eq = strchr(j->extra[i], '=');
-
-		*eq = '\0';
-		put_node(b, j, XS_WRITE, tx, j->extra[i], eq + 1);
-		*eq = '=';
-	}
+	put_writes(j, b, tx, !pdp_sent, from, j->nextra);
 }
 
 /* Queue physical-device MM (unless there is one, HAS_PD: blkback acts on
@@ -218,8 +224,7 @@ static int attempt(struct xhp_pub *j, struct batch *b)
 	exchange(j, b);
 	if (b->r[0].err != 0)
 		gone(j, b, tx, b->r[0].err, NULL);
-	has_pd = listed(&b->r[0], "physical-device");
-	done = j->once && (has_pd || listed(&b->r[0], "physical-device-path"));
+	done = published(j, &b->r[0], &has_pd);
 	if (done || (j->devpath == NULL && has_pd)) {
 		/* Another add of this backend got here first; or, converting,
 		 * there is nothing to do, and no need for the path to still
@@ -277,9 +282,7 @@ void xhp_pub_open(struct xhp_pub *j, int room)
 	j->early = j->nextra;
 	j->devpath_early = j->devpath != NULL;
 	if (b.r[0].err == 0) {
-		j->has_pd = listed(&b.r[0], "physical-device");
-		done = j->once && (j->has_pd ||
-				   listed(&b.r[0], "physical-device-path"));
+		done = published(j, &b.r[0], &j->has_pd);
 		if (!done) {
 			check(j, &b, 1, b.n);
 			clear(&b);

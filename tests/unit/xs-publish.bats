@@ -437,41 +437,38 @@ release_wait() {
 	wait "$WAITER" || WSTATUS=$?
 }
 
+# release_busy VERDICT: release_wait; the waiter found the conflict
+# VERDICT (exit 1, that line on stdout) and wrote nothing.
+release_busy() {
+	release_wait
+	[ "$WSTATUS" -eq 1 ]
+	[ "$(cat "$XHP_TMP/out")" = "$1" ]
+	nothing_written
+}
+
 @test "a conflicting backend in a new domain, made while we wait for the lock, is found" {
 	pub_waiting -w 20 -m w "$B" "$XHP_TMP/sdb1"
 	xenstore-write backend/vbd/9/51712/physical-device 8:11 /local/domain/9/vm /vm/nine
-	release_wait
-	[ "$WSTATUS" -eq 1 ]
-	[ "$(cat "$XHP_TMP/out")" = "guest 8:11 backend/vbd/9/51712" ]
-	nothing_written
+	release_busy "guest 8:11 backend/vbd/9/51712"
 }
 
 @test "a conflicting new backend of a domain listed before the lock is found" {
 	pub_waiting -w 20 -m w "$B" "$XHP_TMP/sdb1"
 	xenstore-write backend/vbd/4/51800/physical-device 8:11
-	release_wait
-	[ "$WSTATUS" -eq 1 ]
-	[ "$(cat "$XHP_TMP/out")" = "guest 8:11 backend/vbd/4/51800" ]
-	nothing_written
+	release_busy "guest 8:11 backend/vbd/4/51800"
 }
 
 @test "a backend listed before the lock that publishes our device meanwhile is found" {
 	pub_waiting -w 20 -m w "$B" "$XHP_TMP/sdb1"
 	xenstore-write "$O/physical-device" 8:11
-	release_wait
-	[ "$WSTATUS" -eq 1 ]
-	[ "$(cat "$XHP_TMP/out")" = "guest 8:11 $O" ]
-	nothing_written
+	release_busy "guest 8:11 $O"
 }
 
 @test "a path-only backend of a new type directory, made meanwhile, is found" {
 	pub_waiting -w 20 -m w "$B" "$XHP_TMP/sdb1"
 	xenstore-write backend/vbd3/7/51712/physical-device-path "$XHP_TMP/sdb1" \
 	    /local/domain/7/vm /vm/seven
-	release_wait
-	[ "$WSTATUS" -eq 1 ]
-	[ "$(cat "$XHP_TMP/out")" = "guest 8:11 backend/vbd3/7/51712" ]
-	nothing_written
+	release_busy "guest 8:11 backend/vbd3/7/51712"
 }
 
 @test "a conflicting backend removed while we wait for the lock no longer counts" {
@@ -490,10 +487,7 @@ release_wait() {
 	"$XHP_TOP/build/bench/populate" -V 800 -D 1 -f 10
 	pub_waiting -w 20 -m w "$B" "$XHP_TMP/sdb1"
 	xenstore-write backend/vbd/10/999999/physical-device 8:11
-	release_wait
-	[ "$WSTATUS" -eq 1 ]
-	[ "$(cat "$XHP_TMP/out")" = "guest 8:11 backend/vbd/10/999999" ]
-	nothing_written
+	release_busy "guest 8:11 backend/vbd/10/999999"
 }
 
 @test "our own backend removed while we wait for the lock: nothing written, backend gone" {
