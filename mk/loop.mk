@@ -1,5 +1,5 @@
 # Test driver for the loop functions of helpers/lib (xhp_loop_backing,
-# xhp_loop_users, xhp_loop_decode_dev), used by tests/unit/loop-attach.bats.
+# xhp_loop_users, xhp_loop_decode_dev), used by tests/helpers/loop-attach.bats.
 LOOP_PROBE = $(B)/tests/loop-probe
 
 all: $(LOOP_PROBE)

@@ -1,6 +1,6 @@
 # make stress: the long reliability runs of issue #7 (parts 1 and 2); the
-# short versions are in `make check` (tests/sh/stress-short.bats,
-# tests/sh/faults.bats). Needs root, real loop devices, and the network
+# short versions are in `make check` (tests/stress/stress-short.bats,
+# tests/scripts/faults.bats). Needs root, real loop devices, and the network
 # once to fetch upstream's scripts (tests/fetch-upstream.sh) for the mixed
 # rounds. Prints the figures; logs in build/stress/. See
 # docs/reliability.md.

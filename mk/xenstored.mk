@@ -1,4 +1,4 @@
-# Test clients for test-xenstored (tests/unit/xenstored.bats):
+# Test clients for test-xenstored (tests/helpers/xenstored.bats):
 #   xsraw     raw wire protocol, no libxenstore
 #   xsclient  libxenstore script runner (transactions, watches)
 XSCLIENTS = $(B)/tests/xsraw $(B)/tests/xsclient

@@ -4,8 +4,8 @@
 # holds its scripts (.../etc/xen/scripts).
 #
 # The package is downloaded, never committed: its scripts are only run and
-# read by the compatibility suites (tests/unit/api-compat.bats,
-# tests/sh/upstream-consumers.bats), never copied into this project.
+# read by the compatibility suites (tests/compat/api-compat.bats,
+# tests/compat/upstream-consumers.bats), never copied into this project.
 #
 # Environment:
 #   XHP_UPSTREAM_DEB    use this .deb instead of downloading one

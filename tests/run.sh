@@ -1,8 +1,14 @@
 #!/bin/sh
-# Runs the fast test tier (make check): bats suites under tests/unit (and
-# the bench tools' own suite, bench/bench.bats) once,
-# and the script suites under tests/sh once per shell in TEST_SHELLS
-# (dash, bash, busybox sh), then prints one "N passed, N failed" line.
+# Runs the fast test tier (make check) and prints one "N passed, N failed"
+# line. The suites are laid out by kind:
+#   tests/helpers/    one suite per C helper (and the test xenstore)
+#   tests/scripts/    the shell scripts and libraries
+#   tests/compat/     against upstream's scripts (downloaded at test time)
+#   tests/packaging/  build, install, lint, the Debian package
+#   tests/stress/     the short stress run (make stress is the long one)
+#   bench/bench.bats  the benchmark tools' own suite
+# Suites that run scripts (scripts, compat/upstream-consumers, stress) run
+# once per shell in TEST_SHELLS (dash, bash, busybox sh); the rest once.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 shells=${TEST_SHELLS:-dash bash busybox}
@@ -19,7 +25,8 @@ run_bats() {
 }
 
 # shellcheck disable=SC2046 # word splitting of the file list is intended
-run_bats unit $(ls "$top"/tests/unit/*.bats "$top"/bench/*.bats 2>/dev/null)
+run_bats once $(ls "$top"/tests/helpers/*.bats "$top"/tests/packaging/*.bats \
+    "$top"/tests/compat/api-compat.bats "$top"/bench/*.bats 2>/dev/null)
 for s in $shells; do
 	case $s in
 	busybox) HOTPLUG_SH='busybox sh' ;;
@@ -27,7 +34,9 @@ for s in $shells; do
 	esac
 	export HOTPLUG_SH
 	# shellcheck disable=SC2046
-	run_bats "scripts under $HOTPLUG_SH" $(ls "$top"/tests/sh/*.bats 2>/dev/null)
+	run_bats "scripts under $HOTPLUG_SH" $(ls "$top"/tests/scripts/*.bats \
+	    "$top"/tests/compat/upstream-consumers.bats \
+	    "$top"/tests/stress/stress-short.bats 2>/dev/null)
 done
 
 passed=$(grep -c '^ok ' "$out")

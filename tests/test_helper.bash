@@ -1,7 +1,7 @@
 # Shared set-up for every bats suite: PATH, a private temp root, and the
 # test xenstore on a private socket.
 #
-#   load ../test_helper          (from tests/unit or tests/sh)
+#   load ../test_helper          (from any tests/KIND/ directory)
 #   setup()    { xhp_setup; }      private $XHP_TMP, xenstore started
 #   teardown() { xhp_teardown; }   xenstore stopped, temp removed
 #

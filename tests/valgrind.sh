@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/valgrind.sh (make valgrind): the helper suites (tests/unit/<helper>.bats
+# tests/valgrind.sh (make valgrind): the helper suites (tests/helpers/<helper>.bats
 # for every helpers/<helper>.c) with every helper run under valgrind
 # memcheck. A directory of wrappers, one per helper, takes the place of
 # build/bin (XHP_BIN, and through it PATH and XEN_HOTPLUG_HELPERDIR). A
@@ -45,7 +45,7 @@ done
 if [ -z "${VALGRIND_SUITES:-}" ]; then
 	VALGRIND_SUITES=
 	for h in "$bin"/*; do
-		s=$top/tests/unit/${h##*/}.bats
+		s=$top/tests/helpers/${h##*/}.bats
 		[ ! -f "$s" ] || VALGRIND_SUITES="$VALGRIND_SUITES $s"
 	done
 fi

@@ -1,5 +1,5 @@
 /*
- * xs-rawwrite: test client for tests/sh/hostile.bats. Writes the bytes of
+ * xs-rawwrite: test client for tests/scripts/hostile.bats. Writes the bytes of
  * stdin, exactly as read (NUL bytes, invalid UTF-8 and a missing final
  * newline included), as the value of one xenstore node. xenstore-write
  * takes the value as a C string and so cannot write a NUL; xs_write takes

@@ -1,5 +1,5 @@
 /* loop-probe: drives the loop functions of helpers/lib for
- * tests/unit/loop-attach.bats.
+ * tests/helpers/loop-attach.bats.
  *   loop-probe backing MAJ MIN   xhp_loop_backing: "RC" or "0 DEV:INO"
  *   loop-probe users FILE [N]    xhp_loop_users: one "MAJ:MIN" per device,
  *                                then "RC"; the callback returns 7 on the

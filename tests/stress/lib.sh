@@ -1,6 +1,6 @@
 # shellcheck shell=sh
 # tests/stress/lib.sh: shared by the stress and fault runs (sourced by
-# tests/stress/*.sh and by tests/sh/stress-short.bats, tests/sh/faults.bats).
+# tests/stress/*.sh and by tests/stress/stress-short.bats, tests/scripts/faults.bats).
 # POSIX sh.
 #
 # The caller sets, before sourcing or before calling anything:

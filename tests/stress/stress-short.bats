@@ -141,7 +141,7 @@ first_then() {
 	WATCH=
 }
 
-# mixed_setup: a private xenstore and the library, as tests/sh/faults.bats.
+# mixed_setup: a private xenstore and the library, as tests/scripts/faults.bats.
 mixed_setup() {
 	xsd_start
 	export ST_DIR=$XHP_TMP
