@@ -1,5 +1,8 @@
-# Shared set-up for every bats suite: PATH, a private temp root, and the
-# test xenstore on a private socket.
+# Shared set-up for every bats suite: PATH, a private temp root, the test
+# xenstore on a private socket, and the vocabulary the suites share (backends
+# as libxl writes them, running a script as libxl does, images, block nodes,
+# loop devices, the hotplug lock, usage checks, upstream's scripts). A suite
+# defines only what is its own; nothing here is redefined in a suite.
 #
 #   load ../test_helper          (from any tests/KIND/ directory)
 #   setup()    { xhp_setup; }      private $XHP_TMP, xenstore started
@@ -11,6 +14,69 @@
 #   XHP_TMP        private temp dir for this test
 #   XENSTORED_PATH socket of this test's xenstore (exported)
 #   HOTPLUG_SH     shell to run scripts under (dash, bash, "busybox sh")
+#   BE             set by a suite: the directory that relative node names of
+#                  rd and absent are under (unset: the xenstore connection's
+#                  home, /local/domain/0)
+#
+# Set-up and temp:
+#   xhp_setup, xhp_teardown   temp dir and xenstore (above)
+#   xhp_tmp                   only the private $XHP_TMP (no xenstore)
+#   xsd_start [OPT...], xsd_stop   the test xenstore itself
+#   require_root              skip visibly unless root
+#   need_built FILE...        build (make) those of the test programs under
+#                             build/ that are missing, so that a suite run
+#                             alone reads nothing it did not make
+#   script_env                the environment our scripts run in: log file,
+#                             lock directory and loop tag private to the
+#                             test, no debug or path-only mode; sets BLOCK
+#                             (XHP_BLOCK: run a suite against another block)
+#
+# Xenstore:
+#   rd [-R] NODE              its value (NODE absolute, or under $BE; -R:
+#                             raw, unescaped)
+#   absent NODE               NODE does not exist
+#   mkbe DOM DEVID PARAMS MODE [TYPE]
+#                             backend TYPE (vbd)/DOM/DEVID as libxl writes
+#                             it before running the script, and the guest's
+#                             vm node /vm/uuid-DOM
+#   run_script SCRIPT CMD XENBUS_PATH [TYPE]
+#                             `run` SCRIPT CMD under $HOTPLUG_SH as libxl
+#                             does (XENBUS_TYPE TYPE, default vbd; stdin
+#                             /dev/null; from $SCRIPT_CWD when set)
+#
+# Files, devices, locks:
+#   mkimg FILE                a 4 MiB image file
+#   mkblk PATH [MINOR]        a block node 240:MINOR (240-254 are for local
+#                             use; no mount has one); MINOR random by default
+#   majmin PATH               blkback's hex "maj:min" of a device (stat -L)
+#   loops_of FILE             how many loop devices FILE backs
+#   my_loops                  loop devices backed by files of this test
+#   free_my_loops             detach them (teardown)
+#   loop_setup                for the loop helpers' suites: root and
+#                             /dev/loop-control or skip, $XHP_TMP (no
+#                             xenstore), TAG unique to the test, IMG a 4 MiB
+#                             image in it
+#   bound DEV                 loop device DEV is bound to a file
+#   free_loops                detach my_loops and every device carrying TAG
+#                             (those whose file is gone); teardown
+#   lock_free [FILE]          nobody holds the hotplug lock FILE (default
+#                             $LOCK, else $XHP_TMP/lock/block); an absent
+#                             file is free
+#
+# Checks of a helper's usage (need bats_require_minimum_version 1.5.0):
+#   usage_refused CMD [ARG...]   exit 100, nothing on stdout, usage on stderr
+#   usage_shown CMD PREFIX       CMD -h: exit 0, stdout starts with PREFIX,
+#                                nothing on stderr
+#
+# Copies of scripts:
+#   only_dash                 skip unless $HOTPLUG_SH is dash (tests of a
+#                             checker, not of the shell)
+#   broken NAME SED           $XHP_TMP/NAME: a copy of scripts/Linux with SED
+#                             applied to block (fails if it changed nothing);
+#                             exports ST_BLOCK to it
+#   upstream_dir              UPSTREAM: upstream's scripts directory, from
+#                             tests/fetch-upstream.sh (downloaded once into
+#                             the cache), or skip visibly with its reason
 
 XHP_TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 if [ ! -d "$XHP_TOP/helpers" ]; then XHP_TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd); fi
@@ -19,6 +85,8 @@ XHP_XSD=${XHP_XSD:-$XHP_TOP/build/tests/test-xenstored}
 : "${HOTPLUG_SH:=dash}"
 export XEN_HOTPLUG_HELPERDIR=$XHP_BIN
 export PATH="$XHP_BIN:$PATH"
+
+# ---- set-up and temp ---------------------------------------------------------
 
 # xsd_start [OPTIONS]: start the test xenstore on a private socket, wait
 # until it accepts connections. Extra arguments go to test-xenstored (e.g.
@@ -51,9 +119,13 @@ xsd_stop() {
 	fi
 }
 
-xhp_setup() {
+xhp_tmp() {
 	XHP_TMP=$(mktemp -d "${BATS_TMPDIR:-/tmp}/xhp.XXXXXX")
 	export XHP_TMP
+}
+
+xhp_setup() {
+	xhp_tmp
 	xsd_start
 }
 
@@ -65,4 +137,144 @@ xhp_teardown() {
 # require_root: skip visibly when not root (loop devices, mknod).
 require_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root (loop devices, mknod)"
+}
+
+need_built() {
+	local f missing=
+	for f in "$@"; do
+		# make knows them by their path in the tree.
+		[ -x "$f" ] || missing="$missing ${f#"$XHP_TOP"/}"
+	done
+	[ -z "$missing" ] && return 0
+	# shellcheck disable=SC2086 # a list of targets
+	make -s -C "$XHP_TOP" $missing >&2
+}
+
+script_env() {
+	export XEN_HOTPLUG_LOGFILE=$XHP_TMP/hotplug.log
+	export XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/lock
+	# Our own loop tags, so that a sweep by tag never meets another run's.
+	export XEN_HOTPLUG_LOOP_TAG=${XHP_TMP##*/}
+	unset XEN_HOTPLUG_DEBUG XEN_BLOCK_PATH_ONLY XEN_SCRIPT_DIR
+	# shellcheck disable=SC2034 # for the suites
+	BLOCK=${XHP_BLOCK:-$XHP_TOP/scripts/Linux/block}
+}
+
+# ---- xenstore ----------------------------------------------------------------
+
+_xhp_node() {
+	case $1 in
+	/*) printf '%s\n' "$1" ;;
+	*) printf '%s\n' "${BE:+$BE/}$1" ;;
+	esac
+}
+
+rd() {
+	if [ "$1" = -R ]; then
+		xenstore-read -R "$(_xhp_node "$2")"
+	else
+		xenstore-read "$(_xhp_node "$1")"
+	fi
+}
+absent() { ! xenstore-read "$(_xhp_node "$1")" >/dev/null 2>&1; }
+
+mkbe() {
+	local b=/local/domain/0/backend/${5:-vbd}/$1/$2
+	xenstore-write "$b/frontend" "/local/domain/$1/device/vbd/$2" \
+	    "$b/params" "$3" "$b/script" /etc/xen/scripts/block \
+	    "$b/frontend-id" "$1" "$b/online" 1 "$b/removable" 0 \
+	    "$b/bootable" 1 "$b/state" 2 "$b/dev" xvda "$b/type" phy \
+	    "$b/mode" "$4" "$b/device-type" disk "$b/discard-enable" 0 \
+	    "$b/specification" xen "/local/domain/$1/vm" "/vm/uuid-$1"
+}
+
+_xhp_script() {
+	[ -z "${SCRIPT_CWD:-}" ] || cd "$SCRIPT_CWD" || return 1
+	# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
+	env XENBUS_PATH="$3" XENBUS_TYPE="${4:-vbd}" XENBUS_BASE_PATH=backend \
+	    $HOTPLUG_SH "$1" "$2" </dev/null
+}
+
+run_script() { run _xhp_script "$@"; }
+
+# ---- files, devices, locks ---------------------------------------------------
+
+mkimg() { truncate -s 4M "$1"; }
+mkblk() { mknod "$1" b 240 "${2:-$((RANDOM % 200 + 1))}"; }
+majmin() { printf '%x:%x\n' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")"; }
+loops_of() { losetup -j "$1" | wc -l; }
+
+my_loops() {
+	losetup -l -n -O NAME,BACK-FILE 2>/dev/null |
+	    awk -v t="$XHP_TMP/" 'index($0, t) { print $1 }'
+}
+
+free_my_loops() {
+	local l
+	[ -n "${XHP_TMP:-}" ] || return 0
+	for l in $(my_loops); do losetup -d "$l" 2>/dev/null; done
+	return 0
+}
+
+loop_setup() {
+	require_root
+	[ -c /dev/loop-control ] || skip "no /dev/loop-control"
+	xhp_tmp
+	TAG="xhp-test-${XHP_TMP##*.}"
+	IMG=$XHP_TMP/disk.img
+	mkimg "$IMG"
+}
+
+bound() { [ -d "/sys/block/${1#/dev/}/loop" ]; }
+
+free_loops() {
+	free_my_loops
+	[ -z "${TAG:-}" ] || "$XHP_BIN/loop-detach" -a -t "$TAG" >/dev/null 2>&1
+	return 0
+}
+
+lock_free() {
+	local f=${1:-${LOCK:-$XHP_TMP/lock/block}}
+	[ ! -e "$f" ] || flock -n "$f" true
+}
+
+# ---- usage of a helper -------------------------------------------------------
+
+usage_refused() {
+	run --separate-stderr "$@"
+	[ "$status" -eq 100 ]
+	[ -z "$output" ]
+	[[ "$stderr" == usage:* ]]
+}
+
+usage_shown() {
+	run --separate-stderr "$1" -h
+	[ "$status" -eq 0 ]
+	[[ "$output" == "$2"* ]]
+	[ -z "$stderr" ]
+}
+
+# ---- copies of scripts -------------------------------------------------------
+
+only_dash() {
+	[ "$HOTPLUG_SH" = dash ] || skip "checker test, run under dash only"
+}
+
+broken() {
+	mkdir -p "$XHP_TMP/$1"
+	cp "$XHP_TOP"/scripts/Linux/* "$XHP_TMP/$1/"
+	sed -i "$2" "$XHP_TMP/$1/block"
+	# The edit must have applied, or the test would prove nothing.
+	if cmp -s "$XHP_TOP/scripts/Linux/block" "$XHP_TMP/$1/block"; then
+		echo "broken $1: the edit did not apply" >&2
+		return 1
+	fi
+	export ST_BLOCK=$XHP_TMP/$1/block
+}
+
+upstream_dir() {
+	local err=${XHP_TMP:-$BATS_TEST_TMPDIR}/fetch-upstream.err
+	UPSTREAM=$(sh "$XHP_TOP/tests/fetch-upstream.sh" 2>"$err") ||
+		skip "upstream's scripts unavailable: $(cat "$err")"
+	[ -f "$UPSTREAM/locking.sh" ] || skip "no locking.sh in $UPSTREAM"
 }

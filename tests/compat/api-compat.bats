@@ -50,11 +50,7 @@ setup() {
 }
 
 teardown() {
-	local l
-	for l in $(losetup -l -n -O NAME,BACK-FILE 2>/dev/null |
-		awk -v t="$XHP_TMP/" 'index($0, t) { print $1 }'); do
-		losetup -d "$l"
-	done
+	free_my_loops
 	xhp_teardown
 }
 

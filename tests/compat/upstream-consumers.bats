@@ -86,17 +86,9 @@ setup() {
 }
 
 teardown() {
-	local l
-	for l in $(losetup -l -n -O NAME,BACK-FILE 2>/dev/null |
-		awk -v t="$XHP_TMP/" 'index($0, t) { print $1 }'); do
-		losetup -d "$l"
-	done
+	free_my_loops
 	xhp_teardown
 }
-
-rd() { xenstore-read "$1"; }
-absent() { ! xenstore-read "$1" >/dev/null 2>&1; }
-majmin() { printf '%x:%x\n' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")"; }
 
 # in_ns UNSHARE-FLAGS CMD...: run CMD (status in $status, output in $output)
 in_ns() {

@@ -13,8 +13,7 @@ load ../test_helper
 bats_require_minimum_version 1.5.0
 
 setup() {
-	XHP_TMP=$(mktemp -d "${BATS_TMPDIR:-/tmp}/xhp.XXXXXX")
-	export XHP_TMP
+	xhp_tmp
 	LOCK=$XHP_TMP/locks/block
 	HOLDERS=
 }
@@ -64,28 +63,15 @@ hold() {
 	wait_held "$LOCK"
 }
 
-# upstream_dir: directory of upstream's scripts, or skip visibly.
-upstream_dir() {
-	UPSTREAM=$(sh "$XHP_TOP/tests/fetch-upstream.sh" 2>/dev/null) ||
-		skip "upstream locking.sh not available (offline?)"
-	[ -f "$UPSTREAM/locking.sh" ] || skip "no locking.sh in $UPSTREAM"
-}
-
 # ---- usage and misuse -------------------------------------------------
 
 @test "no arguments is a usage error with the usage on stderr" {
-	run --separate-stderr flock-wrap
-	[ "$status" -eq 100 ]
-	[ -z "$output" ]
-	[[ "$stderr" == usage:* ]]
+	usage_refused flock-wrap
 }
 
 @test "-h prints the usage on stdout and exits 0" {
-	run --separate-stderr flock-wrap -h
-	[ "$status" -eq 0 ]
-	[[ "$output" == usage:* ]]
+	usage_shown flock-wrap "usage:"
 	[[ "$output" == *"-F FD LOCKFILE"* ]]
-	[ -z "$stderr" ]
 }
 
 @test "an unknown option is a usage error" {

@@ -11,29 +11,14 @@ load ../test_helper
 bats_require_minimum_version 1.5.0
 
 setup() {
-	require_root
-	[ -c /dev/loop-control ] || skip "no /dev/loop-control"
-	XHP_TMP=$(mktemp -d "${BATS_TMPDIR:-/tmp}/xhp.XXXXXX")
-	export XHP_TMP
-	TAG="xhp-test-${XHP_TMP##*.}"
-	IMG=$XHP_TMP/disk.img
-	truncate -s 4M "$IMG"
+	loop_setup
 	ROMNT=
 }
 
 teardown() {
-	local f d
 	[ -n "${XHP_TMP:-}" ] || return 0
 	[ -z "${ROMNT:-}" ] || umount "$ROMNT" 2>/dev/null
-	# By backing file (independent of the helpers under test)...
-	for f in "$XHP_TMP"/*.img "$XHP_TMP"/*/*.img "$XHP_TMP"/*" "*; do
-		[ -f "$f" ] || continue
-		for d in $(losetup -j "$f" -O NAME -n 2>/dev/null); do
-			losetup -d "$d"
-		done
-	done
-	# ...and by tag, for devices whose file is gone.
-	"$XHP_BIN/loop-detach" -a -t "$TAG" >/dev/null 2>&1
+	free_loops
 	[ -z "${ROMNT:-}" ] || umount "$ROMNT" 2>/dev/null
 	rm -rf "$XHP_TMP"
 }
@@ -43,24 +28,14 @@ sys() {
 	cat "/sys/block/${1#/dev/}/loop/$2"
 }
 
-bound() {
-	[ -d "/sys/block/${1#/dev/}/loop" ]
-}
-
 # ---- usage and misuse -------------------------------------------------
 
 @test "no arguments is a usage error with the usage on stderr" {
-	run --separate-stderr loop-attach
-	[ "$status" -eq 100 ]
-	[ -z "$output" ]
-	[[ "$stderr" == usage:* ]]
+	usage_refused loop-attach
 }
 
 @test "-h prints the usage on stdout and exits 0" {
-	run --separate-stderr loop-attach -h
-	[ "$status" -eq 0 ]
-	[[ "$output" == "usage: loop-attach [-r] -t TAG FILE"* ]]
-	[ -z "$stderr" ]
+	usage_shown loop-attach "usage: loop-attach [-r] -t TAG FILE"
 }
 
 @test "a tag is required, and two files are a usage error" {

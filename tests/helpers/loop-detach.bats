@@ -9,37 +9,19 @@ load ../test_helper
 bats_require_minimum_version 1.5.0
 
 setup() {
-	require_root
-	[ -c /dev/loop-control ] || skip "no /dev/loop-control"
-	XHP_TMP=$(mktemp -d "${BATS_TMPDIR:-/tmp}/xhp.XXXXXX")
-	export XHP_TMP
-	TAG="xhp-test-${XHP_TMP##*.}"
-	IMG=$XHP_TMP/disk.img
-	truncate -s 4M "$IMG"
+	loop_setup
 	OPENERS=
 }
 
 teardown() {
-	local f d p
+	local p
 	[ -n "${XHP_TMP:-}" ] || return 0
 	for p in $OPENERS; do
 		kill -9 "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	# By backing file (independent of the helper under test)...
-	for f in "$XHP_TMP"/*.img; do
-		[ -f "$f" ] || continue
-		for d in $(losetup -j "$f" -O NAME -n 2>/dev/null); do
-			losetup -d "$d"
-		done
-	done
-	# ...and by tag, for devices whose file is gone.
-	"$XHP_BIN/loop-detach" -a -t "$TAG" >/dev/null 2>&1
+	free_loops
 	rm -rf "$XHP_TMP"
-}
-
-bound() {
-	[ -d "/sys/block/${1#/dev/}/loop" ]
 }
 
 # attach [FILE [TAG]]: sets DEV and ID.
@@ -64,17 +46,11 @@ wait_unbound() {
 # ---- usage and misuse -------------------------------------------------
 
 @test "no arguments is a usage error with the usage on stderr" {
-	run --separate-stderr loop-detach
-	[ "$status" -eq 100 ]
-	[ -z "$output" ]
-	[[ "$stderr" == usage:* ]]
+	usage_refused loop-detach
 }
 
 @test "-h prints the usage on stdout and exits 0" {
-	run --separate-stderr loop-detach -h
-	[ "$status" -eq 0 ]
-	[[ "$output" == "usage: loop-detach [-i DEV:INO] [-t TAG] /dev/loopN"* ]]
-	[ -z "$stderr" ]
+	usage_shown loop-detach "usage: loop-detach [-i DEV:INO] [-t TAG] /dev/loopN"
 }
 
 @test "-a needs -t and takes neither a device nor -i" {

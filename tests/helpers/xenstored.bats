@@ -16,9 +16,7 @@ XSRAW=$XHP_TOP/build/tests/xsraw
 XSCLIENT=$XHP_TOP/build/tests/xsclient
 
 setup_file() {
-	if [ ! -x "$XHP_XSD" ] || [ ! -x "$XSRAW" ] || [ ! -x "$XSCLIENT" ]; then
-		make -s -C "$XHP_TOP" "$XHP_XSD" "$XSRAW" "$XSCLIENT" >&2
-	fi
+	need_built "$XHP_XSD" "$XSRAW" "$XSCLIENT"
 }
 
 setup() {

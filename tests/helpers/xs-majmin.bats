@@ -15,25 +15,14 @@ setup() {
 }
 teardown() { xhp_teardown; }
 
-# absent NODE: the node does not exist.
-absent() {
-	! xenstore-exists "$1"
-}
-
 # --- usage ---------------------------------------------------------------
 
 @test "no arguments is a usage error" {
-	run --separate-stderr xs-majmin
-	[ "$status" -eq 100 ]
-	[ -z "$output" ]
-	[[ "$stderr" == usage:* ]]
+	usage_refused xs-majmin
 }
 
 @test "-h prints the usage on stdout and exits 0" {
-	run --separate-stderr xs-majmin -h
-	[ "$status" -eq 0 ]
-	[[ "$output" == usage:* ]]
-	[ -z "$stderr" ]
+	usage_shown xs-majmin "usage:"
 }
 
 @test "a missing DEVPATH, or -t with one, is a usage error" {

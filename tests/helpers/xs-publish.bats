@@ -35,20 +35,13 @@ teardown() {
 		kill -9 "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	"$XHP_BIN/loop-detach" -a -t "$TAG" >/dev/null 2>&1
-	[ -z "${IMG:-}" ] || for d in $(losetup -j "$IMG" -O NAME -n 2>/dev/null); do
-		losetup -d "$d"
-	done
+	free_loops
 	xhp_teardown
 }
 
 # pub ARGS...: xs-publish on our lock, with an empty mountinfo.
 pub() {
 	xs-publish -l "$LOCK" -M "$MI" "$@"
-}
-
-absent() {
-	! xenstore-exists "$1"
 }
 
 # nothing_written: B got none of the nodes xs-publish writes.
@@ -94,24 +87,15 @@ appears() {
 
 # ---- usage ---------------------------------------------------------------
 
-# lock_free: nobody holds the hotplug lock (xs-publish releases by closing
-# and leaves the file, which the protocol allows).
-lock_free() {
-	[ ! -e "$LOCK" ] || flock -n -E 99 "$LOCK" true
-}
+# lock_free (test_helper, on $LOCK): xs-publish releases by closing and
+# leaves the file, which the protocol allows.
 
 @test "no arguments is a usage error with the usage on stderr" {
-	run --separate-stderr xs-publish
-	[ "$status" -eq 100 ]
-	[ -z "$output" ]
-	[[ "$stderr" == usage:* ]]
+	usage_refused xs-publish
 }
 
 @test "-h prints the usage on stdout and exits 0" {
-	run --separate-stderr xs-publish -h
-	[ "$status" -eq 0 ]
-	[[ "$output" == "usage: xs-publish -l LOCKFILE"* ]]
-	[ -z "$stderr" ]
+	usage_shown xs-publish "usage: xs-publish -l LOCKFILE"
 }
 
 @test "a missing -l or -m, a bad -w, -t, -i or -e is a usage error and writes nothing" {
@@ -120,10 +104,7 @@ lock_free() {
 	    "-l $LOCK -m w -i node" "-l $LOCK -m w -i a=b" "-l $LOCK -m w -e physical-device=8:0" \
 	    "-l $LOCK -m w -e noequals" "-l $LOCK -m w -o bsd"; do
 		# shellcheck disable=SC2086 # ARGS are words on purpose
-		run --separate-stderr xs-publish $args "$B" "$XHP_TMP/sdb1"
-		[ "$status" -eq 100 ]
-		[ -z "$output" ]
-		[[ "$stderr" == usage:* ]]
+		usage_refused xs-publish $args "$B" "$XHP_TMP/sdb1"
 	done
 	run --separate-stderr pub -m w "$B"
 	[ "$status" -eq 100 ]

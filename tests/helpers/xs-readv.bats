@@ -15,17 +15,11 @@ teardown() { xhp_teardown; }
 # --- usage ---------------------------------------------------------------
 
 @test "no arguments is a usage error" {
-	run --separate-stderr xs-readv
-	[ "$status" -eq 100 ]
-	[ -z "$output" ]
-	[[ "$stderr" == usage:* ]]
+	usage_refused xs-readv
 }
 
 @test "-h prints the usage on stdout and exits 0" {
-	run --separate-stderr xs-readv -h
-	[ "$status" -eq 0 ]
-	[[ "$output" == usage:* ]]
-	[ -z "$stderr" ]
+	usage_shown xs-readv "usage:"
 }
 
 @test "an unknown option is a usage error" {

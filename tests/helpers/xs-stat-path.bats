@@ -65,25 +65,16 @@ mountinfo_empty() {
 # --- usage ---------------------------------------------------------------
 
 @test "no arguments is a usage error" {
-	run --separate-stderr xs-stat-path
-	[ "$status" -eq 100 ]
-	[ -z "$output" ]
-	[[ "$stderr" == usage:* ]]
+	usage_refused xs-stat-path
 }
 
 @test "-h prints the usage on stdout and exits 0" {
-	run --separate-stderr xs-stat-path -h
-	[ "$status" -eq 0 ]
-	[[ "$output" == usage:* ]]
-	[ -z "$stderr" ]
+	usage_shown xs-stat-path "usage:"
 }
 
 @test "an unknown output format is a usage error" {
 	blk sda 8 0
-	run --separate-stderr xs-stat-path -o solaris "$XHP_TMP/sda"
-	[ "$status" -eq 100 ]
-	[ -z "$output" ]
-	[[ "$stderr" == usage:* ]]
+	usage_refused xs-stat-path -o solaris "$XHP_TMP/sda"
 }
 
 @test "-c without -m or -s is a usage error" {

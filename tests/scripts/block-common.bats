@@ -11,23 +11,17 @@ BE=/local/domain/0/backend/vbd
 setup() {
 	require_root
 	xhp_setup
+	script_env
 	mkdir "$XHP_TMP/s"
 	ln -s "$XHP_TOP"/scripts/Linux/*.sh "$XHP_TMP/s/"
-	export XEN_HOTPLUG_LOGFILE=$XHP_TMP/hotplug.log
-	export XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/lock
 	export XENBUS_PATH=backend/vbd/1/51712
-	unset XEN_HOTPLUG_DEBUG XEN_BLOCK_PATH_ONLY
 	xenstore-write "$BE/1/51712/state" 2 "$BE/1/51712/frontend-id" 1 \
 	    /local/domain/1/vm /vm/one
 }
 
 teardown() {
-	local l
 	[ -d "$XHP_TMP/mnt" ] && umount "$XHP_TMP/mnt" 2>/dev/null
-	for l in $(losetup -l -n -O NAME,BACK-FILE 2>/dev/null |
-	    awk -v t="$XHP_TMP/" 'index($0, t) { print $1 }'); do
-		losetup -d "$l"
-	done
+	free_my_loops
 	xhp_teardown
 }
 
@@ -38,8 +32,6 @@ sc() {
 	# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
 	run $HOTPLUG_SH "$XHP_TMP/s/t" "${@:-add}" </dev/null
 }
-
-rd() { xenstore-read -R "$BE/$1"; }
 
 # other DOM MAJMIN MODE: another guest's published backend.
 other() {
@@ -107,8 +99,8 @@ local 7:$(printf %x "${loop#/dev/loop}")" ]
 	sc 'check_device_sharing "$XHP_TMP/disk" r; echo after'
 	[ "$status" -eq 1 ]
 	[ -z "$output" ]
-	[ "$(rd 1/51712/hotplug-status)" = busy ]
-	[ "$(rd 1/51712/hotplug-error)" = "Device $XHP_TMP/disk is mounted read-write in a guest domain,
+	[ "$(rd -R 1/51712/hotplug-status)" = busy ]
+	[ "$(rd -R 1/51712/hotplug-error)" = "Device $XHP_TMP/disk is mounted read-write in a guest domain,
 and so cannot be mounted read-only now." ]
 }
 
@@ -127,7 +119,7 @@ and so cannot be mounted read-only now." ]
 	other 2 "$mm" w
 	T1=$XHP_TMP/img sc 'check_file_sharing "$T1" "$(stat -c %D "$T1")" w "$(stat -c %i "$T1")"'
 	[ "$status" -eq 1 ]
-	[ "$(rd 1/51712/hotplug-error)" = "File $XHP_TMP/img is loopback-mounted through $mm,
+	[ "$(rd -R 1/51712/hotplug-error)" = "File $XHP_TMP/img is loopback-mounted through $mm,
 which is mounted in a guest domain,
 and so cannot be mounted now." ]
 }
@@ -136,24 +128,24 @@ and so cannot be mounted now." ]
 	mknod "$XHP_TMP/disk" b 240 81
 	sc 'write_dev "$XHP_TMP/disk"'
 	[ "$status" -eq 0 ]
-	[ "$(rd 1/51712/physical-device)" = f0:51 ]
-	[ "$(rd 1/51712/physical-device-path)" = "$XHP_TMP/disk" ]
-	[ "$(rd 1/51712/hotplug-status)" = connected ]
+	[ "$(rd -R 1/51712/physical-device)" = f0:51 ]
+	[ "$(rd -R 1/51712/physical-device-path)" = "$XHP_TMP/disk" ]
+	[ "$(rd -R 1/51712/hotplug-status)" = connected ]
 }
 
 @test "write_dev with extra NODE=VALUE pairs writes them too" {
 	mknod "$XHP_TMP/disk" b 240 82
 	sc 'write_dev "$XHP_TMP/disk" node=/dev/x "extra=a b"'
 	[ "$status" -eq 0 ]
-	[ "$(rd 1/51712/node)" = /dev/x ]
-	[ "$(rd 1/51712/extra)" = "a b" ]
+	[ "$(rd -R 1/51712/node)" = /dev/x ]
+	[ "$(rd -R 1/51712/extra)" = "a b" ]
 }
 
 @test "write_dev in path-only mode leaves physical-device out" {
 	mknod "$XHP_TMP/disk" b 240 83
 	XEN_BLOCK_PATH_ONLY=1 sc 'write_dev "$XHP_TMP/disk"'
 	[ "$status" -eq 0 ]
-	[ "$(rd 1/51712/physical-device-path)" = "$XHP_TMP/disk" ]
+	[ "$(rd -R 1/51712/physical-device-path)" = "$XHP_TMP/disk" ]
 	run xenstore-read "$BE/1/51712/physical-device"
 	[ "$status" -ne 0 ]
 }
@@ -173,8 +165,8 @@ and so cannot be mounted now." ]
 	sc 'write_dev "$XHP_TMP/no-such-disk"; echo after'
 	[ "$status" -eq 1 ]
 	[ -z "$output" ]
-	[ "$(rd 1/51712/hotplug-status)" = error ]
-	[[ "$(rd 1/51712/hotplug-error)" == *no-such-disk* ]]
+	[ "$(rd -R 1/51712/hotplug-status)" = error ]
+	[[ "$(rd -R 1/51712/hotplug-error)" == *no-such-disk* ]]
 	run xenstore-read "$BE/1/51712/physical-device-path"
 	[ "$status" -ne 0 ]
 }
@@ -182,8 +174,8 @@ and so cannot be mounted now." ]
 @test "ebusy writes hotplug-status=busy and the message, and exits 1" {
 	sc 'ebusy "in use"; echo after'
 	[ "$status" -eq 1 ]
-	[ "$(rd 1/51712/hotplug-status)" = busy ]
-	[ "$(rd 1/51712/hotplug-error)" = "in use" ]
+	[ "$(rd -R 1/51712/hotplug-status)" = busy ]
+	[ "$(rd -R 1/51712/hotplug-error)" = "in use" ]
 }
 
 @test "same_vm: same vm, a vanished domain and a stubdomain's guest count as the same VM" {

@@ -11,64 +11,39 @@ BE=/local/domain/0/backend
 setup() {
 	require_root
 	xhp_setup
-	export XEN_HOTPLUG_LOGFILE=$XHP_TMP/hotplug.log
-	export XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/lock
+	script_env
 	export XHP_STUB_STATE=$XHP_TMP/stub
 	export XEN_HOTPLUG_DISK_BY_PATH=$XHP_TMP/by-path
 	mkdir -p "$XHP_STUB_STATE"
 	export PATH="$XHP_TOP/tests/stubs/linux:$PATH"
-	unset XEN_HOTPLUG_DEBUG XEN_BLOCK_PATH_ONLY XEN_HOTPLUG_ISCSI_TIMEOUT \
-		ISCSI_STUB_LINK_DELAY TAPCTL_STUB_FAIL
+	unset XEN_HOTPLUG_ISCSI_TIMEOUT ISCSI_STUB_LINK_DELAY TAPCTL_STUB_FAIL
 	S=$XHP_TOP/scripts/Linux
 }
 
 teardown() {
-	local p l
+	local p
 	if [ -f "$XHP_STUB_STATE/tapdisks" ]; then
 		while read -r p _; do
 			kill "$p" 2>/dev/null
 		done < "$XHP_STUB_STATE/tapdisks"
 	fi
-	for l in $(my_loops); do losetup -d "$l" 2>/dev/null; done
+	free_my_loops
 	xhp_teardown
 }
 
-my_loops() {
-	losetup -l -n -O NAME,BACK-FILE 2>/dev/null |
-		awk -v t="$XHP_TMP/" 'index($0, t) { print $1 }'
-}
-
-# mkbe TYPE DOM DEVID PARAMS MODE: a backend directory as libxl writes it.
-mkbe() {
-	local b=$BE/$1/$2/$3
-	xenstore-write "$b/frontend" "/local/domain/$2/device/vbd/$3" \
-		"$b/params" "$4" "$b/frontend-id" "$2" "$b/online" 1 \
-		"$b/state" 2 "$b/dev" xvda "$b/type" phy "$b/mode" "$5" \
-		"$b/device-type" disk "/local/domain/$2/vm" "/vm/uuid-$2"
-}
-
 # hp SCRIPT CMD TYPE DOM DEVID: run a script as libxl does.
-hp() {
-	# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
-	run env XENBUS_PATH="backend/$3/$4/$5" XENBUS_TYPE="$3" \
-		XENBUS_BASE_PATH=backend $HOTPLUG_SH "$S/$1" "$2" </dev/null
-}
+hp() { run_script "$S/$1" "$2" "backend/$3/$4/$5" "$3"; }
 
-rd() { xenstore-read "$BE/$1"; }
-absent() { ! xenstore-read "$BE/$1" >/dev/null 2>&1; }
-mkimg() { truncate -s 4M "$1"; }
-majmin() { printf '%x:%x\n' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")"; }
 # gone PID: the process has exited (a zombie counts: the stub's "tapdisk" is
 # reparented to a PID 1 that may never reap it).
 gone() { [ ! -r "/proc/$1/stat" ] || [ "$(cut -d' ' -f3 "/proc/$1/stat")" = Z ]; }
 alive() { ! gone "$1"; }
-lock_free() { [ ! -e "$XHP_TMP/lock/block" ] || flock -n "$XHP_TMP/lock/block" true; }
 
 # ---- block-dummy -----------------------------------------------------------
 
 @test "block-dummy add puts the image on a loop device and publishes node, physical-device and its path" {
 	mkimg "$XHP_TMP/img"
-	mkbe vbd 1 51712 "dummy:$XHP_TMP/img" w
+	mkbe 1 51712 "dummy:$XHP_TMP/img" w
 	hp block-dummy add vbd 1 51712
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
@@ -83,7 +58,7 @@ lock_free() { [ ! -e "$XHP_TMP/lock/block" ] || flock -n "$XHP_TMP/lock/block" t
 
 @test "block-dummy add with mode r gives a read-only loop device" {
 	mkimg "$XHP_TMP/img"
-	mkbe vbd 1 51712 "dummy:$XHP_TMP/img" r
+	mkbe 1 51712 "dummy:$XHP_TMP/img" r
 	hp block-dummy add vbd 1 51712
 	[ "$status" -eq 0 ]
 	[ "$(losetup -n -O RO "$(rd vbd/1/51712/node)" | tr -d ' ')" = 1 ]
@@ -91,7 +66,7 @@ lock_free() { [ ! -e "$XHP_TMP/lock/block" ] || flock -n "$XHP_TMP/lock/block" t
 
 @test "block-dummy remove frees the loop device even when params and the image are gone" {
 	mkimg "$XHP_TMP/img"
-	mkbe vbd 1 51712 "dummy:$XHP_TMP/img" w
+	mkbe 1 51712 "dummy:$XHP_TMP/img" w
 	hp block-dummy add vbd 1 51712
 	[ "$status" -eq 0 ]
 	node=$(rd vbd/1/51712/node)
@@ -107,7 +82,7 @@ lock_free() { [ ! -e "$XHP_TMP/lock/block" ] || flock -n "$XHP_TMP/lock/block" t
 @test "block-dummy remove leaves alone a loop device this backend did not make" {
 	mkimg "$XHP_TMP/other"
 	other=$(losetup -f --show "$XHP_TMP/other")
-	mkbe vbd 1 51712 "dummy:$XHP_TMP/img" w
+	mkbe 1 51712 "dummy:$XHP_TMP/img" w
 	xenstore-write "$BE/vbd/1/51712/node" "$other"
 	hp block-dummy remove vbd 1 51712
 	[ "$status" -eq 0 ]
@@ -116,12 +91,12 @@ lock_free() { [ ! -e "$XHP_TMP/lock/block" ] || flock -n "$XHP_TMP/lock/block" t
 }
 
 @test "block-dummy refuses params of another type and a missing image" {
-	mkbe vbd 1 51712 "phy:/dev/sda" w
+	mkbe 1 51712 "phy:/dev/sda" w
 	hp block-dummy add vbd 1 51712
 	[ "$status" -eq 1 ]
 	[ "$(rd vbd/1/51712/hotplug-error)" = "Invalid type: phy" ]
 	[ "$(rd vbd/1/51712/hotplug-status)" = error ]
-	mkbe vbd 1 51728 "dummy:$XHP_TMP/nothing" w
+	mkbe 1 51728 "dummy:$XHP_TMP/nothing" w
 	hp block-dummy add vbd 1 51728
 	[ "$status" -eq 1 ]
 	[ "$(rd vbd/1/51728/hotplug-error)" = "$XHP_TMP/nothing does not exist." ]
@@ -143,7 +118,7 @@ iscsi_lun() {
 
 @test "block-iscsi add logs in, waits for the LUN and publishes it" {
 	iscsi_lun
-	mkbe vbd 2 51712 "iqn=$IQN,portal=192.0.2.10" w
+	mkbe 2 51712 "iqn=$IQN,portal=192.0.2.10" w
 	hp block-iscsi add vbd 2 51712
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
@@ -157,7 +132,7 @@ iscsi_lun() {
 
 @test "block-iscsi add waits for a by-path link that udev creates late" {
 	iscsi_lun
-	mkbe vbd 2 51712 "iqn=$IQN,portal=$PORTAL" w
+	mkbe 2 51712 "iqn=$IQN,portal=$PORTAL" w
 	ISCSI_STUB_LINK_DELAY=2 hp block-iscsi add vbd 2 51712
 	[ "$status" -eq 0 ]
 	[ "$(rd vbd/2/51712/physical-device)" = "$(majmin "$LUN")" ]
@@ -165,7 +140,7 @@ iscsi_lun() {
 
 @test "block-iscsi add gives up after XEN_HOTPLUG_ISCSI_TIMEOUT seconds and says so" {
 	iscsi_lun
-	mkbe vbd 2 51712 "iqn=$IQN,portal=$PORTAL" w
+	mkbe 2 51712 "iqn=$IQN,portal=$PORTAL" w
 	start=$(date +%s)
 	ISCSI_STUB_LINK_DELAY=never XEN_HOTPLUG_ISCSI_TIMEOUT=2 hp block-iscsi add vbd 2 51712
 	end=$(date +%s)
@@ -179,7 +154,7 @@ iscsi_lun() {
 
 @test "block-iscsi's default wait for the LUN ends inside libxl's 40 s" {
 	iscsi_lun
-	mkbe vbd 2 51712 "iqn=$IQN,portal=$PORTAL" w
+	mkbe 2 51712 "iqn=$IQN,portal=$PORTAL" w
 	start=$(date +%s)
 	ISCSI_STUB_LINK_DELAY=never hp block-iscsi add vbd 2 51712
 	end=$(date +%s)
@@ -191,7 +166,7 @@ iscsi_lun() {
 
 @test "block-iscsi add refuses a target the portal does not offer" {
 	iscsi_lun
-	mkbe vbd 2 51712 "iqn=iqn.2003-01.org.example.storage:other,portal=$PORTAL" w
+	mkbe 2 51712 "iqn=iqn.2003-01.org.example.storage:other,portal=$PORTAL" w
 	hp block-iscsi add vbd 2 51712
 	[ "$status" -eq 1 ]
 	[ "$(rd vbd/2/51712/hotplug-error)" = "No matching target iqn found" ]
@@ -202,11 +177,11 @@ iscsi_lun() {
 @test "block-iscsi add refuses a target already logged in, but not one whose name merely extends it" {
 	iscsi_lun
 	printf '1 %s %s0\n' "$PORTAL" "$IQN" > "$XHP_STUB_STATE/iscsi-sessions"
-	mkbe vbd 2 51712 "iqn=$IQN,portal=$PORTAL" w
+	mkbe 2 51712 "iqn=$IQN,portal=$PORTAL" w
 	hp block-iscsi add vbd 2 51712
 	[ "$status" -eq 0 ]
 	printf '2 %s %s\n' "$PORTAL" "$IQN" >> "$XHP_STUB_STATE/iscsi-sessions"
-	mkbe vbd 3 51712 "iqn=$IQN,portal=$PORTAL" w
+	mkbe 3 51712 "iqn=$IQN,portal=$PORTAL" w
 	hp block-iscsi add vbd 3 51712
 	[ "$status" -eq 1 ]
 	[ "$(rd vbd/3/51712/hotplug-error)" = "Device already opened" ]
@@ -214,7 +189,7 @@ iscsi_lun() {
 
 @test "block-iscsi remove logs out, and a session already gone is not an error" {
 	iscsi_lun
-	mkbe vbd 2 51712 "iqn=$IQN,portal=$PORTAL" w
+	mkbe 2 51712 "iqn=$IQN,portal=$PORTAL" w
 	hp block-iscsi add vbd 2 51712
 	[ "$status" -eq 0 ]
 	hp block-iscsi remove vbd 2 51712
@@ -228,11 +203,11 @@ iscsi_lun() {
 }
 
 @test "block-iscsi params without iqn or portal is an error" {
-	mkbe vbd 2 51712 "portal=$PORTAL" w
+	mkbe 2 51712 "portal=$PORTAL" w
 	hp block-iscsi add vbd 2 51712
 	[ "$status" -eq 1 ]
 	[ "$(rd vbd/2/51712/hotplug-error)" = "iqn= and portal= are required parameters" ]
-	mkbe vbd 2 51728 "iqn=$IQN,portal=$PORTAL,multipath=maybe" w
+	mkbe 2 51728 "iqn=$IQN,portal=$PORTAL,multipath=maybe" w
 	hp block-iscsi add vbd 2 51728
 	[ "$status" -eq 1 ]
 	[[ "$(rd vbd/2/51728/hotplug-error)" == "multipath valid values are y and n"* ]]
@@ -245,7 +220,7 @@ tap_pid() { rd "$1/pid"; }
 
 @test "block-tap add for vbd3 starts a tapdisk and writes physical-device-path, never physical-device" {
 	mkimg "$XHP_TMP/disk.img"
-	mkbe vbd3 1 768 "aio:$XHP_TMP/disk.img" w
+	mkbe 1 768 "aio:$XHP_TMP/disk.img" w vbd3
 	hp block-tap add vbd3 1 768
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
@@ -262,7 +237,7 @@ tap_pid() { rd "$1/pid"; }
 
 @test "the tapdisk started by block-tap does not hold the hotplug lock" {
 	mkimg "$XHP_TMP/disk.img"
-	mkbe vbd3 1 768 "aio:$XHP_TMP/disk.img" w
+	mkbe 1 768 "aio:$XHP_TMP/disk.img" w vbd3
 	hp block-tap add vbd3 1 768
 	[ "$status" -eq 0 ]
 	pid=$(tap_pid vbd3/1/768)
@@ -274,7 +249,7 @@ tap_pid() { rd "$1/pid"; }
 	[ -z "$output" ]
 	# And a second add does not wait for the daemon.
 	mkimg "$XHP_TMP/disk2.img"
-	mkbe vbd3 2 768 "aio:$XHP_TMP/disk2.img" w
+	mkbe 2 768 "aio:$XHP_TMP/disk2.img" w vbd3
 	XEN_HOTPLUG_LOCK_TIMEOUT=2 hp block-tap add vbd3 2 768
 	[ "$status" -eq 0 ]
 }
@@ -282,10 +257,10 @@ tap_pid() { rd "$1/pid"; }
 @test "block-tap refuses a file another guest's tap backend uses, however the path is spelled" {
 	mkdir "$XHP_TMP/d"
 	mkimg "$XHP_TMP/d/disk.img"
-	mkbe vbd3 1 768 "aio:$XHP_TMP/d/disk.img" w
+	mkbe 1 768 "aio:$XHP_TMP/d/disk.img" w vbd3
 	hp block-tap add vbd3 1 768
 	[ "$status" -eq 0 ]
-	mkbe vbd3 2 768 "aio:$XHP_TMP/d/../d/./disk.img" r
+	mkbe 2 768 "aio:$XHP_TMP/d/../d/./disk.img" r vbd3
 	hp block-tap add vbd3 2 768
 	[ "$status" -eq 1 ]
 	[ "$(rd vbd3/2/768/hotplug-status)" = busy ]
@@ -297,8 +272,8 @@ tap_pid() { rd "$1/pid"; }
 
 @test "block-tap lets two guests read one file, and the tapdisk is shared" {
 	mkimg "$XHP_TMP/disk.img"
-	mkbe vbd3 1 768 "aio:$XHP_TMP/disk.img" r
-	mkbe vbd3 2 768 "aio:$XHP_TMP/disk.img" r
+	mkbe 1 768 "aio:$XHP_TMP/disk.img" r vbd3
+	mkbe 2 768 "aio:$XHP_TMP/disk.img" r vbd3
 	hp block-tap add vbd3 1 768
 	[ "$status" -eq 0 ]
 	hp block-tap add vbd3 2 768
@@ -318,10 +293,10 @@ tap_pid() { rd "$1/pid"; }
 @test "block-tap refuses a file a vbd backend has read-write on a loop device" {
 	mkimg "$XHP_TMP/disk.img"
 	loop=$(losetup -f --show "$XHP_TMP/disk.img")
-	mkbe vbd 3 51712 "$XHP_TMP/disk.img" w
+	mkbe 3 51712 "$XHP_TMP/disk.img" w
 	xenstore-write "$BE/vbd/3/51712/physical-device" "$(majmin "$loop")" \
 		"$BE/vbd/3/51712/physical-device-path" "$loop"
-	mkbe vbd3 1 768 "aio:$XHP_TMP/disk.img" r
+	mkbe 1 768 "aio:$XHP_TMP/disk.img" r vbd3
 	hp block-tap add vbd3 1 768
 	[ "$status" -eq 1 ]
 	[ "$(rd vbd3/1/768/hotplug-status)" = busy ]
@@ -330,7 +305,7 @@ tap_pid() { rd "$1/pid"; }
 
 @test "block-tap remove destroys the tapdisk it recorded" {
 	mkimg "$XHP_TMP/disk.img"
-	mkbe vbd3 1 768 "aio:$XHP_TMP/disk.img" w
+	mkbe 1 768 "aio:$XHP_TMP/disk.img" w vbd3
 	hp block-tap add vbd3 1 768
 	[ "$status" -eq 0 ]
 	pid=$(tap_pid vbd3/1/768)
@@ -343,7 +318,7 @@ tap_pid() { rd "$1/pid"; }
 
 @test "a failing tap-ctl open is an error and leaves no tapdisk running" {
 	mkimg "$XHP_TMP/disk.img"
-	mkbe vbd3 1 768 "aio:$XHP_TMP/disk.img" w
+	mkbe 1 768 "aio:$XHP_TMP/disk.img" w vbd3
 	TAPCTL_STUB_FAIL=open hp block-tap add vbd3 1 768
 	[ "$status" -eq 1 ]
 	[ "$(rd vbd3/1/768/hotplug-error)" = "Could not open aio:$XHP_TMP/disk.img" ]
@@ -353,7 +328,7 @@ tap_pid() { rd "$1/pid"; }
 }
 
 @test "block-tap params that is not FORMAT:FILE is an error" {
-	mkbe vbd3 1 768 "$XHP_TMP/disk.img" w
+	mkbe 1 768 "$XHP_TMP/disk.img" w vbd3
 	hp block-tap add vbd3 1 768
 	[ "$status" -eq 1 ]
 	[[ "$(rd vbd3/1/768/hotplug-error)" == "Cannot parse required parameters"* ]]

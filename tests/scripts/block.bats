@@ -9,63 +9,20 @@ BE=/local/domain/0/backend/vbd
 setup() {
 	require_root
 	xhp_setup
-	export XEN_HOTPLUG_LOGFILE=$XHP_TMP/hotplug.log
-	export XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/lock
-	# Our own loop tags, so that a sweep by tag never meets another run's.
-	export XEN_HOTPLUG_LOOP_TAG=${XHP_TMP##*/}
-	unset XEN_HOTPLUG_DEBUG XEN_BLOCK_PATH_ONLY XEN_SCRIPT_DIR
-	# XHP_BLOCK: run the suite against another block script (upstream's).
-	BLOCK=${XHP_BLOCK:-$XHP_TOP/scripts/Linux/block}
+	script_env
 }
 
 teardown() {
-	local m l
+	local m
 	for m in "$XHP_TMP"/mnt*; do
 		[ -d "$m" ] && umount "$m" 2>/dev/null
 	done
-	for l in $(my_loops); do losetup -d "$l" 2>/dev/null; done
+	free_my_loops
 	xhp_teardown
 }
 
-# my_loops: loop devices backed by files of this test (by backing path).
-my_loops() {
-	losetup -l -n -O NAME,BACK-FILE 2>/dev/null |
-	    awk -v t="$XHP_TMP/" 'index($0, t) { print $1 }'
-}
-
-# mkbe DOM DEVID PARAMS MODE: a backend directory as libxl writes it.
-mkbe() {
-	local b=$BE/$1/$2
-	xenstore-write "$b/frontend" "/local/domain/$1/device/vbd/$2" \
-	    "$b/params" "$3" "$b/script" /etc/xen/scripts/block \
-	    "$b/frontend-id" "$1" "$b/online" 1 "$b/removable" 0 \
-	    "$b/bootable" 1 "$b/state" 2 "$b/dev" xvda "$b/type" phy \
-	    "$b/mode" "$4" "$b/device-type" disk "$b/discard-enable" 0 \
-	    "$b/specification" xen "/local/domain/$1/vm" "/vm/uuid-$1"
-}
-
-# blk CMD DOM DEVID: run the script as libxl does (relative XENBUS_PATH).
-blk() {
-	# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
-	run env XENBUS_PATH="backend/vbd/$2/$3" XENBUS_TYPE=vbd \
-	    XENBUS_BASE_PATH=backend $HOTPLUG_SH "$BLOCK" "$1" </dev/null
-}
-
-rd() { xenstore-read "$BE/$1"; }
-absent() { ! xenstore-read "$BE/$1" >/dev/null 2>&1; }
-
-mkimg() { truncate -s 4M "$1"; }
-
-# mkblk PATH: a block node with a private major:minor no mount can have
-# (240-254 is reserved for local use; 254 is taken here, so use 240).
-mkblk() { mknod "$1" b 240 "${2:-$((RANDOM % 200 + 1))}"; }
-
-# lock_free: the hotplug lock is not held by anyone (file may be absent).
-lock_free() {
-	[ ! -e "$XHP_TMP/lock/block" ] || flock -n "$XHP_TMP/lock/block" true
-}
-
-loops_of() { losetup -j "$1" | wc -l; }
+# blk CMD DOM DEVID: run the block script as libxl does (relative XENBUS_PATH).
+blk() { run_script "$BLOCK" "$1" "backend/vbd/$2/$3"; }
 
 # ---- misuse --------------------------------------------------------------
 

@@ -11,30 +11,12 @@ N=12
 setup() {
 	require_root
 	xhp_setup
-	export XEN_HOTPLUG_LOGFILE=$XHP_TMP/hotplug.log
-	export XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/lock
-	export XEN_HOTPLUG_LOOP_TAG=${XHP_TMP##*/}
-	unset XEN_HOTPLUG_DEBUG XEN_BLOCK_PATH_ONLY
-	BLOCK=${XHP_BLOCK:-$XHP_TOP/scripts/Linux/block}
+	script_env
 }
 
 teardown() {
-	local l
-	for l in $(losetup -l -n -O NAME,BACK-FILE 2>/dev/null |
-	    awk -v t="$XHP_TMP/" 'index($0, t) { print $1 }'); do
-		losetup -d "$l"
-	done
+	free_my_loops
 	xhp_teardown
-}
-
-mkbe() {
-	local b=$BE/$1/$2
-	xenstore-write "$b/frontend" "/local/domain/$1/device/vbd/$2" \
-	    "$b/params" "$3" "$b/script" /etc/xen/scripts/block \
-	    "$b/frontend-id" "$1" "$b/online" 1 "$b/removable" 0 \
-	    "$b/bootable" 1 "$b/state" 2 "$b/dev" xvda "$b/type" phy \
-	    "$b/mode" "$4" "$b/device-type" disk "$b/discard-enable" 0 \
-	    "$b/specification" xen "/local/domain/$1/vm" "/vm/uuid-$1"
 }
 
 # storm CMD DOMS...: run `block CMD` for backend DOM/1 of every DOM at once

@@ -39,23 +39,6 @@ teardown() {
 	xhp_teardown
 }
 
-only_dash() {
-	[ "$HOTPLUG_SH" = dash ] || skip "checker test, run under dash only"
-}
-
-# broken NAME SED: a copy of scripts/Linux with SED applied to block; sets
-# ST_BLOCK to it.
-broken() {
-	mkdir -p "$XHP_TMP/$1"
-	cp "$XHP_TOP"/scripts/Linux/* "$XHP_TMP/$1/"
-	sed -i "$2" "$XHP_TMP/$1/block"
-	if cmp -s "$XHP_TOP/scripts/Linux/block" "$XHP_TMP/$1/block"; then
-		echo "broken $1: the edit did not apply" >&2
-		return 1
-	fi
-	export ST_BLOCK=$XHP_TMP/$1/block
-}
-
 # fig NAME: the figure NAME=N from the final "faults:" line.
 fig() {
 	printf '%s\n' "$output" | grep '^faults: kills_tried=' | tr ' ' '\n' |

@@ -13,7 +13,9 @@
 # shellcheck disable=SC2030,SC2031
 load ../test_helper
 
-BE=/local/domain/0/backend/vbd
+VBD=/local/domain/0/backend/vbd
+# The backend under test; rd and absent name its nodes.
+BE=$VBD/1/51712
 # Longer than NAME_MAX and any sane path, within xenstore's 4096-byte
 # message payload.
 LONG=$(printf '%03000d' 0)
@@ -32,12 +34,8 @@ setup_file() {
 setup() {
 	require_root
 	xhp_setup
-	export XEN_HOTPLUG_LOGFILE=$XHP_TMP/hotplug.log
-	export XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/lock
-	export XEN_HOTPLUG_LOOP_TAG=${XHP_TMP##*/}
+	script_env
 	export XEN_HOTPLUG_LOCK_TIMEOUT=5
-	unset XEN_HOTPLUG_DEBUG XEN_BLOCK_PATH_ONLY XEN_SCRIPT_DIR
-	BLOCK=${XHP_BLOCK:-$XHP_TOP/scripts/Linux/block}
 	# The script runs from here, so that a relative path or a command
 	# smuggled in would act in a place the test looks at.
 	mkdir "$XHP_TMP/cwd"
@@ -46,43 +44,18 @@ setup() {
 }
 
 teardown() {
-	local l
-	for l in $(my_loops); do losetup -d "$l" 2>/dev/null; done
+	free_my_loops
 	xhp_teardown
 }
 
-my_loops() {
-	losetup -l -n -O NAME,BACK-FILE 2>/dev/null |
-	    awk -v t="$XHP_TMP/" 'index($0, t) { print $1 }'
-}
-
-# mkbe PARAMS MODE: backend 1/51712 as libxl writes it.
-mkbe() {
-	local b=$BE/1/51712
-	xenstore-write "$b/frontend" /local/domain/1/device/vbd/51712 \
-	    "$b/params" "$1" "$b/script" /etc/xen/scripts/block \
-	    "$b/frontend-id" 1 "$b/online" 1 "$b/removable" 0 \
-	    "$b/bootable" 1 "$b/state" 2 "$b/dev" xvda "$b/type" phy \
-	    "$b/mode" "$2" "$b/device-type" disk "$b/discard-enable" 0 \
-	    "$b/specification" xen /local/domain/1/vm /vm/uuid-1
-}
-
 # raw NODE: write stdin, byte for byte, to backend node NODE.
-raw() { "$XS_RAWWRITE" "$BE/1/51712/$1"; }
-
-rd() { xenstore-read "$BE/1/51712/$1"; }
+raw() { "$XS_RAWWRITE" "$BE/$1"; }
 
 # tree: the whole store, one node a line, sorted.
 tree() { xenstore-ls -f / | LC_ALL=C sort; }
 
-# blk CMD [XENBUS_PATH]: run the script as libxl does.
-blk() {
-	# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
-	# shellcheck disable=SC2016 # $1 and $@ are the inner shell's
-	run env XENBUS_PATH="${2-$XP}" XENBUS_TYPE=vbd XENBUS_BASE_PATH=backend \
-	    sh -c 'cd "$1" && shift && exec "$@" </dev/null' - "$XHP_TMP/cwd" \
-	    $HOTPLUG_SH "$BLOCK" "$1"
-}
+# blk CMD [XENBUS_PATH]: run the script as libxl does, from $XHP_TMP/cwd.
+blk() { SCRIPT_CWD=$XHP_TMP/cwd run_script "$BLOCK" "$1" "${2-$XP}"; }
 
 # lock_clean: the lock is free: if the file exists, no lock on its inode
 # in /proc/locks, and no process has anything in the lock directory open.
@@ -105,7 +78,7 @@ lock_clean() {
 no_leak() {
 	local diffs
 	diffs=$(tree | LC_ALL=C comm -3 "$1" - |
-	    grep -v "^[[:space:]]*$BE/1/51712/hotplug-\(status\|error\) = " || :)
+	    grep -v "^[[:space:]]*$BE/hotplug-\(status\|error\) = " || :)
 	if [ -n "$diffs" ]; then
 		printf 'stray nodes:\n%s\n' "$diffs" >&2
 		return 1
@@ -172,62 +145,60 @@ accepted() {
 	[ ! -e "$XHP_TMP/cwd/pwned" ]
 }
 
-absent() { ! xenstore-read "$BE/1/51712/$1" >/dev/null 2>&1; }
-
 # ---- params: shell metacharacters ---------------------------------------
 
 @test "params with spaces naming no file is refused as missing" {
-	mkbe "$XHP_TMP/my disk.img" w
+	mkbe 1 51712 "$XHP_TMP/my disk.img" w
 	refused error "$XHP_TMP/my disk.img does not exist"
 }
 
 @test "control: params with spaces naming an existing image is attached" {
 	mv "$XHP_TMP/img" "$XHP_TMP/my disk.img"
-	mkbe "$XHP_TMP/my disk.img" w
+	mkbe 1 51712 "$XHP_TMP/my disk.img" w
 	accepted
 }
 
 @test "params with a newline is refused as a control character" {
-	mkbe "$(printf '%s\ntouch %s/pwned' "$XHP_TMP/img" "$XHP_TMP")" w
+	mkbe 1 51712 "$(printf '%s\ntouch %s/pwned' "$XHP_TMP/img" "$XHP_TMP")" w
 	refused error "*control character*"
 }
 
 @test "params with \$(...) is not run and is refused as missing" {
-	mkbe "\$(touch $XHP_TMP/pwned)" w
+	mkbe 1 51712 "\$(touch $XHP_TMP/pwned)" w
 	refused error "/dev/\$(touch $XHP_TMP/pwned) does not exist"
 }
 
 @test "params with backquotes is not run and is refused as missing" {
-	mkbe "$XHP_TMP/\`touch $XHP_TMP/pwned\`" w
+	mkbe 1 51712 "$XHP_TMP/\`touch $XHP_TMP/pwned\`" w
 	refused error "$XHP_TMP/\`touch $XHP_TMP/pwned\` does not exist"
 }
 
 @test "params with ; and | is not run and is refused as missing" {
-	mkbe "$XHP_TMP/img;touch $XHP_TMP/pwned|touch $XHP_TMP/pwned" w
+	mkbe 1 51712 "$XHP_TMP/img;touch $XHP_TMP/pwned|touch $XHP_TMP/pwned" w
 	refused error "$XHP_TMP/img;touch * does not exist"
 }
 
 @test "control: an image whose name is \$(touch pwned) is attached and nothing runs" {
 	mv "$XHP_TMP/img" "$XHP_TMP/cwd/\$(touch pwned);\`touch pwned\`"
-	mkbe "$XHP_TMP/cwd/\$(touch pwned);\`touch pwned\`" w
+	mkbe 1 51712 "$XHP_TMP/cwd/\$(touch pwned);\`touch pwned\`" w
 	accepted
 }
 
 @test "params with a glob is not expanded and is refused as missing" {
 	truncate -s 1M "$XHP_TMP/a.img" "$XHP_TMP/b.img"
-	mkbe "$XHP_TMP/*.img" w
+	mkbe 1 51712 "$XHP_TMP/*.img" w
 	refused error "$XHP_TMP/\\*.img does not exist"
 }
 
 @test "params with a leading - is not taken as an option" {
-	mkbe "$XHP_TMP/img" w
+	mkbe 1 51712 "$XHP_TMP/img" w
 	# xenstore-write itself would take it for an option.
 	printf %s -rf | raw params
 	refused error "/dev/-rf does not exist"
 }
 
 @test "params --help is not taken as an option" {
-	mkbe "$XHP_TMP/img" r
+	mkbe 1 51712 "$XHP_TMP/img" r
 	printf %s --help | raw params
 	refused error "/dev/--help does not exist"
 }
@@ -236,142 +207,142 @@ absent() { ! xenstore-read "$BE/1/51712/$1" >/dev/null 2>&1; }
 
 @test "a relative params is looked up under /dev, not in the working directory" {
 	truncate -s 1M "$XHP_TMP/cwd/disk"
-	mkbe disk w
+	mkbe 1 51712 disk w
 	refused error "/dev/disk does not exist"
 }
 
 @test "a relative params with .. climbing out of /dev is refused" {
-	mkbe "..$XHP_TMP/img" w
+	mkbe 1 51712 "..$XHP_TMP/img" w
 	refused error "*..*"
 }
 
 @test "a symbolic link loop is refused" {
 	ln -s "$XHP_TMP/loop2" "$XHP_TMP/loop1"
 	ln -s "$XHP_TMP/loop1" "$XHP_TMP/loop2"
-	mkbe "$XHP_TMP/loop1" w
+	mkbe 1 51712 "$XHP_TMP/loop1" w
 	refused error "$XHP_TMP/loop1 is a dangling symbolic link"
 }
 
 @test "a dangling symbolic link is refused" {
 	ln -s "$XHP_TMP/gone" "$XHP_TMP/link"
-	mkbe "$XHP_TMP/link" w
+	mkbe 1 51712 "$XHP_TMP/link" w
 	refused error "$XHP_TMP/link is a dangling symbolic link"
 }
 
 @test "control: a symbolic link to an image is attached" {
 	ln -s "$XHP_TMP/img" "$XHP_TMP/link"
-	mkbe "$XHP_TMP/link" w
+	mkbe 1 51712 "$XHP_TMP/link" w
 	accepted
 }
 
 @test "a directory is refused" {
 	mkdir "$XHP_TMP/dir"
-	mkbe "$XHP_TMP/dir" w
+	mkbe 1 51712 "$XHP_TMP/dir" w
 	refused error "$XHP_TMP/dir is a directory, not a block device or image file"
 }
 
 @test "a fifo is refused without blocking on it" {
 	mkfifo "$XHP_TMP/fifo"
-	mkbe "$XHP_TMP/fifo" w
+	mkbe 1 51712 "$XHP_TMP/fifo" w
 	refused error "$XHP_TMP/fifo is a fifo, not a block device or image file"
 }
 
 @test "a character device is refused" {
 	mknod "$XHP_TMP/chr" c 1 3
-	mkbe "$XHP_TMP/chr" w
+	mkbe 1 51712 "$XHP_TMP/chr" w
 	refused error "$XHP_TMP/chr is a character device, not a block device or image file"
 }
 
 @test "a socket is refused" {
 	python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
 	    "$XHP_TMP/sock" 2>/dev/null || skip "no python3 to make a socket"
-	mkbe "$XHP_TMP/sock" w
+	mkbe 1 51712 "$XHP_TMP/sock" w
 	refused error "$XHP_TMP/sock is not a block device or image file"
 }
 
 @test "an empty image file is refused" {
 	: >"$XHP_TMP/empty"
-	mkbe "$XHP_TMP/empty" w
+	mkbe 1 51712 "$XHP_TMP/empty" w
 	refused error "*empty*"
 }
 
 @test "a file without write permission bits is busy for mode w" {
 	chmod 0444 "$XHP_TMP/img"
-	mkbe "$XHP_TMP/img" w
+	mkbe 1 51712 "$XHP_TMP/img" w
 	refused busy "File $XHP_TMP/img is read-only, and so will not be attached read-write to a guest."
 }
 
 @test "control: a file without write permission bits is attached for mode r" {
 	chmod 0444 "$XHP_TMP/img"
-	mkbe "$XHP_TMP/img" r
+	mkbe 1 51712 "$XHP_TMP/img" r
 	accepted
 }
 
 @test "params of 3000 bytes is refused as missing" {
-	mkbe "$XHP_TMP/$LONG" w
+	mkbe 1 51712 "$XHP_TMP/$LONG" w
 	refused error "$XHP_TMP/$LONG does not exist"
 }
 
 # ---- other nodes ----------------------------------------------------------
 
 @test "a missing mode is refused" {
-	mkbe "$XHP_TMP/img" w
-	xenstore-rm "$BE/1/51712/mode"
+	mkbe 1 51712 "$XHP_TMP/img" w
+	xenstore-rm "$BE/mode"
 	refused error "backend/vbd/1/51712 has no mode"
 }
 
 @test "an empty mode is refused" {
-	mkbe "$XHP_TMP/img" ''
+	mkbe 1 51712 "$XHP_TMP/img" ''
 	refused error "backend/vbd/1/51712 has no mode"
 }
 
 @test "an unknown mode is refused" {
-	mkbe "$XHP_TMP/img" x
+	mkbe 1 51712 "$XHP_TMP/img" x
 	refused error "unknown mode 'x' in backend/vbd/1/51712 (expected r, w or w!)"
 }
 
 @test "a mode with a command in it is refused and not run" {
-	mkbe "$XHP_TMP/img" "w;touch $XHP_TMP/pwned"
+	mkbe 1 51712 "$XHP_TMP/img" "w;touch $XHP_TMP/pwned"
 	refused error "unknown mode 'w;touch $XHP_TMP/pwned' in *"
 }
 
 @test "a mode of 3000 bytes is refused" {
-	mkbe "$XHP_TMP/img" "w$LONG"
+	mkbe 1 51712 "$XHP_TMP/img" "w$LONG"
 	refused error "unknown mode 'w$LONG' in *"
 }
 
 @test "a missing frontend-id is refused" {
-	mkbe "$XHP_TMP/img" w
-	xenstore-rm "$BE/1/51712/frontend-id"
+	mkbe 1 51712 "$XHP_TMP/img" w
+	xenstore-rm "$BE/frontend-id"
 	refused error "backend/vbd/1/51712 has no frontend-id"
 }
 
 @test "a frontend-id with a command in it is refused and not run" {
-	mkbe "$XHP_TMP/img" w
-	xenstore-write "$BE/1/51712/frontend-id" "1\$(touch $XHP_TMP/pwned)"
+	mkbe 1 51712 "$XHP_TMP/img" w
+	xenstore-write "$BE/frontend-id" "1\$(touch $XHP_TMP/pwned)"
 	refused error "invalid frontend-id '1\$(touch $XHP_TMP/pwned)' in *"
 }
 
 @test "a frontend-id of 40 digits is refused" {
-	mkbe "$XHP_TMP/img" w
-	xenstore-write "$BE/1/51712/frontend-id" "1$(printf '%039d' 0)"
+	mkbe 1 51712 "$XHP_TMP/img" w
+	xenstore-write "$BE/frontend-id" "1$(printf '%039d' 0)"
 	refused error "*frontend-id*"
 }
 
 @test "a missing params is refused" {
-	mkbe "$XHP_TMP/img" w
-	xenstore-rm "$BE/1/51712/params"
+	mkbe 1 51712 "$XHP_TMP/img" w
+	xenstore-rm "$BE/params"
 	refused error "backend/vbd/1/51712 has no params: no device or image to attach"
 }
 
 @test "an empty params is refused" {
-	mkbe '' w
+	mkbe 1 51712 '' w
 	refused error "backend/vbd/1/51712 has no params: no device or image to attach"
 }
 
 @test "a type naming a path is refused and nothing is executed" {
-	mkbe "$XHP_TMP/img" w
-	xenstore-write "$BE/1/51712/type" "../../../$XHP_TMP/cwd/x"
+	mkbe 1 51712 "$XHP_TMP/img" w
+	xenstore-write "$BE/type" "../../../$XHP_TMP/cwd/x"
 	printf '#!/bin/sh\ntouch %s/pwned\n' "$XHP_TMP" >"$XHP_TMP/cwd/block-x"
 	chmod +x "$XHP_TMP/cwd/block-x"
 	refused error "invalid backend type '*'"
@@ -380,25 +351,25 @@ absent() { ! xenstore-read "$BE/1/51712/$1" >/dev/null 2>&1; }
 # ---- bytes no shell string can hold -----------------------------------------
 
 @test "params with a NUL byte is refused" {
-	mkbe "$XHP_TMP/img" w
+	mkbe 1 51712 "$XHP_TMP/img" w
 	printf '%s\0;touch %s/pwned' "$XHP_TMP/img" "$XHP_TMP" | raw params
 	refused error "*params*"
 }
 
 @test "params with bytes that are not UTF-8 is refused" {
-	mkbe "$XHP_TMP/img" w
+	mkbe 1 51712 "$XHP_TMP/img" w
 	printf '%s\377\376' "$XHP_TMP/img" | raw params
 	refused error "*params*"
 }
 
 @test "a mode with a NUL byte after w is refused" {
-	mkbe "$XHP_TMP/img" w
+	mkbe 1 51712 "$XHP_TMP/img" w
 	printf 'w\0' | raw mode
 	refused error "*mode*"
 }
 
 @test "a frontend-id with a NUL byte is refused" {
-	mkbe "$XHP_TMP/img" w
+	mkbe 1 51712 "$XHP_TMP/img" w
 	printf '1\0002' | raw frontend-id
 	refused error "*frontend-id*"
 }
@@ -406,22 +377,22 @@ absent() { ! xenstore-read "$BE/1/51712/$1" >/dev/null 2>&1; }
 # ---- XENBUS_PATH and the command ----------------------------------------------
 
 @test "a missing XENBUS_PATH is refused and nothing is written" {
-	mkbe "$XHP_TMP/img" w
+	mkbe 1 51712 "$XHP_TMP/img" w
 	refused_unwritable 'XENBUS_PATH is not set'
 }
 
 @test "a XENBUS_PATH outside backend/ is refused and nothing is written" {
-	mkbe "$XHP_TMP/img" w
+	mkbe 1 51712 "$XHP_TMP/img" w
 	refused_unwritable 'is not a backend directory' device/vbd/1/51712
 }
 
 @test "a XENBUS_PATH with .. is refused and nothing is written" {
-	mkbe "$XHP_TMP/img" w
+	mkbe 1 51712 "$XHP_TMP/img" w
 	refused_unwritable 'is not a backend directory' backend/vbd/../vbd/1/51712
 }
 
 @test "a XENBUS_PATH with a command in it is refused and not run" {
-	mkbe "$XHP_TMP/img" w
+	mkbe 1 51712 "$XHP_TMP/img" w
 	tree >"$XHP_TMP/before"
 	blk add "backend/vbd/1/\$(touch $XHP_TMP/pwned)"
 	[ "$status" -eq 1 ]
@@ -446,17 +417,17 @@ absent() { ! xenstore-read "$BE/1/51712/$1" >/dev/null 2>&1; }
 }
 
 @test "control: an absolute /local/domain/0/backend XENBUS_PATH works" {
-	mkbe "$XHP_TMP/img" w
+	mkbe 1 51712 "$XHP_TMP/img" w
 	accepted /local/domain/0/backend/vbd/1/51712
 }
 
 @test "an unknown command is refused" {
-	mkbe "$XHP_TMP/img" w
+	mkbe 1 51712 "$XHP_TMP/img" w
 	refused error "Invalid command: online" online
 }
 
 @test "a command with shell syntax is refused and not run" {
-	mkbe "$XHP_TMP/img" w
+	mkbe 1 51712 "$XHP_TMP/img" w
 	refused error "Invalid command: add;touch $XHP_TMP/pwned" "add;touch $XHP_TMP/pwned"
 }
 
@@ -465,7 +436,7 @@ absent() { ! xenstore-read "$BE/1/51712/$1" >/dev/null 2>&1; }
 @test "a symbolic link planted as the lock file is never followed to create a file" {
 	mkdir -p "$XHP_TMP/lock"
 	ln -s "$XHP_TMP/victim" "$XHP_TMP/lock/block"
-	mkbe "$XHP_TMP/img" w
+	mkbe 1 51712 "$XHP_TMP/img" w
 	blk add
 	[ "$status" -eq 1 ]
 	[[ "$(rd hotplug-error)" == *symlink* ]]
@@ -478,7 +449,7 @@ absent() { ! xenstore-read "$BE/1/51712/$1" >/dev/null 2>&1; }
 	mkdir -p "$XHP_TMP/lock"
 	printf 'precious\n' >"$XHP_TMP/victim"
 	ln -s "$XHP_TMP/victim" "$XHP_TMP/lock/block"
-	mkbe "$XHP_TMP/img" w
+	mkbe 1 51712 "$XHP_TMP/img" w
 	tree >"$XHP_TMP/before"
 	blk add
 	[ "$status" -eq 1 ]
@@ -495,16 +466,16 @@ absent() { ! xenstore-read "$BE/1/51712/$1" >/dev/null 2>&1; }
 # $XHP_TMP/img, then backend 1's node rewritten to backend 2's loop device.
 other_and_ours() {
 	truncate -s 4M "$XHP_TMP/other"
-	b2=$BE/2/51712
+	b2=$VBD/2/51712
 	xenstore-write "$b2/params" "$XHP_TMP/other" "$b2/mode" w \
 	    "$b2/frontend-id" 2 "$b2/state" 2 "$b2/type" phy
 	blk add backend/vbd/2/51712
 	[ "$status" -eq 0 ]
 	theirs=$(xenstore-read "$b2/node")
-	mkbe "$XHP_TMP/img" w
+	mkbe 1 51712 "$XHP_TMP/img" w
 	blk add
 	[ "$status" -eq 0 ]
-	xenstore-write "$BE/1/51712/node" "$theirs"
+	xenstore-write "$BE/node" "$theirs"
 }
 
 @test "remove with node naming another backend's loop device leaves that device alone" {
@@ -525,9 +496,9 @@ other_and_ours() {
 }
 
 @test "remove with a node carrying a command runs nothing" {
-	mkbe "$XHP_TMP/img" w
-	xenstore-write "$BE/1/51712/node" "/dev/loop0;touch $XHP_TMP/pwned" \
-	    "$BE/1/51712/loop-file-id" "1:\$(touch $XHP_TMP/pwned)"
+	mkbe 1 51712 "$XHP_TMP/img" w
+	xenstore-write "$BE/node" "/dev/loop0;touch $XHP_TMP/pwned" \
+	    "$BE/loop-file-id" "1:\$(touch $XHP_TMP/pwned)"
 	blk remove
 	[ "$status" -eq 1 ]
 	[ -z "$output" ]
@@ -540,7 +511,7 @@ other_and_ours() {
 
 @test "a backend whose devid makes the loop tag longer than 63 bytes is refused for an image" {
 	long=$(printf '%0200d' 7)
-	b=$BE/1/$long
+	b=$VBD/1/$long
 	xenstore-write "$b/params" "$XHP_TMP/img" "$b/mode" w \
 	    "$b/frontend-id" 1 "$b/state" 2 "$b/type" phy
 	blk add "backend/vbd/1/$long"

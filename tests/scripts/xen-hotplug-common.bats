@@ -14,9 +14,8 @@ setup() {
 	xhp_setup
 	mkdir "$XHP_TMP/s"
 	ln -s "$XHP_TOP"/scripts/Linux/*.sh "$XHP_TMP/s/"
-	export XEN_HOTPLUG_LOGFILE=$XHP_TMP/hotplug.log
+	script_env
 	export XENBUS_PATH=backend/vbd/1/51712
-	unset XEN_HOTPLUG_DEBUG XEN_SCRIPT_DIR
 	xenstore-write "$BE/state" 2
 }
 

@@ -9,8 +9,7 @@ load ../test_helper
 
 setup() {
 	require_root
-	XHP_TMP=$(mktemp -d "${BATS_TMPDIR:-/tmp}/xhp.XXXXXX")
-	export XHP_TMP
+	xhp_tmp
 	STRESS=$XHP_TOP/tests/stress/concurrency.sh
 	# Our scripts alone: a private lock directory, so this never waits
 	# for other suites. The mixed test below uses the real one.
@@ -21,33 +20,9 @@ setup() {
 }
 
 teardown() {
-	local l
 	[ -z "${WATCH:-}" ] || kill "$WATCH" 2>/dev/null
-	xsd_stop
-	for l in $(losetup -l -n -O NAME,BACK-FILE 2>/dev/null |
-	    awk -v t="$XHP_TMP/" 'index($2, t) == 1 { print $1 }'); do
-		losetup -d "$l"
-	done
-	rm -rf "$XHP_TMP"
-}
-
-# only_dash: the broken-copy tests exercise the checker, not the shell.
-only_dash() {
-	[ "$HOTPLUG_SH" = dash ] || skip "checker test, run under dash only"
-}
-
-# broken NAME SED: a copy of scripts/Linux with SED applied to block, in
-# $XHP_TMP/NAME; sets ST_BLOCK to it.
-broken() {
-	mkdir -p "$XHP_TMP/$1"
-	cp "$XHP_TOP"/scripts/Linux/* "$XHP_TMP/$1/"
-	sed -i "$2" "$XHP_TMP/$1/block"
-	# The edit must have applied, or the test would prove nothing.
-	if cmp -s "$XHP_TOP/scripts/Linux/block" "$XHP_TMP/$1/block"; then
-		echo "broken $1: the edit did not apply" >&2
-		return 1
-	fi
-	export ST_BLOCK=$XHP_TMP/$1/block
+	free_my_loops
+	xhp_teardown
 }
 
 # A sed command for broken(): the plain case of add (xs-publish -A, tried
