@@ -4,8 +4,10 @@
 # holds its scripts (.../etc/xen/scripts).
 #
 # The package is downloaded, never committed: its scripts are only run and
-# read by the compatibility suites (tests/compat/api-compat.bats,
-# tests/compat/upstream-consumers.bats), never copied into this project.
+# read by the suites that test against upstream (tests/compat/*.bats, the
+# interlock tests of tests/helpers/flock-wrap.bats, tests/scripts/locking.bats
+# and tests/scripts/block.bats through test_helper's upstream_dir, and
+# tests/stress), never copied into this project.
 #
 # Environment:
 #   XHP_UPSTREAM_DEB    use this .deb instead of downloading one
@@ -24,15 +26,30 @@ cache=${XHP_UPSTREAM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/xen-hotplug/
 tree=$cache/tree
 scripts=$tree/etc/xen/scripts
 
-if [ -f "$scripts/block-common.sh" ] && [ -f "$cache/stamp" ] && [ -f "$cache/upstream.deb" ]; then
-	printf '%s\n' "$scripts"
-	exit 0
-fi
+# cached: the cache is complete; print the scripts directory.
+cached() {
+	[ -f "$scripts/block-common.sh" ] && [ -f "$cache/stamp" ] &&
+		[ -f "$cache/upstream.deb" ] && printf '%s\n' "$scripts"
+}
+
+cached && exit 0
 
 mkdir -p "$cache" || {
 	printf '%s: fatal: unable to create %s\n' "$prog" "$cache" >&2
 	exit 1
 }
+
+# One fetch at a time per cache: suites (and other runs on the machine
+# sharing the cache) must not unpack over a tree another is reading. The
+# one that waited finds the tree complete.
+if command -v flock >/dev/null 2>&1; then
+	exec 9>"$cache/.lock"
+	flock -w 600 9 || {
+		printf '%s: fatal: unable to lock %s/.lock within 600 s\n' "$prog" "$cache" >&2
+		exit 1
+	}
+	cached && exit 0
+fi
 
 deb=${XHP_UPSTREAM_DEB:-}
 if [ -z "$deb" ]; then

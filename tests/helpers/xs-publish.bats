@@ -11,6 +11,11 @@
 load ../test_helper
 bats_require_minimum_version 1.5.0
 
+# The scan tests fill the store with bench/populate (make check builds it).
+setup_file() {
+	need_built "$XHP_TOP/build/bench/populate"
+}
+
 setup() {
 	require_root
 	[ -c /dev/loop-control ] || skip "no /dev/loop-control"

@@ -542,14 +542,14 @@ blk() { run_script "$BLOCK" "$1" "backend/vbd/$2/$3"; }
 }
 
 @test "add waits for the lock while upstream's bash locking.sh holds it" {
-	[ -f /tmp/upstream/x/etc/xen/scripts/locking.sh ] || skip "upstream scripts not unpacked"
+	upstream_dir
 	mkblk "$XHP_TMP/disk" 43
 	mkbe 1 1 "$XHP_TMP/disk" w
 	mkdir -p "$XHP_TMP/lock"
 	# shellcheck disable=SC2016 # expanded by the inner bash
-	bash -c '. /tmp/upstream/x/etc/xen/scripts/locking.sh
+	bash -c '. "$3/locking.sh"
 		LOCK_BASEDIR=$1; claim_lock block; touch "$2/held"; sleep 1.5
-		touch "$2/released"; release_lock block' _ "$XHP_TMP/lock" "$XHP_TMP" 3>&- &
+		touch "$2/released"; release_lock block' _ "$XHP_TMP/lock" "$XHP_TMP" "$UPSTREAM" 3>&- &
 	holder=$!
 	while [ ! -e "$XHP_TMP/held" ]; do sleep 0.05; done
 	blk add 1 1

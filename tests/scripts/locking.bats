@@ -1,13 +1,12 @@
 #!/usr/bin/env bats
 # scripts/Linux/locking.sh: claim_lock/release_lock on the shell's own
 # descriptors, the upstream-compatible protocol, bounded waits. Runs under
-# $HOTPLUG_SH; upstream's bash locking.sh is the other party where needed.
+# $HOTPLUG_SH; upstream's bash locking.sh (from tests/fetch-upstream.sh) is
+# the other party where needed.
 # XHP_LOCKING=FILE tests another locking.sh.
 # shellcheck disable=SC2016 # test bodies are expanded by the shell under test
 
 load ../test_helper
-
-UPSTREAM_LOCKING=/tmp/upstream/x/etc/xen/scripts/locking.sh
 
 setup() {
 	xhp_setup
@@ -34,11 +33,11 @@ lk() {
 # hold_upstream SECS: upstream's bash claim_lock holds "block" for SECS,
 # touching held before and released just before it lets go.
 hold_upstream() {
-	[ -f "$UPSTREAM_LOCKING" ] || skip "upstream scripts not unpacked"
+	upstream_dir
 	# shellcheck disable=SC2016 # expanded by the inner bash
 	bash -c '. "$1"; LOCK_BASEDIR=$2; claim_lock block; touch "$3/held"
 		sleep "$4"; touch "$3/released"; release_lock block' \
-	    _ "$UPSTREAM_LOCKING" "$XHP_TMP/lock" "$XHP_TMP" "$1" 3>&- &
+	    _ "$UPSTREAM/locking.sh" "$XHP_TMP/lock" "$XHP_TMP" "$1" 3>&- &
 	BG="${BG:-} $!"
 	while [ ! -e "$XHP_TMP/held" ]; do sleep 0.05; done
 }
@@ -150,7 +149,7 @@ same" ]
 }
 
 @test "upstream's bash claim_lock waits while our shell holds the lock" {
-	[ -f "$UPSTREAM_LOCKING" ] || skip "upstream scripts not unpacked"
+	upstream_dir
 	printf '. "%s/s/locking.sh"\nclaim_lock block\ntouch "%s/held"\nsleep 1.5\ntouch "%s/released"\nrelease_lock block\n' \
 	    "$XHP_TMP" "$XHP_TMP" "$XHP_TMP" > "$XHP_TMP/s/hold.sh"
 	# shellcheck disable=SC2086
@@ -160,7 +159,7 @@ same" ]
 	# shellcheck disable=SC2016
 	run bash -c '. "$1"; LOCK_BASEDIR=$2; claim_lock block
 		[ -e "$3/released" ] && echo after; release_lock block' \
-	    _ "$UPSTREAM_LOCKING" "$XHP_TMP/lock" "$XHP_TMP"
+	    _ "$UPSTREAM/locking.sh" "$XHP_TMP/lock" "$XHP_TMP"
 	[ "$status" -eq 0 ]
 	[ "$output" = after ]
 }
