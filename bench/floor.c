@@ -10,7 +10,7 @@
  * node, free the loop device.
  *
  * Every step's requests go out together on the one connection, as many as
- * the wire protocol allows in flight (xhp_xsp_batch), so a scan costs a few
+ * the wire protocol allows in flight (xhp_xs_batch), so a scan costs a few
  * round trips and not one per backend: no script can do with fewer. It is
  * only a yardstick, never installed. */
 #include <errno.h>
@@ -34,16 +34,16 @@ static const char USAGE[] =
 	"usage: floor [-o linux|netbsd] [-l LOCKFILE] add BACKEND\n"
 	"       floor remove BACKEND\n";
 
-static struct xhp_xsp xs;
+static struct xhp_xs xs;
 static bool netbsd;
 
 /* One request on the connection; its reply, or NULL with errno. */
 static char *call(unsigned int type, unsigned int tx, const char *data,
 		  size_t len)
 {
-	struct xhp_xsreq r = { type, tx, data, len, NULL, 0, 0 };
+	struct xhp_xs_req r = { type, tx, data, len, NULL, 0, 0 };
 
-	xhp_xsp_batch(&xs, &r, 1);
+	xhp_xs_batch(&xs, &r, 1);
 	errno = r.err;
 	return r.val;
 }
@@ -55,13 +55,13 @@ static char *xread(unsigned int tx, const char *path)
 
 /* Queue a write of VAL to PATH in transaction TX into R (BUF holds the
  * payload, freed by the caller). */
-static void put_write(struct xhp_xsreq *r, char **buf, unsigned int tx,
+static void put_write(struct xhp_xs_req *r, char **buf, unsigned int tx,
 		      const char *path, const char *val)
 {
 	size_t len;
 
 	*buf = xhp_xs_msg(XHP_SYS, path, NULL, val, &len);
-	*r = (struct xhp_xsreq){ XS_WRITE, tx, *buf, len, NULL, 0, 0 };
+	*r = (struct xhp_xs_req){ XS_WRITE, tx, *buf, len, NULL, 0, 0 };
 }
 
 static void xclose(int fd, const char *what)
@@ -216,7 +216,7 @@ static bool same_vm(const char *mydom, const char *dom)
 /* Names in a directory reply. */
 static char **names(char *val, unsigned int len, unsigned int *n)
 {
-	return val ? xhp_xsp_split(val, len, n) : (*n = 0, calloc(1, 1));
+	return val ? xhp_xs_split(val, len, n) : (*n = 0, calloc(1, 1));
 }
 
 /* The sharing check over xenstore: the list of domains, their lists of
@@ -231,14 +231,14 @@ static const char *scan(const char *base, const char *self, char mode,
 	size_t *bdom;
 	const char *who = NULL;
 
-	xhp_xsp_many(&xs, 1, &top, 1, &dl, &dll);
+	xhp_xs_many(&xs, 1, &top, 1, &dl, &dll);
 	doms = names(dl, dll, &nd);
 	dp = calloc(nd + 1, sizeof(*dp));
 	dv = calloc(nd + 1, sizeof(*dv));
 	dvl = calloc(nd + 1, sizeof(*dvl));
 	for (unsigned int i = 0; i < nd; i++)
 		dp[i] = join(base, doms[i]);
-	xhp_xsp_many(&xs, 1, dp, nd, dv, dvl);
+	xhp_xs_many(&xs, 1, dp, nd, dv, dvl);
 	for (unsigned int i = 0; i < nd; i++) {
 		char **d = names(dv[i], dvl[i], &nv);
 		nb += nv;
@@ -263,7 +263,7 @@ static const char *scan(const char *base, const char *self, char mode,
 		}
 		free(d);
 	}
-	xhp_xsp_many(&xs, 0, pp, nb, pv, pvl);
+	xhp_xs_many(&xs, 0, pp, nb, pv, pvl);
 	for (unsigned int k = 0; k < nb && !who; k++) {
 		bool hit = pv[k] && same_target(pv[k], rdev, file);
 		if (hit && mode == 'r') {
@@ -392,7 +392,7 @@ static void loop_free(const char *node)
 static int publish(const char *be, const char *devpath, const char *node,
 		   const char *pd)
 {
-	struct xhp_xsreq r[6];
+	struct xhp_xs_req r[6];
 	char *buf[6] = { NULL, NULL, NULL, NULL, NULL, NULL };
 	char *sp = join(be, "state"), *dp = join(be, "physical-device");
 	char *p1 = join(be, "physical-device-path"), *p2 = join(be, "node");
@@ -406,8 +406,8 @@ static int publish(const char *be, const char *devpath, const char *node,
 		xhp_die_sys(XHP_SYS, "unable to start a transaction");
 	free(tx);
 	t = (unsigned int)id;
-	r[0] = (struct xhp_xsreq){ XS_READ, t, sp, strlen(sp) + 1, NULL, 0, 0 };
-	r[1] = (struct xhp_xsreq){ XS_READ, t, dp, strlen(dp) + 1, NULL, 0, 0 };
+	r[0] = (struct xhp_xs_req){ XS_READ, t, sp, strlen(sp) + 1, NULL, 0, 0 };
+	r[1] = (struct xhp_xs_req){ XS_READ, t, dp, strlen(dp) + 1, NULL, 0, 0 };
 	put_write(&r[n], &buf[n], t, p1, devpath);
 	n++;
 	if (*node) {
@@ -416,7 +416,7 @@ static int publish(const char *be, const char *devpath, const char *node,
 	}
 	put_write(&r[n], &buf[n], t, p4, "connected");
 	n++;
-	xhp_xsp_batch(&xs, r, n);
+	xhp_xs_batch(&xs, r, n);
 	/* A remove may have run while we waited for the lock: never recreate
 	 * a backend directory that libxl has deleted (the abort discards
 	 * the writes). */
@@ -432,16 +432,16 @@ static int publish(const char *be, const char *devpath, const char *node,
 	}
 	if (!gone && !had) {
 		put_write(&r[0], &buf[0], t, dp, pd);
-		xhp_xsp_batch(&xs, r, 1);
+		xhp_xs_batch(&xs, r, 1);
 		if (r[0].err)
 			xhp_die(XHP_SYS, "unable to write in %s: %s", be,
 				strerror(r[0].err));
 		free(r[0].val);
 		free(buf[0]);
 	}
-	r[0] = (struct xhp_xsreq){ XS_TRANSACTION_END, t, gone ? "F" : "T", 2,
+	r[0] = (struct xhp_xs_req){ XS_TRANSACTION_END, t, gone ? "F" : "T", 2,
 				   NULL, 0, 0 };
-	xhp_xsp_batch(&xs, r, 1);
+	xhp_xs_batch(&xs, r, 1);
 	err = r[0].err;
 	free(r[0].val);
 	free(sp);
@@ -468,7 +468,7 @@ static int add(const char *be, const char *lockfile)
 	dev_t rdev;
 	bool isfile;
 
-	xhp_xsp_many(&xs, 0, rp, 3, rv, rl);
+	xhp_xs_many(&xs, 0, rp, 3, rv, rl);
 	char *params = rv[0], *modestr = rv[1], *fid = rv[2];
 	if (!params || !modestr || !fid)
 		xhp_die(XHP_NO, "unable to read %s", be);
@@ -495,10 +495,10 @@ static int add(const char *be, const char *lockfile)
 			who = "dom0";
 	}
 	if (who) {
-		struct xhp_xsreq r;
+		struct xhp_xs_req r;
 		char *buf, *hp = join(be, "hotplug-status");
 		put_write(&r, &buf, 0, hp, "busy");
-		xhp_xsp_batch(&xs, &r, 1);
+		xhp_xs_batch(&xs, &r, 1);
 		unlock(lockfile, lfd);
 		xhp_die(XHP_NO, "device in use by %s", who);
 	}
@@ -556,7 +556,7 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		xhp_usage(USAGE);
-	xhp_xsp_open(&xs);
+	xhp_xs_open(&xs);
 	if (!strcmp(argv[optind], "add"))
 		return add(argv[optind + 1], lockfile);
 	if (!strcmp(argv[optind], "remove"))

@@ -17,7 +17,7 @@ int main(int argc, char **argv)
 {
 	char mm[XHP_MAJMIN_MAX];
 	struct xhp_pub j;
-	struct xhp_xsp q;
+	struct xhp_xs q;
 	int opt, toolstack = 0, pathonly = 0;
 
 	xhp_init(argv[0]);
@@ -60,15 +60,15 @@ int main(int argc, char **argv)
 			xhp_usage(USAGE);
 		/* Stat before the transaction: it is the slow part. */
 		if (!pathonly) {
-			xhp_stat_blk(j.devpath, j.fmt, mm);
+			xhp_id_stat_blk(j.devpath, j.fmt, mm);
 			j.mm = mm;
 		}
 	}
 
-	xhp_xsp_open(&q);
+	xhp_xs_open(&q);
 	j.q = &q;
 	xhp_pub_commit(&j);
-	xhp_xsp_close(&q);
+	xhp_xs_close(&q);
 	free(j.extra);
 	return XHP_OK;
 }

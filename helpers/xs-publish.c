@@ -119,7 +119,7 @@ static void defer(const char *why, const char *what)
  * params an absolute path to a block device or a non-empty image file;
  * mode r, ro, w or rw (w! and rw! skip the check: the script's path);
  * a frontend-id; for a file, state 2 and a write bit for mode w. */
-static void fast_read(struct xhp_xsp *q, const char *be, struct fast *f)
+static void fast_read(struct xhp_xs *q, const char *be, struct fast *f)
 {
 	static const char *const node[] = {
 		"", "/type", "/params", "/mode", "/frontend-id", "/state",
@@ -136,15 +136,15 @@ static void fast_read(struct xhp_xsp *q, const char *be, struct fast *f)
 	for (i = 0; i < N; i++) {
 		char p[XHP_XS_PATHMAX];
 
-		xhp_pathf(p, XHP_USAGE, "%s%s", be, node[i]);
+		xhp_xs_pathf(p, XHP_USAGE, "%s%s", be, node[i]);
 		path[i] = strdup(p);
 		if (path[i] == NULL)
 			xhp_die_sys(XHP_SYS, "unable to allocate memory");
 	}
-	xhp_xsp_many(q, 0, path, N, v, len);
+	xhp_xs_many(q, 0, path, N, v, len);
 	for (i = 0; i < N; i++) {
 		free(path[i]);
-		if (v[i] != NULL && !xhp_value_ok(v[i], len[i]))
+		if (v[i] != NULL && !xhp_parse_value(v[i], len[i]))
 			defer("a value the script refuses in ", node[i]);
 	}
 	if (v[0] == NULL)
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
 	long long t0, t1, t2, t3;
 	struct xhp_share c;
 	struct xhp_pub j;
-	struct xhp_xsp q = { -1, 0, 0 };
+	struct xhp_xs q = { -1, 0, 0 };
 	struct stat st, fst;
 	int opt, pathonly = 0, verbose = 0, isfile, nuser, i, lfd = -1;
 	int fromnodes = 0;
@@ -266,7 +266,7 @@ int main(int argc, char **argv)
 	    *lock_file == '\0' || *base == '\0'))
 		xhp_usage(USAGE);
 	if (fromnodes) {
-		xhp_xsp_open(&q);
+		xhp_xs_open(&q);
 		fast_read(&q, argv[0], &f);
 		if (f.already) {
 			/* Called twice for one add: nothing to do, as the
@@ -274,7 +274,7 @@ int main(int argc, char **argv)
 			free(j.extra);
 			free(f.target);
 			free(f.mode);
-			xhp_xsp_close(&q);
+			xhp_xs_close(&q);
 			xhp_close_stdout();
 			return XHP_OK;
 		}
@@ -290,7 +290,7 @@ int main(int argc, char **argv)
 		target = argv[1];
 	}
 	j.fmt = c.fmt;
-	c.mode = xhp_canon_mode(mode, strlen(mode));
+	c.mode = xhp_parse_mode(mode, strlen(mode));
 
 	/* Everything that does not need the lock, before it. */
 	if (stat(target, &st) == -1)
@@ -316,24 +316,24 @@ int main(int argc, char **argv)
 		if (devpath == NULL)
 			xhp_die_sys(XHP_SYS, "unable to resolve %s", target);
 		if (!pathonly) {
-			xhp_stat_blk(devpath, c.fmt, mm);
+			xhp_id_stat_blk(devpath, c.fmt, mm);
 			j.mm = mm;
 		}
 	}
 	if (c.mode != '!') {
 		/* dom0's mounts are not under the hotplug lock anyway: check
 		 * them first, and a device dom0 uses costs no xenstore work. */
-		if (xhp_idset_expand_st(&c.ids, &st) == -1)
+		if (xhp_id_expand_st(&c.ids, &st) == -1)
 			xhp_die_sys(XHP_SYS, "unable to find the loop devices "
 				    "of %s", target);
 		if (xhp_share_mounts(&c, mountinfo))
 			xhp_share_exit(&c);
-		xhp_idset_free(&c.ids);
+		xhp_id_free(&c.ids);
 	}
 	/* One connection, the pipelined one, for everything (-A opened it
 	 * already). Our own vm is read only if a conflict needs it. */
 	if (q.fd == -1)
-		xhp_xsp_open(&q);
+		xhp_xs_open(&q);
 	j.q = c.q = &q;
 	if (c.mode != '!') {
 		xhp_xs_normalise(c.selfn, c.self);
@@ -359,7 +359,7 @@ int main(int argc, char **argv)
 	 * over the same file by an add that held the lock before us is part
 	 * of it now. */
 	if (c.mode != '!') {
-		if (xhp_idset_expand_st(&c.ids, &st) == -1)
+		if (xhp_id_expand_st(&c.ids, &st) == -1)
 			xhp_die_sys(XHP_SYS, "unable to find the loop devices "
 				    "of %s", target);
 		if (xhp_share_guests(&c, base, types)) {
@@ -379,7 +379,7 @@ int main(int argc, char **argv)
 				target);
 		devpath = loop_node;
 		if (!pathonly) {
-			xhp_stat_blk(loop_node, c.fmt, mm);
+			xhp_id_stat_blk(loop_node, c.fmt, mm);
 			j.mm = mm;
 		}
 		snprintf(id, sizeof(id), "%ju:%ju", (uintmax_t)fst.st_dev,
@@ -422,11 +422,11 @@ int main(int argc, char **argv)
 	free(tagpair);
 	free(f.target);
 	free(f.mode);
-	xhp_idset_free(&c.ids);
+	xhp_id_free(&c.ids);
 	free(c.ourvm);
 	free(c.ourtvm);
 	if (c.h != NULL)
 		xs_close(c.h);
-	xhp_xsp_close(&q);
+	xhp_xs_close(&q);
 	return XHP_OK;
 }

@@ -26,7 +26,7 @@ static unsigned int *lens;
 
 int main(int argc, char **argv)
 {
-	struct xhp_xsp q;
+	struct xhp_xs q;
 	char *v;
 	int c, i, n;
 
@@ -60,9 +60,9 @@ int main(int argc, char **argv)
 	}
 
 	/* All the reads in flight at once: one round trip, not N. */
-	xhp_xsp_open(&q);
-	xhp_xsp_many(&q, 0, argv, (size_t)n, val, lens);
-	xhp_xsp_close(&q);
+	xhp_xs_open(&q);
+	xhp_xs_many(&q, 0, argv, (size_t)n, val, lens);
+	xhp_xs_close(&q);
 	for (i = 0; i < n; i++) {
 		v = val[i];
 		if (v == NULL) {
@@ -73,7 +73,7 @@ int main(int argc, char **argv)
 		}
 		/* Callers split our output on newlines and pass values to
 		 * commands: refuse what would break either. */
-		if (!xhp_value_ok(v, lens[i]))
+		if (!xhp_parse_value(v, lens[i]))
 			xhp_die(XHP_NO, has_control(v, lens[i]) ?
 				"value of %s contains a control character" :
 				"value of %s is not valid UTF-8", argv[i]);

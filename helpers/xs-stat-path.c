@@ -46,12 +46,12 @@ static void target_ids(struct xhp_share *c, const char *target, const char *id)
 		if (xhp_parse_ulong(devhex, 16, (unsigned long)-1, &dev) == -1 ||
 		    xhp_parse_ulong(colon + 1, 10, (unsigned long)-1, &ino) == -1)
 			xhp_usage(USAGE);
-		r = xhp_idset_expand_file(&c->ids, (dev_t)dev, (ino_t)ino);
+		r = xhp_id_expand_file(&c->ids, (dev_t)dev, (ino_t)ino);
 	} else {
 		if (stat(target, &st) == -1)
 			xhp_die_sys(errno == ENOENT || errno == ENOTDIR ?
 				    XHP_NO : XHP_SYS, "unable to stat %s", target);
-		r = xhp_idset_expand_st(&c->ids, &st);
+		r = xhp_id_expand_st(&c->ids, &st);
 		if (r == 1)
 			xhp_die(XHP_NO, "%s is not a block device or a regular "
 				"file", target);
@@ -65,7 +65,7 @@ static void print_blk(const char *path, int fmt)
 {
 	char mm[XHP_MAJMIN_MAX];
 
-	xhp_stat_blk(path, fmt, mm);
+	xhp_id_stat_blk(path, fmt, mm);
 	puts(mm);
 	xhp_close_stdout();
 	exit(XHP_OK);
@@ -78,7 +78,7 @@ int main(int argc, char **argv)
 	const char *types = "vbd,vbd3";
 	char *v;
 	struct xhp_share c;
-	struct xhp_xsp q;
+	struct xhp_xs q;
 	unsigned int len;
 	int opt, check = 0, other = 0;
 
@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 		xhp_usage(USAGE);
 	if (id == NULL)
 		target = argv[0];
-	c.mode = xhp_canon_mode(mode, strlen(mode));
+	c.mode = xhp_parse_mode(mode, strlen(mode));
 	if (c.mode == '!') {
 		/* "w!": the administrator asked for no check. */
 		puts("ok");
@@ -145,17 +145,17 @@ int main(int argc, char **argv)
 	 * holds the device. */
 	if (xhp_share_mounts(&c, mountinfo))
 		xhp_share_exit(&c);
-	xhp_xsp_open(&q);
+	xhp_xs_open(&q);
 	c.q = &q;
 	if (xhp_share_guests(&c, base, types))
 		xhp_share_exit(&c);
 	puts("ok");
 	xhp_close_stdout();
-	xhp_idset_free(&c.ids);
+	xhp_id_free(&c.ids);
 	free(c.ourvm);
 	free(c.ourtvm);
 	if (c.h != NULL)
 		xs_close(c.h);
-	xhp_xsp_close(&q);
+	xhp_xs_close(&q);
 	return XHP_OK;
 }

@@ -1,4 +1,4 @@
-# Test driver for the loop functions of helpers/lib (xhp_loop_backing,
+# Test driver for the loop functions of helpers/lib/loop.c (xhp_loop_backing,
 # xhp_loop_users, xhp_loop_decode_dev), used by tests/helpers/loop-attach.bats.
 LOOP_PROBE = $(B)/tests/loop-probe
 
@@ -13,7 +13,7 @@ $(LOOP_PROBE): tests/loopprobe/loop-probe.c $(LIB) helpers/lib/xhp.h
 # FUZZ_ARGS_TIME seconds.
 FUZZ_ARGS_CC   = clang-14
 FUZZ_ARGS_TIME = 20
-FUZZ_ARGS_LIB  = $(wildcard helpers/lib/loop_*.c helpers/lib/flock_*.c helpers/lib/xhp_*.c)
+FUZZ_ARGS_LIB  = helpers/lib/parse.c helpers/lib/loop.c helpers/lib/xhp.c
 FUZZ_ARGS      = $(B)/fuzz/args_fuzz_flock_wrap $(B)/fuzz/args_fuzz_loop_detach
 
 $(B)/fuzz/args_fuzz_flock_wrap: tests/fuzz/args_fuzz_flock_wrap.c helpers/flock-wrap.c $(FUZZ_ARGS_LIB) helpers/lib/xhp.h

@@ -71,14 +71,15 @@ valgrind: all
 FUZZ_TIME   = 30
 FUZZ_SAN_CC = clang-14
 FUZZ_SAN    = $(B)/fuzz/ulong_fuzz $(B)/fuzz/normalise_fuzz
-$(B)/fuzz/ulong_fuzz: helpers/lib/xhp_parse_ulong.c helpers/lib/loop_index.c
-$(B)/fuzz/normalise_fuzz: helpers/lib/xs_normalise.c
+$(B)/fuzz/ulong_fuzz: helpers/lib/parse.c helpers/lib/loop.c helpers/lib/xhp.c
+$(B)/fuzz/normalise_fuzz: helpers/lib/xs.c helpers/lib/xhp.c
 
 $(FUZZ_SAN): $(B)/fuzz/%: tests/fuzz/%.c helpers/lib/xhp.h
 	@mkdir -p $(@D)
 	$(FUZZ_SAN_CC) -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all $(CPPFLAGS) -Wall -Wextra -Werror \
-	    -Ihelpers/lib -o $@ $< $(filter %.c,$(filter-out $<,$^))
+	    -fno-sanitize-recover=all $(CPPFLAGS) $(XS_CFLAGS) -Wall -Wextra \
+	    -Werror -Ihelpers/lib -o $@ $< $(filter %.c,$(filter-out $<,$^)) \
+	    $(XS_LIBS)
 
 fuzz-all: all
 	$(MAKE) $(FUZZ_SAN) $(FUZZ_ARGS) $(FUZZ_XS) $(FUZZ_PUB) $(B)/fuzz/xs_proto_fuzz

@@ -1,10 +1,25 @@
-/* xhp.h: the small shared library of the xen-hotplug helpers.
- * One function per file in helpers/lib/, declared here in sections owned by
- * the helpers that need them. Exit codes: docs/exit-codes.md. */
+/* xhp.h: the shared library of the xen-hotplug helpers, helpers/lib/.
+ * One module per subject, and the file name is the function prefix:
+ *
+ *   xhp.c    xhp_*        the program frame: name, errors, usage, stdout
+ *   parse.c  xhp_parse_*  pure parsers of arguments and xenstore values
+ *   id.c     xhp_id_*     device identity and the identity set
+ *   loop.c   xhp_loop_*   Linux loop devices: lookups, attach, clear
+ *   lock.c   xhp_lock_*   the hotplug lock (locking.sh's protocol)
+ *   xs.c     xhp_xs_*     the pipelined xenstore connection, paths
+ *   share.c  xhp_share_*  the sharing check: dom0 mounts, other guests
+ *   pub.c    xhp_pub_*    the publishing transaction
+ *
+ * Each section below declares one module. Functions that "die" exit
+ * through xhp_die. Exit codes: docs/exit-codes.md. */
 #ifndef XHP_H
 #define XHP_H
 
 #include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* ---- xhp.c: the program frame ---- */
 
 /* Exit codes (docs/exit-codes.md). */
 enum {
@@ -18,8 +33,6 @@ enum {
 	XHP_NOTFOUND = 127
 };
 
-/* ---- errors, usage, output (xhp_die.c, xhp_usage.c, xhp_out.c) ---- */
-
 /* Program name used in messages; set from argv[0] by xhp_init. */
 extern const char *xhp_prog;
 void xhp_init(const char *argv0);
@@ -31,6 +44,11 @@ void xhp_die(int code, const char *fmt, ...)
 void xhp_die_sys(int code, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 2, 3)));
 
+/* When set, called once by xhp_die/xhp_die_sys before the message is
+ * printed, to undo what the helper did (free a loop device, drop a lock).
+ * It returns NULL, or a note appended to the message when undoing failed. */
+extern const char *(*xhp_atdie)(void);
+
 /* Print USAGE on stderr and exit XHP_USAGE. */
 void xhp_usage(const char *usage) __attribute__((noreturn));
 
@@ -38,69 +56,7 @@ void xhp_usage(const char *usage) __attribute__((noreturn));
  * exiting 0 from a helper that printed a result. */
 void xhp_close_stdout(void);
 
-/* ---- numbers (xhp_parse_ulong.c) ---- */
-
-/* Parse S as a decimal (BASE 10) or hex (BASE 16, no 0x) unsigned number no
- * larger than MAX. Leading/trailing junk, signs, empty strings and overflow
- * are errors. Returns 0 on success, -1 on error (errno = EINVAL/ERANGE). */
-int xhp_parse_ulong(const char *s, int base, unsigned long max,
-		    unsigned long *out);
-
-/* ---- lock and loop (flock-wrap, loop-attach, loop-detach, xs-stat-path;
- * loop_*.c, flock_*.c) ---- */
-
-#include <sys/types.h>
-
-/* Backing file of loop device MAJ:MIN. Returns 0 with *DEV and *INO set
- * when it is a bound loop device, 1 when it is not a loop device or not
- * bound, -1 on error (errno set). Not Linux: always 1. */
-int xhp_loop_backing(unsigned int maj, unsigned int min, dev_t *dev,
-		     ino_t *ino);
-
-/* Call FN(maj, min, CTX) for every bound loop device whose backing file is
- * (DEV, INO). A non-zero return from FN stops the scan and is returned.
- * Returns 0 when the scan completed, -1 on error (errno set). Not Linux:
- * there are no loop devices, returns 0. */
-int xhp_loop_users(dev_t dev, ino_t ino,
-		   int (*fn)(unsigned int maj, unsigned int min, void *ctx),
-		   void *ctx);
-
-/* Call FN(N, NAME, CTX) for every bound loop device loopN in /sys/block
- * (NAME is its sysfs name). A non-zero return from FN stops the scan and
- * is returned (errno kept). 0 when the scan completed, -1 on error (errno
- * set). Not Linux: no loop devices, returns 0. */
-int xhp_loop_bound_each(int (*fn)(unsigned long n, const char *name,
-				  void *ctx), void *ctx);
-
-/* 0 with *N set when NAME is a whole loop device's name, "loop" and a
- * decimal number (not a partition, "loop0p1"); -1 otherwise. */
-int xhp_loop_index(const char *name, unsigned long *n);
-
-/* Size of a loop tag buffer: lo_file_name holds 63 bytes and a NUL. */
-#define XHP_LOOP_TAG_MAX 64
-
-/* Status of the open loop device FD (LOOP_GET_STATUS64): 0 when bound,
- * with the backing file's *DEV and *INO (either may be NULL) and
- * lo_file_name copied NUL-terminated into TAG (may be NULL, else
- * XHP_LOOP_TAG_MAX bytes); 1 when not bound; -1 on error (errno set).
- * Linux only. */
-int xhp_loop_status(int fd, dev_t *dev, ino_t *ino, char *tag);
-
-/* The kernel reports a loop device's backing dev_t in its own 32-bit
- * encoding (new_encode_dev); this gives the userland dev_t. */
-dev_t xhp_loop_decode_dev(unsigned long long kdev);
-
-/* Describe the process holding a flock on the file (DEV, INO), from
- * /proc/locks: writes "pid N (CMDLINE)" into BUF (always NUL-terminated,
- * truncated to LEN). Returns 0 when a holder was found, 1 when none was,
- * -1 on error (errno set). */
-int xhp_flock_holder(dev_t dev, ino_t ino, char *buf, size_t len);
-
-/* ---- xenstore and identity (xs-readv, xs-stat-path, xs-majmin;
- * xs_*.c, id_*.c). The parsers are pure functions, one per file, so that
- * tests/fuzz can drive them. ---- */
-
-#include <sys/types.h>
+/* ---- parse.c: parsers, pure functions (tests/fuzz drives them) ---- */
 
 /* Output/parse formats of physical-device (docs/helpers.md). */
 enum { XHP_FMT_LINUX = 1, XHP_FMT_NETBSD = 2 };
@@ -116,13 +72,17 @@ enum { XHP_FMT_LINUX = 1, XHP_FMT_NETBSD = 2 };
 /* Room for any formatted MAJ:MIN or NetBSD dev_t, with the NUL. */
 #define XHP_MAJMIN_MAX 48
 
+/* Parse S as a decimal (BASE 10) or hex (BASE 16, no 0x) unsigned number no
+ * larger than MAX. Leading/trailing junk, signs, empty strings and overflow
+ * are errors. Returns 0 on success, -1 on error (errno = EINVAL/ERANGE). */
+int xhp_parse_ulong(const char *s, int base, unsigned long max,
+		    unsigned long *out);
+
+/* SECS "N[.D[D[D]]]" as milliseconds (at most 1000000 s). 0, or -1. */
+int xhp_parse_secs(const char *s, unsigned long *ms);
+
 /* "linux" or "netbsd" to XHP_FMT_*; -1 for anything else. */
 int xhp_parse_fmt(const char *s);
-
-/* Format MAJ, MIN into BUF (XHP_MAJMIN_MAX bytes) as FMT: "%lx:%lx" or the
- * decimal NetBSD dev_t. Returns 0, or -1 (errno ERANGE) when the numbers do
- * not fit the NetBSD encoding (12-bit major, 20-bit minor). */
-int xhp_fmt_majmin(char *buf, unsigned long maj, unsigned long min, int fmt);
 
 /* Parse a physical-device value (LEN bytes, not NUL-terminated) in FMT.
  * Returns 0 with *MAJ, *MIN set, -1 if it is not a valid value. */
@@ -131,16 +91,21 @@ int xhp_parse_physdev(const char *s, size_t len, int fmt,
 
 /* Canonicalise a mode as upstream's block-common.sh does: 'r' when it has
  * no 'w', '!' when it has both 'w' and '!', else 'w'. LEN bytes of S. */
-int xhp_canon_mode(const char *s, size_t len);
+int xhp_parse_mode(const char *s, size_t len);
 
 /* 1 when the LEN bytes of V are valid UTF-8 with no control character (C0,
  * DEL, C1, NUL), 0 otherwise. */
-int xhp_value_ok(const char *v, size_t len);
+int xhp_parse_value(const char *v, size_t len);
 
 /* Split ARG "NODE[=DEFAULT]" in place: ARG becomes NODE, *DEF points to
  * DEFAULT or is NULL. Returns -1 when NODE is empty or holds a byte a
  * xenstore path cannot (anything but alnum and "-/_@"), else 0. */
 int xhp_parse_nodearg(char *arg, const char **def);
+
+/* 0 when ARG is a valid "-e NODE=VALUE" of xs-majmin/xs-publish: NODE a
+ * relative xenstore path, not physical-device*; -1 otherwise (errno ENOMEM
+ * when that is why). */
+int xhp_parse_extra(const char *arg);
 
 /* One line of /proc/self/mountinfo, split in place by xhp_parse_mountinfo.
  * MNT is the mount point as the kernel escaped it (safe to print on one
@@ -155,11 +120,22 @@ struct xhp_mount {
  * in a newline. */
 int xhp_parse_mountinfo(char *line, struct xhp_mount *m);
 
-/* 1 when two domains' vm values name the same VM (same_vm rules,
- * docs/xs-stat-path.md): equal, or OURS is THEIRS plus "-1". */
-int xhp_vm_same(const char *ours, const char *theirs);
+/* ---- id.c: device identity (docs/helpers.md "Device identity") ---- */
 
-/* Identity set (docs/helpers.md "Device identity"). */
+/* major()/minor() of a dev_t, portable. */
+unsigned long xhp_id_major(dev_t d);
+unsigned long xhp_id_minor(dev_t d);
+
+/* Format MAJ, MIN into BUF (XHP_MAJMIN_MAX bytes) as FMT: "%lx:%lx" or the
+ * decimal NetBSD dev_t. Returns 0, or -1 (errno ERANGE) when the numbers do
+ * not fit the NetBSD encoding (12-bit major, 20-bit minor). */
+int xhp_id_fmt(char *buf, unsigned long maj, unsigned long min, int fmt);
+
+/* physical-device of the block device PATH, in FMT, into MM
+ * (XHP_MAJMIN_MAX bytes). Dies 1 when absent or not a block device. */
+void xhp_id_stat_blk(const char *path, int fmt, char *mm);
+
+/* The identity set of a target: its block devices and regular files. */
 struct xhp_blkid {
 	unsigned long maj, min;
 };
@@ -175,40 +151,81 @@ struct xhp_idset {
 };
 /* Add members; -1 (errno ENOMEM) on allocation failure. Duplicates are
  * dropped. */
-int xhp_idset_add_blk(struct xhp_idset *s, unsigned long maj,
-		      unsigned long min);
-int xhp_idset_add_file(struct xhp_idset *s, dev_t dev, ino_t ino);
-int xhp_idset_has_blk(const struct xhp_idset *s, unsigned long maj,
-		      unsigned long min);
-int xhp_idset_has_file(const struct xhp_idset *s, dev_t dev, ino_t ino);
+int xhp_id_add_blk(struct xhp_idset *s, unsigned long maj,
+		   unsigned long min);
+int xhp_id_add_file(struct xhp_idset *s, dev_t dev, ino_t ino);
+int xhp_id_has_blk(const struct xhp_idset *s, unsigned long maj,
+		   unsigned long min);
+int xhp_id_has_file(const struct xhp_idset *s, dev_t dev, ino_t ino);
 /* Add a block device and, if it is a bound loop device, its backing file
  * and every loop device over that file. 0, or -1 (errno). */
-int xhp_idset_expand_blk(struct xhp_idset *s, unsigned long maj,
-			 unsigned long min);
+int xhp_id_expand_blk(struct xhp_idset *s, unsigned long maj,
+		      unsigned long min);
 /* Add a regular file and every loop device backing it. 0, or -1. */
-int xhp_idset_expand_file(struct xhp_idset *s, dev_t dev, ino_t ino);
-void xhp_idset_free(struct xhp_idset *s);
+int xhp_id_expand_file(struct xhp_idset *s, dev_t dev, ino_t ino);
+/* Expand ST (a stat result) into S: block device or regular file. 0, 1
+ * when ST is neither, -1 with errno. */
+int xhp_id_expand_st(struct xhp_idset *s, const struct stat *st);
+void xhp_id_free(struct xhp_idset *s);
 
-/* major()/minor() of a dev_t, portable. */
-unsigned long xhp_dev_major(dev_t d);
-unsigned long xhp_dev_minor(dev_t d);
+/* ---- loop.c: loop devices (Linux; elsewhere there are none) ---- */
 
-/* ---- check-and-publish, shared by flock-wrap, loop-attach, xs-stat-path,
- * xs-majmin and xs-publish (lock_*.c, loop_attach.c, loop_clear.c,
- * loop_tag_ok.c, share_*.c, xsc_*.c, xs_pathf.c, xs_normalise.c,
- * xs_parse_extra.c, xs_pub_extra.c, id_stat_blk.c, id_expand_st.c,
- * xhp_parse_secs.c, xhp_atdie in xhp_die.c). Functions that "die" exit
- * through xhp_die. xsc_*.c are the ones that talk to xenstore. ---- */
+/* 0 with *N set when NAME is a whole loop device's name, "loop" and a
+ * decimal number (not a partition, "loop0p1"); -1 otherwise. */
+int xhp_loop_index(const char *name, unsigned long *n);
 
-#include <sys/stat.h>
+/* Size of a loop tag buffer: lo_file_name holds 63 bytes and a NUL. */
+#define XHP_LOOP_TAG_MAX 64
 
-/* When set, called once by xhp_die/xhp_die_sys before the message is
- * printed, to undo what the helper did (free a loop device, drop a lock).
- * It returns NULL, or a note appended to the message when undoing failed. */
-extern const char *(*xhp_atdie)(void);
+/* 1 when TAG can label a loop device: 1 to 63 printable ASCII bytes, not
+ * starting with '/' (losetup's paths). */
+int xhp_loop_tag_ok(const char *tag);
 
-/* SECS "N[.D[D[D]]]" as milliseconds (at most 1000000 s). 0, or -1. */
-int xhp_parse_secs(const char *s, unsigned long *ms);
+/* The kernel reports a loop device's backing dev_t in its own 32-bit
+ * encoding (new_encode_dev); this gives the userland dev_t. */
+dev_t xhp_loop_decode_dev(unsigned long long kdev);
+
+/* Status of the open loop device FD (LOOP_GET_STATUS64): 0 when bound,
+ * with the backing file's *DEV and *INO (either may be NULL) and
+ * lo_file_name copied NUL-terminated into TAG (may be NULL, else
+ * XHP_LOOP_TAG_MAX bytes); 1 when not bound; -1 on error (errno set).
+ * Linux only. */
+int xhp_loop_status(int fd, dev_t *dev, ino_t *ino, char *tag);
+
+/* Backing file of loop device MAJ:MIN. Returns 0 with *DEV and *INO set
+ * when it is a bound loop device, 1 when it is not a loop device or not
+ * bound, -1 on error (errno set). Not Linux: always 1. */
+int xhp_loop_backing(unsigned int maj, unsigned int min, dev_t *dev,
+		     ino_t *ino);
+
+/* Call FN(N, NAME, CTX) for every bound loop device loopN in /sys/block
+ * (NAME is its sysfs name). A non-zero return from FN stops the scan and
+ * is returned (errno kept). 0 when the scan completed, -1 on error (errno
+ * set). Not Linux: no loop devices, returns 0. */
+int xhp_loop_bound_each(int (*fn)(unsigned long n, const char *name,
+				  void *ctx), void *ctx);
+
+/* Call FN(maj, min, CTX) for every bound loop device whose backing file is
+ * (DEV, INO). A non-zero return from FN stops the scan and is returned.
+ * Returns 0 when the scan completed, -1 on error (errno set). Not Linux:
+ * there are no loop devices, returns 0. */
+int xhp_loop_users(dev_t dev, ino_t ino,
+		   int (*fn)(unsigned int maj, unsigned int min, void *ctx),
+		   void *ctx);
+
+/* Unbind the loop device open on LFD (just attached by us, so nobody else
+ * has it open). 0, or -1 with errno. */
+int xhp_loop_clear(int lfd);
+
+/* Open the regular file PATH (read-only if RO), bind it to a free loop
+ * device labelled TAG (read-only if RO), retrying when another user takes
+ * the device first. Returns the open loop device, its name in NODE (32
+ * bytes) and FILE's identity in ST. Dies 1 (no such file, not a regular
+ * file, read-only filesystem without RO) or 111. Linux only. */
+int xhp_loop_attach(const char *path, int ro, const char *tag, char *node,
+		    struct stat *st);
+
+/* ---- lock.c: the hotplug lock (docs/flock-wrap.md) ---- */
 
 /* lstat PATH for use as a lock file: 0 when a regular file (ST filled), 1
  * when absent; dies 111 for a symlink, anything else, or an error. */
@@ -236,37 +253,67 @@ int xhp_lock_open(const char *path, unsigned long ms, const char *secs,
  * "unlink" or "unlock"). */
 int xhp_lock_unlink(int fd, const char *path, const char **step);
 
-/* 1 when TAG can label a loop device: 1 to 63 printable ASCII bytes, not
- * starting with '/' (losetup's paths). */
-int xhp_loop_tag_ok(const char *tag);
+/* Describe the process holding a flock on the file (DEV, INO), from
+ * /proc/locks: writes "pid N (CMDLINE)" into BUF (always NUL-terminated,
+ * truncated to LEN). Returns 0 when a holder was found, 1 when none was,
+ * -1 on error (errno set). */
+int xhp_lock_holder(dev_t dev, ino_t ino, char *buf, size_t len);
 
-/* Open the regular file PATH (read-only if RO), bind it to a free loop
- * device labelled TAG (read-only if RO), retrying when another user takes
- * the device first. Returns the open loop device, its name in NODE (32
- * bytes) and FILE's identity in ST. Dies 1 (no such file, not a regular
- * file, read-only filesystem without RO) or 111. Linux only. */
-int xhp_loop_attach(const char *path, int ro, const char *tag, char *node,
-		    struct stat *st);
-
-/* Unbind the loop device open on LFD (just attached by us, so nobody else
- * has it open). 0, or -1 with errno. */
-int xhp_loop_clear(int lfd);
-
-/* physical-device of the block device PATH, in FMT, into MM
- * (XHP_MAJMIN_MAX bytes). Dies 1 when absent or not a block device. */
-void xhp_stat_blk(const char *path, int fmt, char *mm);
-
-/* Expand ST (a stat result) into S: block device or regular file. 0, 1
- * when ST is neither, -1 with errno. */
-int xhp_idset_expand_st(struct xhp_idset *s, const struct stat *st);
+/* ---- xs.c: the pipelined xenstore connection (docs/performance.md) ---- */
 
 /* xenstore's absolute path limit is 3072 bytes; room for joining. */
 #define XHP_XS_PATHMAX 3200
 
+/* A xenstore connection with many requests in flight: the scan of every
+ * backend in a few round trips instead of one per node, the publishing
+ * transaction in three. */
+struct xhp_xs {
+	int fd;
+	int sock;               /* a socket: many requests per write */
+	unsigned int id;        /* next req_id */
+};
+
+/* Connect as xs_open() does (xenstored's socket, else the xenbus device).
+ * Dies 111. */
+void xhp_xs_open(struct xhp_xs *q);
+void xhp_xs_close(struct xhp_xs *q);
+
+/* One request of a batch: TYPE (an XS_* of <xen/io/xs_wire.h>) in
+ * transaction TX (0: none) with payload DATA of LEN bytes; out: the reply
+ * VAL (NUL-terminated, malloc'd) of VLEN bytes, or ERR, the errno of an
+ * error reply (VAL NULL). */
+struct xhp_xs_req {
+	unsigned int type, tx;
+	const char *data;
+	size_t len;
+	char *val;
+	unsigned int vlen;
+	int err;
+};
+
+/* Send the N requests, up to 64 in flight, and take their replies. Dies
+ * 111 when the connection fails. */
+void xhp_xs_batch(struct xhp_xs *q, struct xhp_xs_req *r, size_t n);
+
+/* Read (LIST 0) or list (LIST 1) each of the N PATHS: VALS[i] the value,
+ * NUL-terminated and malloc'd, with LENS[i] its length, or NULL when the
+ * node does not exist. Dies 111 on any other error. */
+void xhp_xs_many(struct xhp_xs *q, int list, char *const *paths,
+		 size_t n, char **vals, unsigned int *lens);
+
+/* The names in a directory reply VAL of LEN bytes (xhp_xs_many with
+ * LIST): a calloc'd, NULL-terminated vector pointing into VAL; *NUM of
+ * them. Dies 111. */
+char **xhp_xs_split(char *val, unsigned int len, unsigned int *num);
+
+/* Read NODE outside a transaction, NUL-terminated (LEN may be NULL); NULL
+ * when absent. Dies 111 on other errors. */
+char *xhp_xs_read(struct xhp_xs *q, const char *node, unsigned int *len);
+
 /* snprintf FMT (two %s: A, B) into BUF (XHP_XS_PATHMAX); dies CODE when it
  * does not fit. */
-void xhp_pathf(char *buf, int code, const char *fmt, const char *a,
-	       const char *b);
+void xhp_xs_pathf(char *buf, int code, const char *fmt, const char *a,
+		  const char *b);
 
 /* A xenstore request's payload, malloc'd: the path DIR "/" NODE (DIR alone
  * when NODE is NULL) and its NUL, then with VAL the value (an XS_WRITE)
@@ -280,23 +327,13 @@ char *xhp_xs_msg(int code, const char *dir, const char *node,
  * has XHP_XS_PATHMAX bytes. */
 void xhp_xs_normalise(char *dst, const char *src);
 
-/* 0 when ARG is a valid "-e NODE=VALUE" of xs-majmin/xs-publish: NODE a
- * relative xenstore path, not physical-device*; -1 otherwise (errno ENOMEM
- * when that is why). */
-int xhp_parse_extra(const char *arg);
-
-struct xhp_pub;
-/* Option -e ARG: append it to J->extra (room allocated by the caller), or
- * die with USAGE (100) when it is not valid. */
-void xhp_pub_extra(struct xhp_pub *j, char *arg, const char *usage);
+/* ---- share.c: the sharing check (docs/xs-stat-path.md) ---- */
 
 struct xs_handle;
-struct xhp_xsp;
 
-/* The sharing check (docs/xs-stat-path.md), in pieces so that xs-publish
- * can do what does not need the lock before taking it. */
+/* What the check compares against and what it found. */
 struct xhp_share {
-	struct xhp_xsp *q;      /* the connection, opened by the caller */
+	struct xhp_xs *q;       /* the connection, opened by the caller */
 	struct xs_handle *h;    /* NULL, or opened for a long listing: the
 	                         * caller closes it */
 	struct xhp_idset ids;
@@ -310,52 +347,6 @@ struct xhp_share {
 	char *verdict;          /* after a 1: "guest MM PATH" / "local MM MNT" */
 };
 
-/* A xenstore connection with many requests in flight (xs_pipe.c,
- * docs/performance.md): the scan of every backend in a few round trips
- * instead of one per node, the publishing transaction in three. */
-struct xhp_xsp {
-	int fd;
-	int sock;               /* a socket: many requests per write */
-	unsigned int id;        /* next req_id */
-};
-
-/* Connect as xs_open() does (xenstored's socket, else the xenbus device).
- * Dies 111. */
-void xhp_xsp_open(struct xhp_xsp *q);
-void xhp_xsp_close(struct xhp_xsp *q);
-
-/* One request of a batch: TYPE (an XS_* of <xen/io/xs_wire.h>) in
- * transaction TX (0: none) with payload DATA of LEN bytes; out: the reply
- * VAL (NUL-terminated, malloc'd) of VLEN bytes, or ERR, the errno of an
- * error reply (VAL NULL). */
-struct xhp_xsreq {
-	unsigned int type, tx;
-	const char *data;
-	size_t len;
-	char *val;
-	unsigned int vlen;
-	int err;
-};
-
-/* Send the N requests, up to 64 in flight, and take their replies. Dies
- * 111 when the connection fails. */
-void xhp_xsp_batch(struct xhp_xsp *q, struct xhp_xsreq *r, size_t n);
-
-/* Read (LIST 0) or list (LIST 1) each of the N PATHS: VALS[i] the value,
- * NUL-terminated and malloc'd, with LENS[i] its length, or NULL when the
- * node does not exist. Dies 111 on any other error. */
-void xhp_xsp_many(struct xhp_xsp *q, int list, char *const *paths,
-		  size_t n, char **vals, unsigned int *lens);
-
-/* The names in a directory reply VAL of LEN bytes (xhp_xsp_many with
- * LIST): a calloc'd, NULL-terminated vector pointing into VAL; *NUM of
- * them. Dies 111. */
-char **xhp_xsp_split(char *val, unsigned int len, unsigned int *num);
-
-/* Read NODE outside a transaction, NUL-terminated (LEN may be NULL); NULL
- * when absent. Dies 111 on other errors. */
-char *xhp_xsp_read(struct xhp_xsp *q, const char *node, unsigned int *len);
-
 /* Set C->verdict to "WHO MAJMIN WHERE" and return 1 (busy). */
 int xhp_share_busy(struct xhp_share *c, const char *who, unsigned long maj,
 		   unsigned long min, const char *where);
@@ -363,15 +354,19 @@ int xhp_share_busy(struct xhp_share *c, const char *who, unsigned long maj,
 /* Print C->verdict as the one line on stdout and exit 1 (busy). */
 void xhp_share_exit(const struct xhp_share *c) __attribute__((noreturn));
 
+/* dom0 mounts of MOUNTINFO against C->ids. 0 ok, 1 busy. Dies 111. */
+int xhp_share_mounts(struct xhp_share *c, const char *mountinfo);
+
+/* 1 when two domains' vm values name the same VM (same_vm rules,
+ * docs/xs-stat-path.md): equal, or OURS is THEIRS plus "-1". */
+int xhp_share_vm_same(const char *ours, const char *theirs);
+
 /* vm of domain DOM (decimal domid text), or with TARGET of the domain
  * named in its "target" node (a stubdomain's guest); NULL when absent. */
-char *xhp_share_dom_vm(struct xhp_xsp *q, const char *dom, int target);
+char *xhp_share_dom_vm(struct xhp_xs *q, const char *dom, int target);
 
 /* Fetch our frontend's vm and its target's vm, once (same_vm). */
 void xhp_share_ours(struct xhp_share *c);
-
-/* dom0 mounts of MOUNTINFO against C->ids. 0 ok, 1 busy. Dies 111. */
-int xhp_share_mounts(struct xhp_share *c, const char *mountinfo);
 
 /* Before the lock: list the backends BASE/TYPE/DOM/DEV (TYPES
  * comma-separated), so that xhp_share_guests under it re-lists them and
@@ -385,9 +380,10 @@ void xhp_share_prepare(struct xhp_share *c, const char *base,
 int xhp_share_guests(struct xhp_share *c, const char *base,
 		     const char *types);
 
-/* The publishing transaction of xs-majmin (docs/xs-majmin.md). */
+/* ---- pub.c: the publishing transaction (docs/xs-majmin.md) ---- */
+
 struct xhp_pub {
-	struct xhp_xsp *q;
+	struct xhp_xs *q;
 	const char *backend;
 	const char *devpath;    /* NULL: toolstack conversion (xs-majmin -t) */
 	const char *mm;         /* physical-device to write; NULL: none */
@@ -404,6 +400,10 @@ struct xhp_pub {
 	int early;              /* extras written already */
 	int pd_early;           /* physical-device written already */
 };
+
+/* Option -e ARG: append it to J->extra (room allocated by the caller), or
+ * die with USAGE (100) when it is not valid. */
+void xhp_pub_extra(struct xhp_pub *j, char *arg, const char *usage);
 
 /* Before the lock: start the transaction and send in it what is known so
  * far (the backend's listing, physical-device-path if DEVPATH is set, the

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for flock-wrap's (and xs-publish's) SECS parser,
- * xhp_parse_secs in helpers/lib/xhp_parse_secs.c. Differential:
+ * xhp_parse_secs in helpers/lib/parse.c. Differential:
  * every input is also judged by a plain reference reading of the grammar
  * "1 to 15 digits, optionally '.' and 1 to 3 digits, at most 1000000 s",
  * and the two must agree on acceptance and on the value.

@@ -1,4 +1,4 @@
-/* libFuzzer target: xhp_canon_mode against upstream's rule, restated. */
+/* libFuzzer target: xhp_parse_mode against upstream's rule, restated. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bang |= data[i] == '!';
 	}
 	want = !w ? 'r' : bang ? '!' : 'w';
-	got = xhp_canon_mode((const char *)data, size);
+	got = xhp_parse_mode((const char *)data, size);
 	if (got != want)
 		abort();
 	return 0;

@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == 0) {
 		if (ma != rma || mi != rmi)
 			abort();
-		if (xhp_fmt_majmin(buf, ma, mi, XHP_FMT_LINUX) != 0 ||
+		if (xhp_id_fmt(buf, ma, mi, XHP_FMT_LINUX) != 0 ||
 		    xhp_parse_physdev(buf, strlen(buf), XHP_FMT_LINUX, &rma,
 				      &rmi) != 0 || rma != ma || rmi != mi)
 			abort();
@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == 0) {
 		if (ma > 0xfff || mi > 0xfffff)
 			abort();
-		if (xhp_fmt_majmin(buf, ma, mi, XHP_FMT_NETBSD) != 0 ||
+		if (xhp_id_fmt(buf, ma, mi, XHP_FMT_NETBSD) != 0 ||
 		    strtoul(buf, NULL, 10) != d)
 			abort();
 	}

@@ -1,4 +1,4 @@
-/* libFuzzer target: xhp_value_ok against a table-driven reference built
+/* libFuzzer target: xhp_parse_value against a table-driven reference built
  * from the Unicode well-formed byte sequence table (Unicode 15, table
  * 3-7), minus control characters (C0, DEL, C1). */
 #include <stdint.h>
@@ -55,7 +55,7 @@ static int ref(const uint8_t *s, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (xhp_value_ok((const char *)data, size) != ref(data, size))
+	if (xhp_parse_value((const char *)data, size) != ref(data, size))
 		abort();
 	return 0;
 }

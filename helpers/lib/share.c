@@ -1,21 +1,146 @@
-/* The guest half of the sharing check: every other backend's device
- * against our identity set (docs/xs-stat-path.md).
+/* share.c: the sharing check (docs/xs-stat-path.md): is a device of our
+ * identity set mounted in dom0, or given to another guest in a mode that
+ * conflicts with ours? The verdict names the user, for the script's
+ * message.
  *
- * The tree is BASE/TYPE/DOM/DEV: two levels of listings, then one read of
- * physical-device per backend, each step's requests in flight together
- * (xs_pipe.c). xs-publish lists the tree before it takes the lock
- * (xhp_share_prepare); under the lock, the listings and the reads of the
- * backends they named then go out in one batch, and only what changed in
- * between (a new domain, a domain whose backends changed) costs more. */
+ * The guest half scans every backend BASE/TYPE/DOM/DEV: two levels of
+ * listings, then one read of physical-device per backend, each step's
+ * requests in flight together (xs.c). xs-publish lists the tree before it
+ * takes the lock (xhp_share_prepare); under the lock, the listings and the
+ * reads of the backends they named then go out in one batch, and only
+ * what changed in between (a new domain, a domain whose backends changed)
+ * costs more. */
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <stdint.h>
 #include <xenstore.h>
 #include <xen/io/xs_wire.h>
 
 #include "xhp.h"
+
+int xhp_share_busy(struct xhp_share *c, const char *who, unsigned long maj,
+		   unsigned long min, const char *where)
+{
+	char mm[XHP_MAJMIN_MAX];
+	int n;
+
+	/* A number NetBSD's encoding cannot hold (only possible when checking
+	 * a Linux host with -o netbsd) is given in hex rather than lost from
+	 * a conflict report. */
+	if (xhp_id_fmt(mm, maj, min, c->fmt) == -1)
+		xhp_id_fmt(mm, maj, min, XHP_FMT_LINUX);
+	n = snprintf(NULL, 0, "%s %s %s", who, mm, where);
+	if (n < 0 || (c->verdict = malloc((size_t)n + 1)) == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	snprintf(c->verdict, (size_t)n + 1, "%s %s %s", who, mm, where);
+	return 1;
+}
+
+void xhp_share_exit(const struct xhp_share *c)
+{
+	puts(c->verdict);
+	xhp_close_stdout();
+	exit(XHP_NO);
+}
+
+int xhp_share_mounts(struct xhp_share *c, const char *file)
+{
+	struct xhp_mount m;
+	struct stat st;
+	char *line = NULL;
+	size_t cap = 0;
+	int busy = 0;
+	FILE *f;
+
+	f = fopen(file, "r");
+	if (f == NULL)
+		xhp_die_sys(XHP_SYS, "unable to open %s", file);
+	errno = 0;
+	while (!busy && getline(&line, &cap, f) != -1) {
+		if (xhp_parse_mountinfo(line, &m) == -1)
+			continue;
+		/* Major 0 is an anonymous device (btrfs, for one): the source
+		 * names the real block device. */
+		if (m.maj == 0) {
+			if (m.source[0] != '/' || stat(m.source, &st) == -1 ||
+			    !S_ISBLK(st.st_mode))
+				continue;
+			m.maj = xhp_id_major(st.st_rdev);
+			m.min = xhp_id_minor(st.st_rdev);
+		}
+		if (!xhp_id_has_blk(&c->ids, m.maj, m.min))
+			continue;
+		if (c->mode == 'r' && !m.sb_rw)
+			continue;
+		busy = xhp_share_busy(c, "local", m.maj, m.min, m.mnt);
+	}
+	if (!busy && ferror(f))
+		xhp_die_sys(XHP_SYS, "unable to read %s", file);
+	free(line);
+	if (fclose(f) == EOF)
+		xhp_die_sys(XHP_SYS, "unable to close %s", file);
+	return busy;
+}
+
+int xhp_share_vm_same(const char *ours, const char *theirs)
+{
+	size_t lo = strlen(ours), lt = strlen(theirs);
+
+	/* An empty vm names nothing; it must not make two domains equal. */
+	if (lt == 0 || lo == 0)
+		return 0;
+	if (strcmp(ours, theirs) == 0)
+		return 1;
+	/* Upstream drops a "-1" suffix from our own vm before comparing: a
+	 * domain being restored or migrated locally carried the old vm path
+	 * plus "-1" while the old domain still held the disk. */
+	return lo == lt + 2 && strcmp(ours + lt, "-1") == 0 &&
+	       strncmp(ours, theirs, lt) == 0;
+}
+
+/* vm of domain DOM (a decimal domid as text); NULL when absent. */
+static char *dom_vm(struct xhp_xs *q, const char *dom)
+{
+	char p[XHP_XS_PATHMAX];
+
+	xhp_xs_pathf(p, XHP_SYS, "/local/domain/%s/%s", dom, "vm");
+	return xhp_xs_read(q, p, NULL);
+}
+
+char *xhp_share_dom_vm(struct xhp_xs *q, const char *dom, int target)
+{
+	char p[XHP_XS_PATHMAX], *t, *vm = NULL;
+	unsigned long id;
+
+	if (!target)
+		return dom_vm(q, dom);
+	xhp_xs_pathf(p, XHP_SYS, "/local/domain/%s/%s", dom, "target");
+	t = xhp_xs_read(q, p, NULL);
+	if (t != NULL && xhp_parse_ulong(t, 10, 0x7fefUL, &id) == 0)
+		vm = dom_vm(q, t);
+	free(t);
+	return vm;
+}
+
+void xhp_share_ours(struct xhp_share *c)
+{
+	char p[XHP_XS_PATHMAX], *fid;
+	unsigned long id;
+
+	if (c->ours_read)
+		return;
+	c->ours_read = 1;
+	xhp_xs_pathf(p, XHP_SYS, "%s/%s", c->self, "frontend-id");
+	fid = xhp_xs_read(c->q, p, NULL);
+	if (fid != NULL && xhp_parse_ulong(fid, 10, 0x7fefUL, &id) == 0) {
+		c->ourvm = xhp_share_dom_vm(c->q, fid, 0);
+		c->ourtvm = xhp_share_dom_vm(c->q, fid, 1);
+	}
+	free(fid);
+}
 
 static int eq(const char *a, const char *b)
 {
@@ -38,9 +163,9 @@ static int same_vm(struct xhp_share *c, const char *dom)
 	if (vm == NULL)
 		return 1;
 	tvm = xhp_share_dom_vm(c->q, dom, 1);
-	same = (c->ourvm != NULL && xhp_vm_same(c->ourvm, vm)) ||
+	same = (c->ourvm != NULL && xhp_share_vm_same(c->ourvm, vm)) ||
 	       eq(c->ourtvm, vm) ||
-	       (c->ourvm != NULL && tvm != NULL && xhp_vm_same(c->ourvm, tvm)) ||
+	       (c->ourvm != NULL && tvm != NULL && xhp_share_vm_same(c->ourvm, tvm)) ||
 	       eq(c->ourtvm, tvm);
 	free(vm);
 	free(tvm);
@@ -64,14 +189,14 @@ static int path_uses(struct xhp_share *c, const char *v, unsigned int len,
 		return 0;
 	}
 	if (S_ISBLK(st.st_mode)) {
-		*maj = xhp_dev_major(st.st_rdev);
-		*min = xhp_dev_minor(st.st_rdev);
-		return xhp_idset_has_blk(&c->ids, *maj, *min);
+		*maj = xhp_id_major(st.st_rdev);
+		*min = xhp_id_minor(st.st_rdev);
+		return xhp_id_has_blk(&c->ids, *maj, *min);
 	}
 	if (S_ISREG(st.st_mode)) {
-		*maj = xhp_dev_major(st.st_dev);
-		*min = xhp_dev_minor(st.st_dev);
-		return xhp_idset_has_file(&c->ids, st.st_dev, st.st_ino);
+		*maj = xhp_id_major(st.st_dev);
+		*min = xhp_id_minor(st.st_dev);
+		return xhp_id_has_file(&c->ids, st.st_dev, st.st_ino);
 	}
 	return 0;
 }
@@ -85,11 +210,11 @@ static int conflicts(struct xhp_share *c, const char *bp)
 	if (c->mode == 'w')
 		return 1;
 	/* A reader conflicts only with writers. */
-	xhp_pathf(p, XHP_SYS, "%s/%s", bp, "mode");
-	m = xhp_xsp_read(c->q, p, &len);
+	xhp_xs_pathf(p, XHP_SYS, "%s/%s", bp, "mode");
+	m = xhp_xs_read(c->q, p, &len);
 	if (m == NULL)
 		return 0;
-	cm = xhp_canon_mode(m, len);
+	cm = xhp_parse_mode(m, len);
 	free(m);
 	return cm == 'w';
 }
@@ -148,7 +273,7 @@ static void vec_free(struct vec *a)
 }
 
 /* Requests R[0..N): list (TYPE XS_DIRECTORY) or read the N paths P. */
-static void req(struct xhp_xsreq *r, unsigned int type, char **p, size_t n)
+static void req(struct xhp_xs_req *r, unsigned int type, char **p, size_t n)
 {
 	size_t i;
 
@@ -160,16 +285,16 @@ static void req(struct xhp_xsreq *r, unsigned int type, char **p, size_t n)
 	}
 }
 
-static struct xhp_xsreq *reqs(size_t n)
+static struct xhp_xs_req *reqs(size_t n)
 {
-	struct xhp_xsreq *r = calloc(n + 1, sizeof(*r));
+	struct xhp_xs_req *r = calloc(n + 1, sizeof(*r));
 
 	if (r == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
 	return r;
 }
 
-static void reqs_free(struct xhp_xsreq *r, size_t n)
+static void reqs_free(struct xhp_xs_req *r, size_t n)
 {
 	size_t i;
 
@@ -179,7 +304,7 @@ static void reqs_free(struct xhp_xsreq *r, size_t n)
 }
 
 /* Was the listing R the same as P, and whole (not fetched in parts)? */
-static int same(const struct xhp_xsreq *p, const struct xhp_xsreq *r)
+static int same(const struct xhp_xs_req *p, const struct xhp_xs_req *r)
 {
 	return p->err == r->err && p->err != E2BIG && p->vlen == r->vlen &&
 	       (p->vlen == 0 || memcmp(p->val, r->val, p->vlen) == 0);
@@ -188,7 +313,7 @@ static int same(const struct xhp_xsreq *p, const struct xhp_xsreq *r)
 /* Every child of the directory DIR, whose listing is R, as "DIR/NAME" in
  * OUT, with PARENT in *PARENTS (when not NULL; *ROOM its room). */
 static void expand(struct xhp_share *c, const char *dir,
-		   const struct xhp_xsreq *r, struct vec *out,
+		   const struct xhp_xs_req *r, struct vec *out,
 		   size_t **parents, size_t *room, size_t parent)
 {
 	char **names = NULL;
@@ -210,7 +335,7 @@ static void expand(struct xhp_share *c, const char *dir,
 		errno = r->err;
 		xhp_die_sys(XHP_SYS, "unable to list %s", dir);
 	} else if (r->val != NULL) {
-		names = xhp_xsp_split(r->val, r->vlen, &nv);
+		names = xhp_xs_split(r->val, r->vlen, &nv);
 	}
 	/* A directory gone meanwhile has nothing in it. */
 	for (k = 0; k < nv; k++) {
@@ -227,7 +352,7 @@ static void expand(struct xhp_share *c, const char *dir,
  * the backends, with the listings that named them. */
 struct xhp_scan {
 	struct vec tdirs, ddirs, bes;
-	struct xhp_xsreq *tr, *dr;  /* the listings of tdirs, ddirs */
+	struct xhp_xs_req *tr, *dr;  /* the listings of tdirs, ddirs */
 	size_t *dom;                /* bes.v[i] is in ddirs.v[dom[i]] */
 	size_t *first;              /* ddirs.v[k]'s backends: from first[k]
 	                             * to first[k + 1] */
@@ -281,11 +406,11 @@ static void list_tree(struct xhp_share *c, struct xhp_scan *s,
 	free(list);
 	s->tr = reqs(s->tdirs.n);
 	req(s->tr, XS_DIRECTORY, s->tdirs.v, s->tdirs.n);
-	xhp_xsp_batch(c->q, s->tr, s->tdirs.n);
+	xhp_xs_batch(c->q, s->tr, s->tdirs.n);
 	expand_all(c, s, 0);
 	s->dr = reqs(s->ddirs.n);
 	req(s->dr, XS_DIRECTORY, s->ddirs.v, s->ddirs.n);
-	xhp_xsp_batch(c->q, s->dr, s->ddirs.n);
+	xhp_xs_batch(c->q, s->dr, s->ddirs.n);
 	expand_all(c, s, 1);
 }
 
@@ -325,7 +450,7 @@ static void rescan(struct xhp_share *c, struct xhp_scan *now, char ***pd,
 	size_t nt = p->tdirs.n, nd = p->ddirs.n, nb = p->bes.n, i, k, b;
 	size_t *from, nl = 0, nr = 0, *at, room = 0;
 	char *hit;
-	struct xhp_xsreq *r = reqs(nt + nd + nb), *lr;
+	struct xhp_xs_req *r = reqs(nt + nd + nb), *lr;
 	struct vec pdp = { NULL, 0, 0 }, lp = { NULL, 0, 0 };
 	char ***by;
 
@@ -336,7 +461,7 @@ static void rescan(struct xhp_share *c, struct xhp_scan *now, char ***pd,
 	req(r, XS_DIRECTORY, p->tdirs.v, nt);
 	req(r + nt, XS_DIRECTORY, p->ddirs.v, nd);
 	req(r + nt + nd, XS_READ, pdp.v, nb);
-	xhp_xsp_batch(c->q, r, nt + nd + nb);
+	xhp_xs_batch(c->q, r, nt + nd + nb);
 
 	/* The domains now, and where each was in the prepared listing. */
 	memset(now, 0, sizeof(*now));
@@ -379,7 +504,7 @@ static void rescan(struct xhp_share *c, struct xhp_scan *now, char ***pd,
 	if (lp.n > 0) {
 		lr = reqs(lp.n);
 		req(lr, XS_DIRECTORY, lp.v, lp.n);
-		xhp_xsp_batch(c->q, lr, lp.n);
+		xhp_xs_batch(c->q, lr, lp.n);
 		for (k = 0; k < now->ddirs.n; k++)
 			if (from[k] == (size_t)-1)
 				now->dr[k] = lr[nl++];
@@ -422,7 +547,7 @@ static void rescan(struct xhp_share *c, struct xhp_scan *now, char ***pd,
 			size_t o = hit[k] ? p->first[pk] + (b - now->first[k]) : 0;
 
 			if (hit[k]) {
-				struct xhp_xsreq *x = &r[nt + nd + o];
+				struct xhp_xs_req *x = &r[nt + nd + o];
 
 				if (x->err != 0 && x->err != ENOENT) {
 					errno = x->err;
@@ -443,7 +568,7 @@ static void rescan(struct xhp_share *c, struct xhp_scan *now, char ***pd,
 		char **v = grow(NULL, nr, sizeof(*v));
 		unsigned int *l = grow(NULL, nr, sizeof(*l));
 
-		xhp_xsp_many(c->q, 0, pdp.v, nr, v, l);
+		xhp_xs_many(c->q, 0, pdp.v, nr, v, l);
 		for (i = 0; i < nr; i++) {
 			(*pd)[at[i]] = v[i];
 			(*pdl)[at[i]] = l[i];
@@ -505,7 +630,7 @@ static int check(struct xhp_share *c, struct xhp_scan *s, char **pd,
 			continue;
 		if (pd[i] != NULL && xhp_parse_physdev(pd[i], pdl[i], c->fmt,
 						       &maj, &min) == 0) {
-			mine[i] = (signed char)xhp_idset_has_blk(&c->ids, maj,
+			mine[i] = (signed char)xhp_id_has_blk(&c->ids, maj,
 								 min);
 			continue;
 		}
@@ -513,7 +638,7 @@ static int check(struct xhp_share *c, struct xhp_scan *s, char **pd,
 		at[need.n] = i;
 		vec_add(&need, s->bes.v[i], "physical-device-path");
 	}
-	xhp_xsp_many(c->q, 0, need.v, need.n, nval, nlen);
+	xhp_xs_many(c->q, 0, need.v, need.n, nval, nlen);
 	for (k = 0; k < need.n; k++) {
 		pp[at[k]] = nval[k];
 		ppl[at[k]] = nlen[k];
@@ -575,7 +700,7 @@ int xhp_share_guests(struct xhp_share *c, const char *base,
 			vec_add(&p, now.bes.v[i], "physical-device");
 		pd = grow(NULL, now.bes.n + 1, sizeof(*pd));
 		pdl = grow(NULL, now.bes.n + 1, sizeof(*pdl));
-		xhp_xsp_many(c->q, 0, p.v, p.n, pd, pdl);
+		xhp_xs_many(c->q, 0, p.v, p.n, pd, pdl);
 		vec_free(&p);
 	}
 	busy = check(c, &now, pd, pdl);

@@ -1,3 +1,7 @@
+/* xhp.c: the frame every helper runs in: its name in messages, the one
+ * error grammar ("NAME: fatal: unable to VERB OBJECT: REASON"), the undo
+ * hook run before dying, the usage exit and the checked close of stdout.
+ * Exit codes: docs/exit-codes.md. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -5,7 +9,6 @@
 #include <string.h>
 
 #include "xhp.h"
-
 const char *xhp_prog = "xen-hotplug";
 const char *(*xhp_atdie)(void);
 
@@ -56,4 +59,19 @@ void xhp_die_sys(int code, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vdie(code, err ? err : EIO, fmt, ap);
+}
+
+void xhp_usage(const char *usage)
+{
+	fputs(usage, stderr);
+	exit(XHP_USAGE);
+}
+
+void xhp_close_stdout(void)
+{
+	/* A result that was not fully written is a failure (sbase, util-linux
+	 * close_stdout): a caller reading a truncated device path must not
+	 * see exit 0. */
+	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0)
+		xhp_die_sys(XHP_SYS, "unable to write to stdout");
 }

@@ -1,4 +1,4 @@
-/* The publishing transaction of xs-majmin and xs-publish
+/* pub.c: the publishing transaction of xs-majmin and xs-publish
  * (docs/xs-majmin.md), on the pipelined connection: the start; the
  * backend's listing with the writes that do not depend on it; the rest;
  * the commit. Four round trips whatever is written, and never a commit
@@ -16,9 +16,19 @@
 
 #include "xhp.h"
 
+void xhp_pub_extra(struct xhp_pub *j, char *arg, const char *usage)
+{
+	if (xhp_parse_extra(arg) == -1) {
+		if (errno == ENOMEM)
+			xhp_die_sys(XHP_SYS, "unable to allocate memory");
+		xhp_usage(usage);
+	}
+	j->extra[j->nextra++] = arg;
+}
+
 /* The requests of one step and the payloads they own. */
 struct batch {
-	struct xhp_xsreq *r;
+	struct xhp_xs_req *r;
 	char **own;
 	size_t n;
 };
@@ -49,7 +59,7 @@ static void put_node(struct batch *b, const struct xhp_pub *j,
 /* Send B's requests and take their replies. */
 static void exchange(struct xhp_pub *j, struct batch *b)
 {
-	xhp_xsp_batch(j->q, b->r, b->n);
+	xhp_xs_batch(j->q, b->r, b->n);
 }
 
 /* Die unless requests FIRST.. to LAST (excluded) of B succeeded. */
@@ -105,7 +115,7 @@ static void gone(struct xhp_pub *j, struct batch *b, unsigned int tx, int err,
 }
 
 /* Is NAME among the names of the directory reply R? */
-static int listed(const struct xhp_xsreq *r, const char *name)
+static int listed(const struct xhp_xs_req *r, const char *name)
 {
 	unsigned int i;
 
@@ -117,7 +127,7 @@ static int listed(const struct xhp_xsreq *r, const char *name)
 
 /* From the backend's listing R: *HAS_PD, and whether, with ONCE, another
  * add of this backend published it already (nothing to write). */
-static int published(const struct xhp_pub *j, const struct xhp_xsreq *r,
+static int published(const struct xhp_pub *j, const struct xhp_xs_req *r,
 		     int *has_pd)
 {
 	*has_pd = listed(r, "physical-device");
@@ -238,14 +248,14 @@ static int attempt(struct xhp_pub *j, struct batch *b)
 	if (j->devpath != NULL) {
 		check(j, b, 1, b->n);
 	} else {
-		struct xhp_xsreq *p = &b->r[1];
+		struct xhp_xs_req *p = &b->r[1];
 
 		if (p->err != 0)
 			gone(j, b, tx, p->err, "physical-device-path");
 		if (p->vlen == 0 || memchr(p->val, '\0', p->vlen) != NULL)
 			xhp_die(XHP_NO, "value of %s/physical-device-path is "
 				"not a path", j->backend);
-		xhp_stat_blk(p->val, j->fmt, dm);
+		xhp_id_stat_blk(p->val, j->fmt, dm);
 		mm = dm;
 	}
 	clear(b);

@@ -1,17 +1,17 @@
-/* A xenstore connection of our own on which many requests are in flight
- * at once (docs/performance.md).
+/* xs.c: our own xenstore connection, on which many requests are in flight
+ * at once (docs/performance.md), and the paths and payloads sent on it.
  *
  * libxenstore sends one request per handle and waits for its reply, so a
  * sharing check over 1000 backends costs 1000 round trips through
  * xenstored, each a pair of wake-ups. The wire protocol lets a client send
  * the next request before the last reply: xenstored answers each
  * connection's requests in order, with the request's req_id. Here up to
- * XSP_WINDOW requests go out, then their replies are read back, so the
+ * XS_WINDOW requests go out, then their replies are read back, so the
  * same scan costs a few round trips.
  *
- * The scan's reads and the publishing transaction (xsc_commit.c) go
- * through here; libxenstore is left for a listing over 4096 bytes, which
- * it fetches in parts. The connection is found as xs_open() finds it: the
+ * The scan (share.c) and the publishing transaction (pub.c) go through
+ * here; libxenstore is left for a listing over 4096 bytes, which it
+ * fetches in parts. The connection is found as xs_open() finds it: the
  * socket named by xs_daemon_socket() (XENSTORED_PATH, or xenstored's run
  * directory), otherwise the kernel's xenbus device, which takes one
  * message per write(2) and queues the replies. */
@@ -33,7 +33,7 @@
 /* Requests in flight. cxenstored's quota on outstanding requests (20 by
  * default) applies to unprivileged domains only; dom0's connections are
  * exempt, and a socket buffer holds 64 replies of any size. */
-#define XSP_WINDOW 64
+#define XS_WINDOW 64
 
 static int sock_open(const char *path)
 {
@@ -66,7 +66,7 @@ static const char *const xenbus_devs[] = {
 	"/dev/xen/xenstore", NULL
 };
 
-void xhp_xsp_open(struct xhp_xsp *q)
+void xhp_xs_open(struct xhp_xs *q)
 {
 	const char *path = xs_daemon_socket();
 	struct stat st;
@@ -100,7 +100,7 @@ void xhp_xsp_open(struct xhp_xsp *q)
 	xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
 }
 
-void xhp_xsp_close(struct xhp_xsp *q)
+void xhp_xs_close(struct xhp_xs *q)
 {
 	if (q->fd != -1)
 		close(q->fd);
@@ -147,7 +147,7 @@ static void read_all(int fd, char *buf, size_t len)
 
 /* Queue request R with id ID in OUT (room for one message); return its
  * length. */
-static size_t put_req(char *out, const struct xhp_xsreq *r, uint32_t id)
+static size_t put_req(char *out, const struct xhp_xs_req *r, uint32_t id)
 {
 	struct xsd_sockmsg m;
 
@@ -166,7 +166,7 @@ static size_t put_req(char *out, const struct xhp_xsreq *r, uint32_t id)
 /* Take the reply to request R, sent with id ID: R->val and R->vlen, or
  * R->err for an error reply, the name mapped to its errno as libxenstore
  * does (EINVAL for one it does not know). */
-static void get_reply(struct xhp_xsp *q, struct xhp_xsreq *r, uint32_t id)
+static void get_reply(struct xhp_xs *q, struct xhp_xs_req *r, uint32_t id)
 {
 	struct xsd_sockmsg m;
 	char *body;
@@ -200,9 +200,9 @@ static void get_reply(struct xhp_xsp *q, struct xhp_xsreq *r, uint32_t id)
 	r->vlen = m.len;
 }
 
-void xhp_xsp_batch(struct xhp_xsp *q, struct xhp_xsreq *r, size_t n)
+void xhp_xs_batch(struct xhp_xs *q, struct xhp_xs_req *r, size_t n)
 {
-	size_t room = XSP_WINDOW * (sizeof(struct xsd_sockmsg) +
+	size_t room = XS_WINDOW * (sizeof(struct xsd_sockmsg) +
 				   XENSTORE_PAYLOAD_MAX);
 	char *out = malloc(room);
 	size_t i, j, k, used;
@@ -213,7 +213,7 @@ void xhp_xsp_batch(struct xhp_xsp *q, struct xhp_xsreq *r, size_t n)
 		uint32_t first = q->id;
 
 		used = 0;
-		for (k = i; k < n && k - i < XSP_WINDOW; k++) {
+		for (k = i; k < n && k - i < XS_WINDOW; k++) {
 			size_t m = put_req(out + used, &r[k], q->id++);
 
 			/* A device takes one message per write. */
@@ -230,16 +230,16 @@ void xhp_xsp_batch(struct xhp_xsp *q, struct xhp_xsreq *r, size_t n)
 	free(out);
 }
 
-/* The requests of the xhp_xsp_many call in progress: a helper that dies
+/* The requests of the xhp_xs_many call in progress: a helper that dies
  * in it exits with them (and the replies they hold) still reachable, so
  * that a leak checker does not count them (volatile: never read, the
  * compiler would drop it otherwise). */
-static struct xhp_xsreq *volatile many_live;
+static struct xhp_xs_req *volatile many_live;
 
-void xhp_xsp_many(struct xhp_xsp *q, int list, char *const *paths,
-		  size_t n, char **vals, unsigned int *lens)
+void xhp_xs_many(struct xhp_xs *q, int list, char *const *paths,
+		 size_t n, char **vals, unsigned int *lens)
 {
-	struct xhp_xsreq *r = calloc(n + 1, sizeof(*r));
+	struct xhp_xs_req *r = calloc(n + 1, sizeof(*r));
 	size_t i;
 
 	if (r == NULL)
@@ -250,7 +250,7 @@ void xhp_xsp_many(struct xhp_xsp *q, int list, char *const *paths,
 		r[i].len = strlen(paths[i]) + 1;
 	}
 	many_live = r;
-	xhp_xsp_batch(q, r, n);
+	xhp_xs_batch(q, r, n);
 	for (i = 0; i < n; i++) {
 		if (r[i].err != 0 && r[i].err != ENOENT) {
 			errno = r[i].err;
@@ -264,7 +264,7 @@ void xhp_xsp_many(struct xhp_xsp *q, int list, char *const *paths,
 	free(r);
 }
 
-char **xhp_xsp_split(char *val, unsigned int len, unsigned int *num)
+char **xhp_xs_split(char *val, unsigned int len, unsigned int *num)
 {
 	unsigned int i, n = 0;
 	char **v;
@@ -282,11 +282,75 @@ char **xhp_xsp_split(char *val, unsigned int len, unsigned int *num)
 	return v;
 }
 
-char *xhp_xsp_read(struct xhp_xsp *q, const char *node, unsigned int *len)
+char *xhp_xs_read(struct xhp_xs *q, const char *node, unsigned int *len)
 {
 	char *v, *p = (char *)node;
 	unsigned int n;
 
-	xhp_xsp_many(q, 0, &p, 1, &v, len ? len : &n);
+	xhp_xs_many(q, 0, &p, 1, &v, len ? len : &n);
 	return v;
+}
+
+void xhp_xs_pathf(char *buf, int code, const char *fmt, const char *a,
+		  const char *b)
+{
+	int n = snprintf(buf, XHP_XS_PATHMAX, fmt, a, b);
+
+	if (n < 0 || n >= XHP_XS_PATHMAX) {
+		errno = ENAMETOOLONG;
+		xhp_die_sys(code, "unable to build path %s/%s", a, b);
+	}
+}
+
+char *xhp_xs_msg(int code, const char *dir, const char *node,
+		 const char *val, size_t *len)
+{
+	size_t d = strlen(dir), n = node ? strlen(node) + 1 : 0;
+	size_t v = val ? strlen(val) + 1 : 0;
+	char *m;
+
+	/* memcpy, not snprintf: a scan builds thousands of these. */
+	if (d + n >= XHP_XS_PATHMAX) {
+		errno = ENAMETOOLONG;
+		xhp_die_sys(code, "unable to build path %s/%s", dir,
+			    node ? node : "");
+	}
+	m = malloc(d + n + v + 1);
+	if (m == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	memcpy(m, dir, d);
+	if (node != NULL) {
+		m[d] = '/';
+		memcpy(m + d + 1, node, n - 1);
+	}
+	m[d + n] = '\0';
+	if (val != NULL)
+		memcpy(m + d + n + 1, val, v);
+	if (len != NULL)
+		*len = d + n + 1 + (v ? v - 1 : 0);
+	return m;
+}
+
+/* Our backend may be named relative to our home or absolutely, by libxl
+ * or by a user running the script by hand: compare one form. */
+void xhp_xs_normalise(char *dst, const char *src)
+{
+	const char *p = src;
+	char *d = dst;
+
+	if (strncmp(p, "/local/domain/", 14) == 0) {
+		p += 14;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	while (*p != '\0' && d < dst + XHP_XS_PATHMAX - 1) {
+		if (*p == '/' && (d == dst || d[-1] == '/')) {
+			p++;
+			continue;
+		}
+		*d++ = *p++;
+	}
+	if (d > dst && d[-1] == '/')
+		d--;
+	*d = '\0';
 }
