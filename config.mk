@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 # xen-hotplug build configuration. Override on the command line:
 #   make PREFIX=/usr LIBEXECDIR=/usr/libexec/xen-hotplug install
 VERSION    = 0.1.0
@@ -14,8 +15,14 @@ OS         = $(shell uname -s)
 
 CC         = cc
 PKG_CONFIG = pkg-config
-CFLAGS     = -std=c99 -O2 -g -Wall -Wextra -Werror
-CPPFLAGS   = -D_POSIX_C_SOURCE=200809L
+# What the code needs whoever builds it: a packager's CFLAGS/CPPFLAGS go
+# on top of these (debian/rules). _FILE_OFFSET_BITS=64: large files on
+# 32-bit targets (armhf), image files over 2 GiB and 64-bit inodes in stat.
+XHP_CFLAGS   = -std=c99 -Wall -Wextra
+XHP_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_FILE_OFFSET_BITS=64
+# The developer build: warnings are errors.
+CFLAGS     = $(XHP_CFLAGS) -O2 -g -Werror
+CPPFLAGS   = $(XHP_CPPFLAGS)
 LDFLAGS    =
 XS_CFLAGS  = $(shell $(PKG_CONFIG) --cflags xenstore)
 XS_LIBS    = $(shell $(PKG_CONFIG) --libs xenstore)
