@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: LGPL-2.1-only
 # xen-hotplug build configuration. Override on the command line:
 #   make PREFIX=/usr LIBEXECDIR=/usr/libexec/xen-hotplug install
-VERSION    = 0.1.0
+VERSION    = 0.2.0
 
 PREFIX     = /usr
+# The helpers and the libraries only our scripts source (Linux).
 LIBEXECDIR = $(PREFIX)/lib/xen-hotplug
+# What libxl runs, and block-common.sh, which others' block-* source.
 SCRIPTDIR  = /etc/xen/scripts
+# /etc/default/xen-hotplug: the administrator's settings (Linux).
+DEFAULTDIR = /etc/default
 DOCDIR     = $(PREFIX)/share/doc/xen-hotplug
 MANDIR     = $(PREFIX)/share/man
 LOCKDIR    = /var/run/xen-hotplug
