@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 # make deb: build the Debian package (docs/packaging.md) in a copy of the
 # tree under build/deb, so that dpkg-buildpackage's clean step never
 # touches the working tree, then check it with lintian when installed.

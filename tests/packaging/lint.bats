@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: LGPL-2.1-only
 # Lint: shellcheck on everything we ship and on the tests themselves.
 
 load ../test_helper

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: LGPL-2.1-only
 # shellcheck disable=SC2153,SC2154 # XHP_* come from test_helper.bash through bats' load, $stderr from run --separate-stderr
 # The NetBSD side on Linux CI: the helpers built as for NetBSD
 # (make check-netbsd-build, mk/netbsd.mk), and make install OS=NetBSD.
