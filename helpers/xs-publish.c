@@ -335,10 +335,8 @@ int main(int argc, char **argv)
 	if (q.fd == -1)
 		xhp_xs_open(&q);
 	j.q = c.q = &q;
-	if (c.mode != '!') {
+	if (c.mode != '!')
 		xhp_xs_normalise(c.selfn, c.self);
-		xhp_share_prepare(&c, base, types);
-	}
 	/* The transaction, opened now with what is known, so that under the
 	 * lock the publication is the commit alone (for a file, whose loop
 	 * device is not known yet, its writes and then the commit). Called

@@ -3,13 +3,12 @@
  * conflicts with ours? The verdict names the user, for the script's
  * message.
  *
- * The guest half scans every backend BASE/TYPE/DOM/DEV: two levels of
- * listings, then one read of physical-device per backend, each step's
- * requests in flight together (xs.c). xs-publish lists the tree before it
- * takes the lock (xhp_share_prepare); under the lock, the listings and the
- * reads of the backends they named then go out in one batch, and only
- * what changed in between (a new domain, a domain whose backends changed)
- * costs more. */
+ * The guest half runs under the hotplug lock, in three phases over one
+ * table of backends: list the tree BASE/TYPE/DOM/DEV (one batch per
+ * level, xs.c), fetch what each backend names (one batch of reads, then a
+ * stat of the paths that need one), and decide (pure: the identity set,
+ * the reader/writer rule, the same-VM rule). Only a backend that names a
+ * device of ours costs more: its mode, its domain's vm. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -142,568 +141,404 @@ void xhp_share_ours(struct xhp_share *c)
 	free(fid);
 }
 
-static int eq(const char *a, const char *b)
-{
-	return a != NULL && b != NULL && *a != '\0' && strcmp(a, b) == 0;
-}
+/* ---- the guest scan: list, fetch, decide ---- */
 
-/* Upstream's same_vm: is the frontend domain DOM of another backend the
- * same VM as ours, directly or through a stubdomain's target? Read only
- * for a backend that would otherwise conflict. */
-static int same_vm(struct xhp_share *c, const char *dom)
-{
-	char *vm, *tvm;
-	int same;
+/* One backend BASE/TYPE/DOM/DEV, and what the scan learns about it. */
+struct backend {
+	char *path;
+	size_t dom;             /* its domain directory: scan.dom[dom] */
+	int self;               /* our own backend: not compared */
+	char *pd, *pdp;         /* physical-device, physical-device-path:
+	                         * NULL when absent */
+	unsigned int pdl, pdpl;
+	int names;              /* what it names now: NAMES_* */
+	unsigned long maj, min; /* that device (for a file, its filesystem's:
+	                         * the verdict names it) */
+	dev_t dev;              /* NAMES_FILE: the file */
+	ino_t ino;
+	int mode;               /* its mode canonicalised, 0 when absent; read
+	                         * only when we are a reader and it names a
+	                         * device of ours */
+};
+enum { NAMES_NONE, NAMES_BLK, NAMES_FILE };
 
-	xhp_share_ours(c);
-	vm = xhp_share_dom_vm(c->q, dom, 0);
-	/* No vm: the other domain is being destroyed (its /local/domain
-	 * entry goes before its backends). Upstream lets such a leftover
-	 * share; we keep that. */
-	if (vm == NULL)
-		return 1;
-	tvm = xhp_share_dom_vm(c->q, dom, 1);
-	same = (c->ourvm != NULL && xhp_share_vm_same(c->ourvm, vm)) ||
-	       eq(c->ourtvm, vm) ||
-	       (c->ourvm != NULL && tvm != NULL && xhp_share_vm_same(c->ourvm, tvm)) ||
-	       eq(c->ourtvm, tvm);
-	free(vm);
-	free(tvm);
-	return same;
-}
-
-/* What a backend's path names now: 1 with *MAJ, *MIN when it is in our
- * identity set. V is the physical-device-path value (LEN bytes). */
-static int path_uses(struct xhp_share *c, const char *v, unsigned int len,
-		     unsigned long *maj, unsigned long *min)
-{
-	struct stat st;
-
-	/* A value with a NUL is no path any kernel backend could open. */
-	if (len == 0 || memchr(v, '\0', len) != NULL)
-		return 0;
-	if (stat(v, &st) == -1) {
-		/* Gone: nothing to share any more. */
-		if (errno != ENOENT && errno != ENOTDIR)
-			xhp_die_sys(XHP_SYS, "unable to stat %s", v);
-		return 0;
-	}
-	if (S_ISBLK(st.st_mode)) {
-		*maj = xhp_id_major(st.st_rdev);
-		*min = xhp_id_minor(st.st_rdev);
-		return xhp_id_has_blk(&c->ids, *maj, *min);
-	}
-	if (S_ISREG(st.st_mode)) {
-		*maj = xhp_id_major(st.st_dev);
-		*min = xhp_id_minor(st.st_dev);
-		return xhp_id_has_file(&c->ids, st.st_dev, st.st_ino);
-	}
-	return 0;
-}
-
-static int conflicts(struct xhp_share *c, const char *bp)
-{
-	char p[XHP_XS_PATHMAX], *m;
-	unsigned int len;
-	int cm;
-
-	if (c->mode == 'w')
-		return 1;
-	/* A reader conflicts only with writers. */
-	xhp_xs_pathf(p, XHP_SYS, "%s/%s", bp, "mode");
-	m = xhp_xs_read(c->q, p, &len);
-	if (m == NULL)
-		return 0;
-	cm = xhp_parse_mode(m, len);
-	free(m);
-	return cm == 'w';
-}
-
-/* A growing vector of malloc'd strings. */
-struct vec {
-	char **v;
-	size_t n, room;
+/* One domain directory BASE/TYPE/DOM. */
+struct domain {
+	char *path;
+	const char *id;         /* DOM, in PATH */
+	int vm_read;            /* VM and TVM fetched */
+	char *vm, *tvm;         /* its vm and its target's: NULL when absent */
 };
 
-static void *grow(void *p, size_t n, size_t size)
+/* The scan in progress; static, so that what it holds stays reachable
+ * when a helper dies in it and a leak checker does not count it. */
+static struct {
+	struct domain *dom;
+	size_t ndom, adom;
+	struct backend *be;
+	size_t nbe, abe;
+	struct xhp_xs_req *r;   /* the batch; each payload is malloc'd */
+	size_t nr, ar;
+} scan;
+
+/* Room in the array P of *ROOM elements of SIZE bytes for element N. */
+static void *room(void *p, size_t *room, size_t n, size_t size)
 {
-	p = realloc(p, (n ? n : 1) * size);
+	if (n < *room)
+		return p;
+	*room = *room ? 2 * *room : 64;
+	p = realloc(p, *room * size);
 	if (p == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
 	return p;
 }
 
-/* Append the malloc'd string S. */
-static void vec_push(struct vec *a, char *s)
+/* Queue a request of TYPE (XS_DIRECTORY, XS_READ) on DIR/NODE (NODE NULL:
+ * DIR itself). */
+static void put(unsigned int type, const char *dir, const char *node)
 {
-	if (a->n == a->room) {
-		a->room = a->room ? 2 * a->room : 64;
-		a->v = grow(a->v, a->room, sizeof(*a->v));
-	}
-	a->v[a->n++] = s;
+	struct xhp_xs_req *r;
+
+	scan.r = room(scan.r, &scan.ar, scan.nr, sizeof(*scan.r));
+	r = &scan.r[scan.nr++];
+	memset(r, 0, sizeof(*r));
+	r->type = type;
+	r->data = xhp_xs_msg(XHP_SYS, dir, node, NULL, &r->len);
 }
 
-/* Append the path X/Y. */
-static void vec_add(struct vec *a, const char *x, const char *y)
+/* Send the queued requests; their replies are in scan.r. */
+static void send(struct xhp_share *c)
 {
-	vec_push(a, xhp_xs_msg(XHP_SYS, x, y, NULL, NULL));
+	xhp_xs_batch(c->q, scan.r, scan.nr);
 }
 
-/* OUT->v[OUT->n - 1] is in directory PARENT: note it in *PARENTS (*ROOM
- * its room). */
-static void set_parent(const struct vec *out, size_t **parents, size_t *room,
-		       size_t parent)
-{
-	if (out->n > *room) {
-		*room = out->room;
-		*parents = grow(*parents, *room, sizeof(**parents));
-	}
-	(*parents)[out->n - 1] = parent;
-}
-
-static void vec_free(struct vec *a)
+/* Free the batch and the replies not taken from it. */
+static void drop(void)
 {
 	size_t i;
 
-	for (i = 0; i < a->n; i++)
-		free(a->v[i]);
-	free(a->v);
-	a->v = NULL;
-	a->n = a->room = 0;
-}
-
-/* Requests R[0..N): list (TYPE XS_DIRECTORY) or read the N paths P. */
-static void req(struct xhp_xs_req *r, unsigned int type, char **p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		memset(&r[i], 0, sizeof(r[i]));
-		r[i].type = type;
-		r[i].data = p[i];
-		r[i].len = strlen(p[i]) + 1;
+	for (i = 0; i < scan.nr; i++) {
+		free((char *)scan.r[i].data);
+		free(scan.r[i].val);
 	}
+	scan.nr = 0;
 }
 
-static struct xhp_xs_req *reqs(size_t n)
+/* The value of the read R, taken from it (*LEN its length); NULL when the
+ * node does not exist. Dies 111 on any other error. */
+static char *take(struct xhp_xs_req *r, unsigned int *len)
 {
-	struct xhp_xs_req *r = calloc(n + 1, sizeof(*r));
+	char *v = r->val;
 
-	if (r == NULL)
-		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	return r;
+	if (r->err != 0 && r->err != ENOENT) {
+		errno = r->err;
+		xhp_die_sys(XHP_SYS, "unable to read %s", r->data);
+	}
+	r->val = NULL;
+	*len = r->vlen;
+	return v;
 }
 
-static void reqs_free(struct xhp_xs_req *r, size_t n)
+/* The names in the listing R of DIR, *N of them: one malloc'd block. */
+static char **names(struct xhp_share *c, const char *dir,
+		    const struct xhp_xs_req *r, unsigned int *n)
 {
-	size_t i;
+	char **v;
 
-	for (i = 0; i < n && r != NULL; i++)
-		free(r[i].val);
-	free(r);
-}
-
-/* Was the listing R the same as P, and whole (not fetched in parts)? */
-static int same(const struct xhp_xs_req *p, const struct xhp_xs_req *r)
-{
-	return p->err == r->err && p->err != E2BIG && p->vlen == r->vlen &&
-	       (p->vlen == 0 || memcmp(p->val, r->val, p->vlen) == 0);
-}
-
-/* Every child of the directory DIR, whose listing is R, as "DIR/NAME" in
- * OUT, with PARENT in *PARENTS (when not NULL; *ROOM its room). */
-static void expand(struct xhp_share *c, const char *dir,
-		   const struct xhp_xs_req *r, struct vec *out,
-		   size_t **parents, size_t *room, size_t parent)
-{
-	char **names = NULL;
-	unsigned int k, nv = 0;
-	int lib = 0;
-
-	/* A list over 4096 bytes does not fit one reply: libxenstore
+	*n = 0;
+	/* A listing over 4096 bytes does not fit one reply: libxenstore
 	 * fetches it in parts (XS_DIRECTORY_PART). */
 	if (r->err == E2BIG) {
 		if (c->h == NULL)
 			c->h = xs_open(0);
 		if (c->h == NULL)
 			xhp_die_sys(XHP_SYS, "unable to connect to xenstore");
-		names = xs_directory(c->h, XBT_NULL, dir, &nv);
-		if (names == NULL && errno != ENOENT)
+		v = xs_directory(c->h, XBT_NULL, dir, n);
+		if (v == NULL && errno != ENOENT)
 			xhp_die_sys(XHP_SYS, "unable to list %s", dir);
-		lib = 1;
-	} else if (r->err != 0 && r->err != ENOENT) {
-		errno = r->err;
-		xhp_die_sys(XHP_SYS, "unable to list %s", dir);
-	} else if (r->val != NULL) {
-		names = xhp_xs_split(r->val, r->vlen, &nv);
+		return v;
 	}
 	/* A directory gone meanwhile has nothing in it. */
-	for (k = 0; k < nv; k++) {
-		if (lib && names[k][0] == '\0')
-			continue;
-		vec_add(out, dir, names[k]);
-		if (parents != NULL)
-			set_parent(out, parents, room, parent);
+	if (r->err != 0 && r->err != ENOENT) {
+		errno = r->err;
+		xhp_die_sys(XHP_SYS, "unable to list %s", dir);
 	}
-	free(names);
+	return r->val == NULL ? NULL : xhp_xs_split(r->val, r->vlen, n);
 }
 
-/* The tree as listed: the type directories, the domain directories and
- * the backends, with the listings that named them. */
-struct xhp_scan {
-	struct vec tdirs, ddirs, bes;
-	struct xhp_xs_req *tr, *dr;  /* the listings of tdirs, ddirs */
-	size_t *dom;                /* bes.v[i] is in ddirs.v[dom[i]] */
-	size_t *first;              /* ddirs.v[k]'s backends: from first[k]
-	                             * to first[k + 1] */
-};
-
-static void scan_free(struct xhp_scan *s)
+static void add_dom(char *path)
 {
-	reqs_free(s->tr, s->tdirs.n);
-	reqs_free(s->dr, s->ddirs.n);
-	vec_free(&s->tdirs);
-	vec_free(&s->ddirs);
-	vec_free(&s->bes);
-	free(s->dom);
-	free(s->first);
-	memset(s, 0, sizeof(*s));
+	struct domain *d;
+
+	scan.dom = room(scan.dom, &scan.adom, scan.ndom, sizeof(*scan.dom));
+	d = &scan.dom[scan.ndom++];
+	memset(d, 0, sizeof(*d));
+	d->path = path;
+	d->id = strrchr(path, '/') + 1;
 }
 
-/* S->ddirs and S->bes from the listings S->tr and S->dr as they are. */
-static void expand_all(struct xhp_share *c, struct xhp_scan *s, int level)
+static void add_be(char *path, size_t dom, int self)
 {
-	size_t i, room = 0;
+	struct backend *b;
 
-	if (level == 0) {
-		for (i = 0; i < s->tdirs.n; i++)
-			expand(c, s->tdirs.v[i], &s->tr[i], &s->ddirs, NULL,
-			       NULL, 0);
+	scan.be = room(scan.be, &scan.abe, scan.nbe, sizeof(*scan.be));
+	b = &scan.be[scan.nbe++];
+	memset(b, 0, sizeof(*b));
+	b->path = path;
+	b->dom = dom;
+	b->self = self;
+}
+
+/* Is the domain directory DIR the one of our own backend? Compared
+ * normalised: our backend may be named relative or absolute. */
+static int our_dom(const struct xhp_share *c, const char *dir)
+{
+	const char *slash = strrchr(c->selfn, '/');
+	char n[XHP_XS_PATHMAX];
+	size_t len;
+
+	if (slash == NULL)
+		return 0;
+	xhp_xs_normalise(n, dir);
+	len = strlen(n);
+	return len == (size_t)(slash - c->selfn) &&
+	       memcmp(n, c->selfn, len) == 0;
+}
+
+/* List the tree BASE/TYPE/DOM/DEV (TYPES comma-separated): the types'
+ * listings in one batch, then the domains' in another. */
+static void list(struct xhp_share *c, const char *base, const char *types)
+{
+	char *copy, *t, *save = NULL, **v;
+	const char *self = strrchr(c->selfn, '/');
+	unsigned int k, n;
+	size_t i;
+	int ours;
+
+	copy = strdup(types);
+	if (copy == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	for (t = strtok_r(copy, ",", &save); t != NULL;
+	     t = strtok_r(NULL, ",", &save))
+		put(XS_DIRECTORY, base, t);
+	free(copy);
+	send(c);
+	for (i = 0; i < scan.nr; i++) {
+		v = names(c, scan.r[i].data, &scan.r[i], &n);
+		for (k = 0; k < n; k++)
+			if (v[k][0] != '\0')
+				add_dom(xhp_xs_msg(XHP_SYS, scan.r[i].data,
+						   v[k], NULL, NULL));
+		free(v);
+	}
+	drop();
+
+	for (i = 0; i < scan.ndom; i++)
+		put(XS_DIRECTORY, scan.dom[i].path, NULL);
+	send(c);
+	for (i = 0; i < scan.ndom; i++) {
+		v = names(c, scan.dom[i].path, &scan.r[i], &n);
+		ours = our_dom(c, scan.dom[i].path);
+		for (k = 0; k < n; k++)
+			if (v[k][0] != '\0')
+				add_be(xhp_xs_msg(XHP_SYS, scan.dom[i].path,
+						  v[k], NULL, NULL), i,
+				       ours && strcmp(v[k], self + 1) == 0);
+		free(v);
+	}
+	drop();
+}
+
+/* What B's physical-device-path names now: the path is the truth for a
+ * path-only writer, or before libxl converted it, and an unparsable
+ * physical-device may still have a path that says what the backend is
+ * about to open. */
+static void stat_path(struct backend *b)
+{
+	struct stat st;
+
+	/* A value with a NUL is no path any kernel backend could open. */
+	if (b->pdpl == 0 || memchr(b->pdp, '\0', b->pdpl) != NULL)
+		return;
+	if (stat(b->pdp, &st) == -1) {
+		/* Gone: nothing to share any more. */
+		if (errno != ENOENT && errno != ENOTDIR)
+			xhp_die_sys(XHP_SYS, "unable to stat %s", b->pdp);
 		return;
 	}
-	s->first = grow(NULL, s->ddirs.n + 1, sizeof(*s->first));
-	for (i = 0; i < s->ddirs.n; i++) {
-		s->first[i] = s->bes.n;
-		expand(c, s->ddirs.v[i], &s->dr[i], &s->bes, &s->dom, &room,
-		       i);
+	if (S_ISBLK(st.st_mode)) {
+		b->names = NAMES_BLK;
+		b->maj = xhp_id_major(st.st_rdev);
+		b->min = xhp_id_minor(st.st_rdev);
+	} else if (S_ISREG(st.st_mode)) {
+		b->names = NAMES_FILE;
+		b->maj = xhp_id_major(st.st_dev);
+		b->min = xhp_id_minor(st.st_dev);
+		b->dev = st.st_dev;
+		b->ino = st.st_ino;
 	}
-	s->first[s->ddirs.n] = s->bes.n;
 }
 
-/* List the tree from BASE/TYPES into S: two round trips. */
-static void list_tree(struct xhp_share *c, struct xhp_scan *s,
-		      const char *base, const char *types)
+/* Does B name a device of our identity set? */
+static int uses(const struct xhp_share *c, const struct backend *b)
 {
-	char *list, *type, *save = NULL;
-
-	memset(s, 0, sizeof(*s));
-	list = strdup(types);
-	if (list == NULL)
-		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	for (type = strtok_r(list, ",", &save); type != NULL;
-	     type = strtok_r(NULL, ",", &save))
-		vec_add(&s->tdirs, base, type);
-	free(list);
-	s->tr = reqs(s->tdirs.n);
-	req(s->tr, XS_DIRECTORY, s->tdirs.v, s->tdirs.n);
-	xhp_xs_batch(c->q, s->tr, s->tdirs.n);
-	expand_all(c, s, 0);
-	s->dr = reqs(s->ddirs.n);
-	req(s->dr, XS_DIRECTORY, s->ddirs.v, s->ddirs.n);
-	xhp_xs_batch(c->q, s->dr, s->ddirs.n);
-	expand_all(c, s, 1);
+	if (b->self)
+		return 0;
+	if (b->names == NAMES_BLK)
+		return xhp_id_has_blk(&c->ids, b->maj, b->min);
+	if (b->names == NAMES_FILE)
+		return xhp_id_has_file(&c->ids, b->dev, b->ino);
+	return 0;
 }
 
-static struct xhp_scan prepared;
-
-void xhp_share_prepare(struct xhp_share *c, const char *base,
-		       const char *types)
+/* Do our mode and B's conflict? A reader conflicts only with writers. */
+static int conflicts(const struct xhp_share *c, const struct backend *b)
 {
-	list_tree(c, &prepared, base, types);
-	c->prepared = 1;
+	return c->mode == 'w' || b->mode == 'w';
 }
 
-static int cmp_path(const void *a, const void *b)
+/* Read NODE (physical-device, or with PATH physical-device-path) of every
+ * backend that does not name a device yet, in one batch. */
+static void read_nodes(struct xhp_share *c, const char *node, int path)
 {
-	return strcmp(**(char *const *const *)a, **(char *const *const *)b);
-}
+	struct backend *b;
+	size_t i, j = 0;
 
-/* The index of the prepared domain directory named D, or (size_t)-1.
- * BY: prepared.ddirs.v's entries sorted by name (pointers into it). */
-static size_t find_dom(char ***by, const char *d)
-{
-	char *const *key = (char *const *)&d;
-	char ***hit;
-
-	hit = bsearch(&key, by, prepared.ddirs.n, sizeof(*by), cmp_path);
-	return hit == NULL ? (size_t)-1 : (size_t)(*hit - prepared.ddirs.v);
-}
-
-/* Under the lock, from the prepared listing: the tree as it is now in
- * NOW, and the physical-device of each of its backends in PD and PDL
- * (malloc'd arrays, NOW->bes.n long). One batch re-lists what was listed
- * and reads what it named; then whatever changed is listed and read. */
-static void rescan(struct xhp_share *c, struct xhp_scan *now, char ***pd,
-		   unsigned int **pdl)
-{
-	struct xhp_scan *p = &prepared;
-	size_t nt = p->tdirs.n, nd = p->ddirs.n, nb = p->bes.n, i, k, b;
-	size_t *from, nl = 0, nr = 0, *at, room = 0;
-	char *hit;
-	struct xhp_xs_req *r = reqs(nt + nd + nb), *lr;
-	struct vec pdp = { NULL, 0, 0 }, lp = { NULL, 0, 0 };
-	char ***by;
-
-	/* The batch: the two levels of listings, and the backends'
-	 * physical-device. */
-	for (i = 0; i < nb; i++)
-		vec_add(&pdp, p->bes.v[i], "physical-device");
-	req(r, XS_DIRECTORY, p->tdirs.v, nt);
-	req(r + nt, XS_DIRECTORY, p->ddirs.v, nd);
-	req(r + nt + nd, XS_READ, pdp.v, nb);
-	xhp_xs_batch(c->q, r, nt + nd + nb);
-
-	/* The domains now, and where each was in the prepared listing. */
-	memset(now, 0, sizeof(*now));
-	for (i = 0; i < nt; i++)
-		vec_add(&now->tdirs, p->tdirs.v[i], NULL);
-	now->tr = reqs(nt);
-	for (i = 0; i < nt; i++) {
-		now->tr[i] = r[i];
-		r[i].val = NULL;
-	}
-	expand_all(c, now, 0);
-	from = grow(NULL, now->ddirs.n + 1, sizeof(*from));
-	for (i = 0; i < nt && same(&p->tr[i], &now->tr[i]); i++)
-		;
-	if (i == nt && now->ddirs.n == nd) {
-		for (k = 0; k < nd; k++)
-			from[k] = k;
-	} else {
-		by = grow(NULL, nd + 1, sizeof(*by));
-		for (k = 0; k < nd; k++)
-			by[k] = &p->ddirs.v[k];
-		qsort(by, nd, sizeof(*by), cmp_path);
-		for (k = 0; k < now->ddirs.n; k++)
-			from[k] = find_dom(by, now->ddirs.v[k]);
-		free(by);
-	}
-
-	/* Each domain's listing: from the batch, or (a new domain) listed
-	 * now. */
-	now->dr = reqs(now->ddirs.n);
-	for (k = 0; k < now->ddirs.n; k++) {
-		if (from[k] == (size_t)-1) {
-			vec_add(&lp, now->ddirs.v[k], NULL);
+	for (i = 0; i < scan.nbe; i++)
+		if (!scan.be[i].self && scan.be[i].names == NAMES_NONE)
+			put(XS_READ, scan.be[i].path, node);
+	if (scan.nr == 0)
+		return;
+	send(c);
+	for (i = 0; i < scan.nbe; i++) {
+		b = &scan.be[i];
+		if (b->self || b->names != NAMES_NONE)
 			continue;
-		}
-		now->dr[k] = r[nt + from[k]];
-		r[nt + from[k]].val = NULL;
-		r[nt + from[k]].err = 0;
-	}
-	if (lp.n > 0) {
-		lr = reqs(lp.n);
-		req(lr, XS_DIRECTORY, lp.v, lp.n);
-		xhp_xs_batch(c->q, lr, lp.n);
-		for (k = 0; k < now->ddirs.n; k++)
-			if (from[k] == (size_t)-1)
-				now->dr[k] = lr[nl++];
-		free(lr);
-	}
-	vec_free(&lp);
-
-	/* Each domain's backends: when its listing is what it was, those
-	 * listed before (moved over), else its listing's. */
-	hit = grow(NULL, now->ddirs.n + 1, sizeof(*hit));
-	now->first = grow(NULL, now->ddirs.n + 1, sizeof(*now->first));
-	for (k = 0; k < now->ddirs.n; k++) {
-		size_t pk = from[k], o;
-
-		hit[k] = pk != (size_t)-1 && same(&p->dr[pk], &now->dr[k]);
-		now->first[k] = now->bes.n;
-		if (!hit[k]) {
-			expand(c, now->ddirs.v[k], &now->dr[k], &now->bes,
-			       &now->dom, &room, k);
-			continue;
-		}
-		for (o = p->first[pk]; o < p->first[pk + 1]; o++) {
-			vec_push(&now->bes, p->bes.v[o]);
-			p->bes.v[o] = NULL;
-			set_parent(&now->bes, &now->dom, &room, k);
-		}
-	}
-	now->first[now->ddirs.n] = now->bes.n;
-
-	/* Each backend's physical-device: from the batch when its domain
-	 * lists the same backends as before, else read now. */
-	*pd = grow(NULL, now->bes.n + 1, sizeof(**pd));
-	*pdl = grow(NULL, now->bes.n + 1, sizeof(**pdl));
-	at = grow(NULL, now->bes.n + 1, sizeof(*at));
-	vec_free(&pdp);
-	for (k = 0; k < now->ddirs.n; k++) {
-		size_t pk = from[k];
-
-		for (b = now->first[k]; b < now->first[k + 1]; b++) {
-			size_t o = hit[k] ? p->first[pk] + (b - now->first[k]) : 0;
-
-			if (hit[k]) {
-				struct xhp_xs_req *x = &r[nt + nd + o];
-
-				if (x->err != 0 && x->err != ENOENT) {
-					errno = x->err;
-					xhp_die_sys(XHP_SYS, "unable to read "
-						    "%s/physical-device",
-						    now->bes.v[b]);
-				}
-				(*pd)[b] = x->val;
-				(*pdl)[b] = x->vlen;
-				x->val = NULL;
-				continue;
-			}
-			at[nr++] = b;
-			vec_add(&pdp, now->bes.v[b], "physical-device");
-		}
-	}
-	if (nr > 0) {
-		char **v = grow(NULL, nr, sizeof(*v));
-		unsigned int *l = grow(NULL, nr, sizeof(*l));
-
-		xhp_xs_many(c->q, 0, pdp.v, nr, v, l);
-		for (i = 0; i < nr; i++) {
-			(*pd)[at[i]] = v[i];
-			(*pdl)[at[i]] = l[i];
-		}
-		free(v);
-		free(l);
-	}
-	vec_free(&pdp);
-	free(at);
-	free(hit);
-	free(from);
-	reqs_free(r, nt + nd + nb);
-}
-
-/* Then each backend in turn, as listed: is it using our device in a
- * conflicting mode? PD, PDL: the backends' physical-device (freed). */
-static int check(struct xhp_share *c, struct xhp_scan *s, char **pd,
-		 unsigned int *pdl)
-{
-	char bn[XHP_XS_PATHMAX], **pp, **nval, *ours;
-	const char *self;
-	struct vec need = { NULL, 0, 0 };
-	unsigned int *ppl, *nlen;
-	unsigned long maj, min;
-	size_t i, k, *at, lastdom = (size_t)-1;
-	signed char *mine;
-	int busy = 0, same_dom = -1, uses;
-
-	pp = calloc(s->bes.n + 1, sizeof(*pp));
-	ppl = calloc(s->bes.n + 1, sizeof(*ppl));
-	at = calloc(s->bes.n + 1, sizeof(*at));
-	nval = calloc(s->bes.n + 1, sizeof(*nval));
-	nlen = calloc(s->bes.n + 1, sizeof(*nlen));
-	mine = calloc(s->bes.n + 1, sizeof(*mine));
-	if (pp == NULL || ppl == NULL || at == NULL || nval == NULL ||
-	    nlen == NULL || mine == NULL)
-		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	/* mine[]: 1 a device of ours, 0 another or our own backend, -1 look
-	 * at the path. Path-only writers, or libxl not yet converted: the
-	 * path names the device, and its identity now is what matters. An
-	 * unparsable physical-device may still have a path that tells what
-	 * the backend is about to open. The paths of those backends, read
-	 * together, go to pp[] (their ppl[] as lengths) at the backend's
-	 * index. */
-	/* Our own backend is skipped: found by its domain's directory,
-	 * normalised once per domain, and its name. */
-	self = strrchr(c->selfn, '/');
-	ours = calloc(s->ddirs.n + 1, 1);
-	if (ours == NULL)
-		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	for (k = 0; k < s->ddirs.n && self != NULL; k++) {
-		xhp_xs_normalise(bn, s->ddirs.v[k]);
-		ours[k] = strlen(bn) == (size_t)(self - c->selfn) &&
-			  memcmp(bn, c->selfn, strlen(bn)) == 0;
-	}
-	for (i = 0; i < s->bes.n; i++) {
-		if (ours[s->dom[i]] && strcmp(s->bes.v[i] +
-		    strlen(s->ddirs.v[s->dom[i]]), self) == 0)
-			continue;
-		if (pd[i] != NULL && xhp_parse_physdev(pd[i], pdl[i], c->fmt,
-						       &maj, &min) == 0) {
-			mine[i] = (signed char)xhp_id_has_blk(&c->ids, maj,
-								 min);
-			continue;
-		}
-		mine[i] = -1;
-		at[need.n] = i;
-		vec_add(&need, s->bes.v[i], "physical-device-path");
-	}
-	xhp_xs_many(c->q, 0, need.v, need.n, nval, nlen);
-	for (k = 0; k < need.n; k++) {
-		pp[at[k]] = nval[k];
-		ppl[at[k]] = nlen[k];
-	}
-	vec_free(&need);
-
-	for (i = 0; i < s->bes.n && !busy; i++) {
-		if (mine[i] == 1)
-			uses = xhp_parse_physdev(pd[i], pdl[i], c->fmt, &maj,
-						 &min) == 0;
+		if (path)
+			b->pdp = take(&scan.r[j++], &b->pdpl);
 		else
-			uses = mine[i] == -1 && pp[i] != NULL &&
-			       path_uses(c, pp[i], ppl[i], &maj, &min);
-		if (!uses || !conflicts(c, s->bes.v[i]))
+			b->pd = take(&scan.r[j++], &b->pdl);
+	}
+	drop();
+}
+
+/* What each backend names: its physical-device, in one batch; for those
+ * whose physical-device is absent or unparsable, physical-device-path in
+ * another, and a stat of it. Then, for the few that name a device of
+ * ours: their mode, and for those that conflict, the vm of their domain
+ * and ours (same_vm). */
+static void fetch(struct xhp_share *c)
+{
+	struct backend *b;
+	struct domain *d;
+	char p[XHP_XS_PATHMAX], *m;
+	unsigned int len;
+	size_t i;
+
+	read_nodes(c, "physical-device", 0);
+	for (i = 0; i < scan.nbe; i++) {
+		b = &scan.be[i];
+		if (b->pd != NULL && xhp_parse_physdev(b->pd, b->pdl, c->fmt,
+						       &b->maj, &b->min) == 0)
+			b->names = NAMES_BLK;
+	}
+	read_nodes(c, "physical-device-path", 1);
+	for (i = 0; i < scan.nbe; i++)
+		if (scan.be[i].pdp != NULL)
+			stat_path(&scan.be[i]);
+
+	for (i = 0; i < scan.nbe; i++) {
+		b = &scan.be[i];
+		if (!uses(c, b))
 			continue;
-		if (s->dom[i] != lastdom) {
-			lastdom = s->dom[i];
-			same_dom = same_vm(c, strrchr(s->ddirs.v[lastdom], '/') +
-					   1);
+		if (c->mode == 'r') {
+			xhp_xs_pathf(p, XHP_SYS, "%s/%s", b->path, "mode");
+			m = xhp_xs_read(c->q, p, &len);
+			b->mode = m == NULL ? 0 : xhp_parse_mode(m, len);
+			free(m);
 		}
-		if (!same_dom)
-			busy = xhp_share_busy(c, "guest", maj, min,
-					      s->bes.v[i]);
+		d = &scan.dom[b->dom];
+		if (!conflicts(c, b) || d->vm_read)
+			continue;
+		xhp_share_ours(c);
+		d->vm_read = 1;
+		d->vm = xhp_share_dom_vm(c->q, d->id, 0);
+		if (d->vm != NULL)
+			d->tvm = xhp_share_dom_vm(c->q, d->id, 1);
 	}
-	for (i = 0; i < s->bes.n; i++) {
-		free(pd[i]);
-		free(pp[i]);
+}
+
+static int eq(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && *a != '\0' && strcmp(a, b) == 0;
+}
+
+/* Upstream's same_vm: is domain D the same VM as our frontend, directly or
+ * through a stubdomain's target? */
+static int same_vm(const struct xhp_share *c, const struct domain *d)
+{
+	const char *ours = c->ourvm;
+
+	/* No vm: the other domain is being destroyed (its /local/domain
+	 * entry goes before its backends). Upstream lets such a leftover
+	 * share; we keep that. */
+	if (d->vm == NULL)
+		return 1;
+	return (ours != NULL && xhp_share_vm_same(ours, d->vm)) ||
+	       eq(c->ourtvm, d->vm) ||
+	       (ours != NULL && d->tvm != NULL &&
+		xhp_share_vm_same(ours, d->tvm)) ||
+	       eq(c->ourtvm, d->tvm);
+}
+
+/* The first backend, in listing order, that uses a device of ours in a
+ * conflicting mode and is not the same VM; NULL when there is none. */
+static const struct backend *decide(const struct xhp_share *c)
+{
+	const struct backend *b;
+	size_t i;
+
+	for (i = 0; i < scan.nbe; i++) {
+		b = &scan.be[i];
+		if (uses(c, b) && conflicts(c, b) &&
+		    !same_vm(c, &scan.dom[b->dom]))
+			return b;
 	}
-	free(pd);
-	free(pdl);
-	free(pp);
-	free(ppl);
-	free(at);
-	free(nval);
-	free(nlen);
-	free(mine);
-	free(ours);
-	return busy;
+	return NULL;
+}
+
+static void scan_free(void)
+{
+	size_t i;
+
+	drop();
+	for (i = 0; i < scan.nbe; i++) {
+		free(scan.be[i].path);
+		free(scan.be[i].pd);
+		free(scan.be[i].pdp);
+	}
+	for (i = 0; i < scan.ndom; i++) {
+		free(scan.dom[i].path);
+		free(scan.dom[i].vm);
+		free(scan.dom[i].tvm);
+	}
+	free(scan.be);
+	free(scan.dom);
+	free(scan.r);
+	memset(&scan, 0, sizeof(scan));
 }
 
 int xhp_share_guests(struct xhp_share *c, const char *base,
 		     const char *types)
 {
-	struct xhp_scan now;
-	char **pd;
-	unsigned int *pdl;
-	size_t i;
-	int busy;
+	const struct backend *b;
+	int busy = 0;
 
-	if (c->prepared) {
-		rescan(c, &now, &pd, &pdl);
-		scan_free(&prepared);
-		c->prepared = 0;
-	} else {
-		struct vec p = { NULL, 0, 0 };
-
-		list_tree(c, &now, base, types);
-		for (i = 0; i < now.bes.n; i++)
-			vec_add(&p, now.bes.v[i], "physical-device");
-		pd = grow(NULL, now.bes.n + 1, sizeof(*pd));
-		pdl = grow(NULL, now.bes.n + 1, sizeof(*pdl));
-		xhp_xs_many(c->q, 0, p.v, p.n, pd, pdl);
-		vec_free(&p);
-	}
-	busy = check(c, &now, pd, pdl);
-	scan_free(&now);
+	list(c, base, types);
+	fetch(c);
+	b = decide(c);
+	if (b != NULL)
+		busy = xhp_share_busy(c, "guest", b->maj, b->min, b->path);
+	scan_free();
 	return busy;
 }

@@ -342,7 +342,6 @@ struct xhp_share {
 	const char *self;       /* our backend, as given */
 	char selfn[XHP_XS_PATHMAX];
 	int ours_read;          /* ourvm, ourtvm fetched */
-	int prepared;           /* xhp_share_prepare listed the tree */
 	char *ourvm, *ourtvm;
 	char *verdict;          /* after a 1: "guest MM PATH" / "local MM MNT" */
 };
@@ -368,15 +367,9 @@ char *xhp_share_dom_vm(struct xhp_xs *q, const char *dom, int target);
 /* Fetch our frontend's vm and its target's vm, once (same_vm). */
 void xhp_share_ours(struct xhp_share *c);
 
-/* Before the lock: list the backends BASE/TYPE/DOM/DEV (TYPES
- * comma-separated), so that xhp_share_guests under it re-lists them and
- * reads their physical-device in one round trip. Dies 111. */
-void xhp_share_prepare(struct xhp_share *c, const char *base,
-		       const char *types);
-
 /* Every backend BASE/TYPE/DOM/DEV (TYPES comma-separated) but C->self
- * against C->ids; from xhp_share_prepare's listing if there is one (the
- * same BASE and TYPES). 0 ok, 1 busy. Dies 111. */
+ * against C->ids (C->selfn set by xhp_xs_normalise), listed and read now:
+ * call it under the lock. 0 ok, 1 busy (C->verdict set). Dies 111. */
 int xhp_share_guests(struct xhp_share *c, const char *base,
 		     const char *types);
 
