@@ -160,9 +160,10 @@ static void fast_read(struct xhp_xs *q, const char *be, struct fast *f)
 	if (v[3] == NULL || (strcmp(v[3], "r") != 0 && strcmp(v[3], "ro") != 0 &&
 	    strcmp(v[3], "w") != 0 && strcmp(v[3], "rw") != 0))
 		defer("mode not r, ro, w or rw", "");
-	/* At most 32767, as the script checks. */
+	/* A domid: 0x7FF0 and above are reserved. */
 	if (v[4] == NULL || strlen(v[4]) > 5 || strspn(v[4], "0123456789") !=
-	    strlen(v[4]) || xhp_parse_ulong(v[4], 10, 32767, &fid) == -1)
+	    strlen(v[4]) ||
+	    xhp_parse_ulong(v[4], 10, XHP_DOMID_MAX, &fid) == -1)
 		defer("frontend-id not a domid", "");
 	if (!f->already) {
 		if (stat(v[2], &st) == -1)

@@ -118,7 +118,7 @@ char *xhp_share_dom_vm(struct xhp_xs *q, const char *dom, int target)
 		return dom_vm(q, dom);
 	xhp_xs_pathf(p, XHP_SYS, "/local/domain/%s/%s", dom, "target");
 	t = xhp_xs_read(q, p, NULL);
-	if (t != NULL && xhp_parse_ulong(t, 10, 0x7fefUL, &id) == 0)
+	if (t != NULL && xhp_parse_ulong(t, 10, XHP_DOMID_MAX, &id) == 0)
 		vm = dom_vm(q, t);
 	free(t);
 	return vm;
@@ -134,7 +134,7 @@ void xhp_share_ours(struct xhp_share *c)
 	c->ours_read = 1;
 	xhp_xs_pathf(p, XHP_SYS, "%s/%s", c->self, "frontend-id");
 	fid = xhp_xs_read(c->q, p, NULL);
-	if (fid != NULL && xhp_parse_ulong(fid, 10, 0x7fefUL, &id) == 0) {
+	if (fid != NULL && xhp_parse_ulong(fid, 10, XHP_DOMID_MAX, &id) == 0) {
 		c->ourvm = xhp_share_dom_vm(c->q, fid, 0);
 		c->ourtvm = xhp_share_dom_vm(c->q, fid, 1);
 	}

@@ -33,6 +33,10 @@ enum {
 	XHP_NOTFOUND = 127
 };
 
+/* The highest domid: 0x7FF0 (DOMID_FIRST_RESERVED) and above are
+ * reserved. */
+#define XHP_DOMID_MAX 32751
+
 /* Program name used in messages; set from argv[0] by xhp_init. */
 extern const char *xhp_prog;
 void xhp_init(const char *argv0);
