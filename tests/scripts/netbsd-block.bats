@@ -756,12 +756,19 @@ EOF
 }
 
 # forks TRACE: the processes the script started in an strace -f -e
-# trace=process log: every fork, vfork or clone, except those of the stubs
-# (a real NetBSD mount or sysctl is one process; the stub scripts are more).
+# trace=process log: every fork, vfork or clone that returned a pid, except
+# those of the stubs (a real NetBSD mount or sysctl is one process; the stub
+# scripts are more). A call counts by its return, which strace prints on the
+# call's line or, when another process's line came in between, on its
+# "<... clone resumed>" line. A call that made no process is not counted:
+# one interrupted by a signal is restarted by the kernel and strace logs it
+# twice, first as "= ? ERESTARTNOINTR (To be restarted)".
 forks() {
 	awk -v stubs="$XHP_TOP/tests/stubs/" '
 		$2 ~ /^execve\(/ && index($2, "\"" stubs) == 8 { stub[$1] = 1 }
-		$2 ~ /^(clone|clone3|fork|vfork)\(/ && !($1 in stub) { n++ }
+		($2 ~ /^(clone|clone3|fork|vfork)\(/ ||
+		    ($2 == "<..." && $3 ~ /^(clone|clone3|fork|vfork)$/)) &&
+		    $(NF - 1) == "=" && $NF ~ /^[0-9]+$/ && !($1 in stub) { n++ }
 		END { print n + 0 }' "$1"
 }
 
