@@ -100,26 +100,38 @@ int xhp_share_vm_same(const char *ours, const char *theirs)
 	       strncmp(ours, theirs, lt) == 0;
 }
 
-/* vm of domain DOM (a decimal domid as text); NULL when absent. */
-static char *dom_vm(struct xhp_xs *q, const char *dom)
+/* NODE of domain DOM (a decimal domid as text); NULL when absent, and
+ * when we may not read it: a driver domain is refused (EACCES) other
+ * domains' vm and target, and upstream's xenstore_read_default takes its
+ * default on any failure. Dies 111 on other errors. */
+static char *dom_node(struct xhp_xs *q, const char *dom, const char *node)
 {
+	struct xhp_xs_req r;
 	char p[XHP_XS_PATHMAX];
 
-	xhp_xs_pathf(p, XHP_SYS, "/local/domain/%s/%s", dom, "vm");
-	return xhp_xs_read(q, p, NULL);
+	xhp_xs_pathf(p, XHP_SYS, "/local/domain/%s/%s", dom, node);
+	memset(&r, 0, sizeof(r));
+	r.type = XS_READ;
+	r.data = p;
+	r.len = strlen(p) + 1;
+	xhp_xs_batch(q, &r, 1);
+	if (r.err != 0 && r.err != ENOENT && r.err != EACCES) {
+		errno = r.err;
+		xhp_die_sys(XHP_SYS, "unable to read %s", p);
+	}
+	return r.val;
 }
 
 char *xhp_share_dom_vm(struct xhp_xs *q, const char *dom, int target)
 {
-	char p[XHP_XS_PATHMAX], *t, *vm = NULL;
+	char *t, *vm = NULL;
 	unsigned long id;
 
 	if (!target)
-		return dom_vm(q, dom);
-	xhp_xs_pathf(p, XHP_SYS, "/local/domain/%s/%s", dom, "target");
-	t = xhp_xs_read(q, p, NULL);
+		return dom_node(q, dom, "vm");
+	t = dom_node(q, dom, "target");
 	if (t != NULL && xhp_parse_ulong(t, 10, XHP_DOMID_MAX, &id) == 0)
-		vm = dom_vm(q, t);
+		vm = dom_node(q, t, "vm");
 	free(t);
 	return vm;
 }

@@ -365,7 +365,8 @@ int xhp_share_mounts(struct xhp_share *c, const char *mountinfo);
 int xhp_share_vm_same(const char *ours, const char *theirs);
 
 /* vm of domain DOM (decimal domid text), or with TARGET of the domain
- * named in its "target" node (a stubdomain's guest); NULL when absent. */
+ * named in its "target" node (a stubdomain's guest); NULL when absent or
+ * when we may not read it (EACCES, in a driver domain). */
 char *xhp_share_dom_vm(struct xhp_xs *q, const char *dom, int target);
 
 /* Fetch our frontend's vm and its target's vm, once (same_vm). */

@@ -493,6 +493,31 @@ mountinfo_empty() {
 	[ "$output" = ok ]
 }
 
+@test "a vm or target we may not read (EACCES, a driver domain) counts as absent" {
+	blk sdb1 8 17
+	mountinfo_empty
+	backend 1 51712
+	backend 2 768 physical-device 8:11
+	xenstore-write /local/domain/2/target 3 /local/domain/3/vm /vm/vm-3
+	run --separate-stderr xs-stat-path -c -m w -s "$SELF" -M "$XHP_TMP/mountinfo" "$XHP_TMP/sdb1"
+	[ "$status" -eq 1 ]
+	[ "$output" = "guest 8:11 backend/vbd/2/768" ]
+	# Refused: another domain's target, our own vm; still a conflict.
+	for node in /local/domain/2/target /local/domain/1/vm; do
+		run "$XHP_TOP/build/tests/xsraw" "CONTROL:fault-read\\0$node\\0"
+		[ "$output" = 'CONTROL OK\0' ]
+		run --separate-stderr xs-stat-path -c -m w -s "$SELF" -M "$XHP_TMP/mountinfo" "$XHP_TMP/sdb1"
+		[ "$status" -eq 1 ]
+		[ "$output" = "guest 8:11 backend/vbd/2/768" ]
+		[ -z "$stderr" ]
+	done
+	# Refused: the other domain's vm, which exempts as a missing one does.
+	"$XHP_TOP/build/tests/xsraw" 'CONTROL:fault-read\0/local/domain/2/vm\0'
+	run --separate-stderr xs-stat-path -c -m w -s "$SELF" -M "$XHP_TMP/mountinfo" "$XHP_TMP/sdb1"
+	[ "$status" -eq 0 ]
+	[ "$output" = ok ]
+}
+
 @test "our vm equal to the other's plus -1 is the same VM, but not the reverse" {
 	blk sdb1 8 17
 	mountinfo_empty

@@ -218,6 +218,9 @@ static int do_perms_check(const unsigned char *p, size_t len, size_t off,
 
 /* fault-write: the name of the nodes whose writes are refused ("": none). */
 static char fault_write[64];
+/* fault-read: the node whose reads are refused ("": none), as a guest's
+ * vm is to a driver domain that may not read it. */
+static char fault_read[XSD_PATH_BUF];
 
 static int control(struct xsd_conn *c, const struct xsd_sockmsg *h,
                    const unsigned char *p, size_t len)
@@ -235,8 +238,10 @@ static int control(struct xsd_conn *c, const struct xsd_sockmsg *h,
 	    "fault-drop <n>          hang up on each client's n-th request\n"
 	    "fault-write <name>      refuse (EACCES) writes of nodes called\n"
 	    "                        <name>; - for none\n"
+	    "fault-read <path>       refuse (EACCES) reads of the node\n"
+	    "                        <path>; - for none\n"
 	    "nodes                   print the number of nodes\n";
-	char buf[32];
+	char buf[32], path[XSD_PATH_BUF];
 
 	if (n == 0)
 		return EINVAL;
@@ -274,6 +279,13 @@ static int control(struct xsd_conn *c, const struct xsd_sockmsg *h,
 		if (strlen(v[1]) >= sizeof(fault_write))
 			return EINVAL;
 		strcpy(fault_write, strcmp(v[1], "-") == 0 ? "" : v[1]);
+		send_msg(c, h->type, h->req_id, h->tx_id, ok, 3, NULL, 0);
+	} else if (strcmp(v[0], "fault-read") == 0 && n == 2) {
+		if (strcmp(v[1], "-") == 0)
+			path[0] = '\0';
+		else if (xsd_canon_path(v[1], 0, path, sizeof(path)))
+			return EINVAL;
+		strcpy(fault_read, path);
 		send_msg(c, h->type, h->req_id, h->tx_id, ok, 3, NULL, 0);
 	} else if (strcmp(v[0], "fault-drop") == 0 && n == 2) {
 		if (xsd_parse_ulong(v[1], &u))
@@ -320,8 +332,11 @@ static int handle(struct xsd_conn *c, const struct xsd_sockmsg *h,
 	case XS_READ:
 		if (!(a = xsd_onearg(p, len)))
 			return EINVAL;
-		if ((err = xsd_canon_path(a, 0, path, sizeof(path))) ||
-		    (err = xsd_read(tx, path, &view)))
+		if ((err = xsd_canon_path(a, 0, path, sizeof(path))))
+			return err;
+		if (fault_read[0] != '\0' && strcmp(path, fault_read) == 0)
+			return EACCES;
+		if ((err = xsd_read(tx, path, &view)))
 			return err;
 		send_msg(c, h->type, h->req_id, h->tx_id, view.value,
 		         view.vlen, NULL, 0);
