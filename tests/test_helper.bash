@@ -22,7 +22,8 @@
 #   xhp_setup, xhp_teardown   temp dir and xenstore (above)
 #   xhp_tmp                   only the private $XHP_TMP (no xenstore)
 #   xsd_start [OPT...], xsd_stop   the test xenstore itself
-#   require_root              skip visibly unless root
+#   require_root              skip visibly unless root (and always under
+#                             make check-quick, XHP_QUICK)
 #   need_built FILE...        build (make) those of the test programs under
 #                             build/ that are missing, so that a suite run
 #                             alone reads nothing it did not make
@@ -77,6 +78,7 @@
 #   upstream_dir              UPSTREAM: upstream's scripts directory, from
 #                             tests/fetch-upstream.sh (downloaded once into
 #                             the cache), or skip visibly with its reason
+#                             (always under make check-quick: no network)
 
 XHP_TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 if [ ! -d "$XHP_TOP/helpers" ]; then XHP_TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd); fi
@@ -134,8 +136,11 @@ xhp_teardown() {
 	[ -n "${XHP_TMP:-}" ] && rm -rf "$XHP_TMP"
 }
 
-# require_root: skip visibly when not root (loop devices, mknod).
+# require_root: skip visibly when not root (loop devices, mknod). Under
+# make check-quick (XHP_QUICK set by tests/run.sh --quick) never run, even
+# as root: the quick tier needs no root, and run.sh counts these apart.
 require_root() {
+	[ -z "${XHP_QUICK:-}" ] || skip "check-quick: needs root"
 	[ "$(id -u)" -eq 0 ] || skip "needs root (loop devices, mknod)"
 }
 
@@ -273,6 +278,7 @@ broken() {
 }
 
 upstream_dir() {
+	[ -z "${XHP_QUICK:-}" ] || skip "check-quick: needs the network (upstream's scripts)"
 	local err=${XHP_TMP:-$BATS_TEST_TMPDIR}/fetch-upstream.err
 	UPSTREAM=$(sh "$XHP_TOP/tests/fetch-upstream.sh" 2>"$err") ||
 		skip "upstream's scripts unavailable: $(cat "$err")"

@@ -355,6 +355,7 @@ hold() {
 }
 
 @test "a holder that cannot be seen is reported as unknown" {
+	require_root
 	unshare --pid --fork --mount-proc true 2>/dev/null ||
 		skip "cannot make a pid namespace here"
 	hold 30

@@ -7,6 +7,7 @@ load ../test_helper
 bats_require_minimum_version 1.5.0
 
 setup() {
+	require_root
 	xhp_setup
 	mknod "$XHP_TMP/sdb1" b 8 17
 	mknod "$XHP_TMP/hi" b 8 4660

@@ -27,8 +27,9 @@ teardown() {
 	xhp_teardown
 }
 
-# blk NAME MAJ MIN: a block device node in $XHP_TMP.
+# blk NAME MAJ MIN: a block device node in $XHP_TMP (mknod: root).
 blk() {
+	require_root
 	mknod "$XHP_TMP/$1" b "$2" "$3"
 }
 
