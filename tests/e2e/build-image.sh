@@ -1,36 +1,52 @@
 #!/bin/sh
-# Builds the dom0 image for the end-to-end tier (make e2e), or reuses a cached
-# one. The cache key is a hash of this file and of dom0-boot.sh, so editing
-# the recipe rebuilds and nothing else does.
+# Builds the dom0 image of one Debian suite for the end-to-end tier (make
+# e2e), or reuses a cached one.
 #
-#   build-image.sh CACHEDIR      prints the image directory on stdout
+#   build-image.sh CACHEDIR [SUITE]   prints the image directory on stdout
 #
-# The image directory holds: xen.elf (uncompressed, for QEMU's multiboot
-# loader), vmlinuz, initrd.img, rootfs.img (ext4, made with mkfs.ext4 -d, no
-# mount needed), and stamp (written last; its presence means complete).
+# SUITE is trixie (Debian 13, Xen 4.20, the primary target) or bookworm
+# (Debian 12, Xen 4.17); default $E2E_SUITE, else trixie. The image
+# directory holds: xen.elf (uncompressed, for QEMU's multiboot loader),
+# vmlinuz, initrd.img, rootfs.img (ext4, made with mkfs.ext4 -d, no mount
+# needed), and stamp (written last; its presence means complete).
+#
+# The cache key is a hash of everything the image is made from: the suite,
+# the mirrors, the debootstrap version, this file and dom0-boot.sh (which
+# becomes PID 1). Editing a scenario never rebuilds the image.
 # Needs root, debootstrap, e2fsprogs, and network access to the Debian mirror.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-cache=${1:?usage: build-image.sh CACHEDIR}
+cache=${1:?usage: build-image.sh CACHEDIR [trixie|bookworm]}
+suite=${2:-${E2E_SUITE:-trixie}}
 mirror=${E2E_MIRROR:-http://deb.debian.org/debian}
 secmirror=${E2E_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 
+case $suite in
+trixie) xenver=4.20 ;;
+bookworm) xenver=4.17 ;;
+*) echo "e2e-image: unknown suite '$suite' (trixie or bookworm)" >&2; exit 100 ;;
+esac
+
 # Debian packages only. make runs `make install` in dom0 (helpers are built
-# on the host: same bookworm userspace, same libxenstore ABI).
-pkgs="xen-hypervisor-4.17-amd64 xen-utils-4.17 xenstore-utils linux-image-amd64
+# on the host, against bookworm's libxenstore4; its ABI is the same in 4.20).
+pkgs="xen-hypervisor-$xenver-amd64 xen-utils-$xenver xenstore-utils linux-image-amd64
 initramfs-tools kmod util-linux procps busybox bats make e2fsprogs
 coreutils findutils grep sed gawk"
 
-key=$(cat "$here/build-image.sh" "$here/dom0-boot.sh" | sha256sum | cut -c1-16)
-out=$cache/dom0-$key
+key=$({
+	printf 'suite=%s mirror=%s secmirror=%s\n' "$suite" "$mirror" "$secmirror"
+	debootstrap --version 2>/dev/null || echo 'debootstrap ?'
+	cat "$here/build-image.sh" "$here/dom0-boot.sh"
+} | sha256sum | cut -c1-16)
+out=$cache/dom0-$suite-$key
 if [ -f "$out/stamp" ]; then
 	printf '%s\n' "$out"
 	exit 0
 fi
 
 mkdir -p "$cache"
-work=$cache/work-$key
+work=$cache/work-$suite-$key
 rm -rf "$work"
 mkdir -p "$work"
 root=$work/root
@@ -45,16 +61,19 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 say "building $out (log: $log)"
-# Only the base from debootstrap; everything else from bookworm plus the
-# updates and security suites in one apt run, so the tools and the
-# hypervisor come from the same point release.
-debootstrap --variant=minbase bookworm "$root" "$mirror" >"$log" 2>&1 ||
+# Only the base from debootstrap; everything else from the suite plus its
+# updates and security suites in one apt run, so that the tools and the
+# hypervisor come from the same point release. The host's (bookworm's)
+# archive keyring also holds trixie's keys.
+debootstrap --variant=minbase \
+	--keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
+	"$suite" "$root" "$mirror" >"$log" 2>&1 ||
 	{ tail -n 30 "$log" >&2; exit 1; }
 
 cat > "$root/etc/apt/sources.list" <<SRC
-deb $mirror bookworm main
-deb $mirror bookworm-updates main
-deb $secmirror bookworm-security main
+deb $mirror $suite main
+deb $mirror $suite-updates main
+deb $secmirror $suite-security main
 SRC
 # A kernel postinst inside the chroot must not try to boot anything.
 printf 'do_symlinks = no\ndo_bootloader = no\n' > "$root/etc/kernel-img.conf"
@@ -85,7 +104,7 @@ cleanup
 trap - EXIT INT TERM
 
 mkdir -p "$work/img"
-zcat "$root"/boot/xen-4.17-amd64.gz > "$work/img/xen.elf"
+zcat "$root/boot/xen-$xenver-amd64.gz" > "$work/img/xen.elf"
 cp "$root"/boot/vmlinuz-* "$work/img/vmlinuz"
 cp "$root"/boot/initrd.img-* "$work/img/initrd.img"
 # Nothing in the test dom0 reads these; they only cost image size.
@@ -98,8 +117,8 @@ mkfs.ext4 -q -F -L xhp-e2e -d "$root" "$work/img/rootfs.img" 2G >>"$log" 2>&1 ||
 	{ tail -n 30 "$log" >&2; exit 1; }
 in_ver=$(ls "$root/lib/modules")
 # shellcheck disable=SC2016 # ${Version} is dpkg-query's format, not ours
-printf 'kernel %s\nxen %s\n' "$in_ver" \
-	"$(chroot "$root" dpkg-query -W -f '${Version}' xen-hypervisor-4.17-amd64)" > "$work/img/stamp"
+printf 'suite %s\nkernel %s\nxen %s\n' "$suite" "$in_ver" \
+	"$(chroot "$root" dpkg-query -W -f '${Version}' "xen-hypervisor-$xenver-amd64")" > "$work/img/stamp"
 rm -rf "$out"
 mv "$work/img" "$out"
 rm -rf "$work"

@@ -3,23 +3,30 @@
 # (the host copies this file to SHARE/run). It brings up the Xen toolstack
 # with the xenstored named in SHARE/config, installs the suite with
 # `make install` from the host-built tree, runs every stage under a timeout
-# and writes marker lines to the console and to SHARE/out/XSD/markers:
+# and writes marker lines to the console and to SHARE/out/SUITE/XSD/markers:
+#   XHP-E2E BOOT <suite> <xsd> <kernel> <uptime>
 #   XHP-E2E BEGIN <stage>
 #   XHP-E2E RESULT <stage> <exit status>
-#   XHP-E2E END <overall status>
+#   XHP-E2E END <overall status> <uptime>
+# and, from scenarios.bats, per scenario (BEGIN/RESULT scenario ...).
 # A stage that hangs is killed by its timeout; a hang of the whole machine is
 # caught by the host's timeout on QEMU.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 S=/mnt/e2e
+SUITE=trixie
 XSD=oxenstored
 UPSTREAM=1
 FILTER=
 # shellcheck source=/dev/null
 . "$S/config"
-OUT=$S/out/$XSD
+OUT=$S/out/$SUITE/$XSD
 mkdir -p "$OUT"
-XENLIB=/usr/lib/xen-4.17/bin
+# The one Xen the image has: /usr/lib/xen-4.20 (trixie) or xen-4.17 (bookworm).
+XENLIB=
+for d in /usr/lib/xen-4.*/bin; do
+	[ -x "$d/xen-init-dom0" ] && XENLIB=$d
+done
 overall=0
 
 mark() {
@@ -45,6 +52,7 @@ xen_up() {
 		loop xen-blkback xen-blkfront; do
 		modprobe "$m" || echo "modprobe $m failed"
 	done
+	[ -n "$XENLIB" ] || { echo "no /usr/lib/xen-4.*/bin/xen-init-dom0"; return 1; }
 	mount -t xenfs xenfs /proc/xen || return 1
 	grep -q control_d /proc/xen/capabilities || { echo "not dom0"; return 1; }
 	mkdir -p /run/xen /run/xenstored /var/log/xen /var/lib/xen /var/run/xen-hotplug
@@ -62,7 +70,7 @@ xen_up() {
 	done
 	"$XENLIB/xen-init-dom0" || return 1
 	"$XENLIB/xenconsoled" --pid-file /run/xenconsoled.pid || return 1
-	xl info | grep -E '^(xen_version|total_memory|free_memory)'
+	xl info | grep -E '^(xen_version|total_memory|free_memory|nr_cpus)'
 	ps -o pid,args -C "$(basename "$bin")"
 }
 
@@ -96,19 +104,19 @@ if [ "${1:-}" = --stage ]; then
 fi
 
 : > "$OUT/markers"
-mark "BOOT $XSD $(uname -r) $(cut -d' ' -f1 /proc/uptime)s"
-if stage xen-up 90 "$0" --stage xen_up; then
-	stage install 60 "$0" --stage install_suite
-	stage transcript 60 "$S/bin/xs-transcript"
+mark "BOOT $SUITE $XSD $(uname -r) $(cut -d' ' -f1 /proc/uptime)s"
+if stage xen-up 300 "$0" --stage xen_up; then
+	stage install 300 "$0" --stage install_suite
+	stage transcript 120 "$S/bin/xs-transcript"
 	cp "$OUT/transcript.log" "$OUT/transcript.txt" 2>/dev/null
 	if [ "$UPSTREAM" = 1 ]; then
-		stage upstream 900 "$0" --stage scenarios upstream
+		stage upstream 1500 "$0" --stage scenarios upstream
 	fi
 	if [ ! -f "$S/src/scripts/Linux/block" ]; then
 		mark "RESULT ours 111 (no scripts/Linux/block in the tree yet)"
 		overall=1
 	elif [ "$(cat "$OUT/install.rc")" -eq 0 ]; then
-		stage ours 900 "$0" --stage scenarios ours
+		stage ours 1500 "$0" --stage scenarios ours
 	else
 		mark "RESULT ours 111 (not installed)"
 		overall=1

@@ -9,17 +9,45 @@
 #
 # Every test starts from a dom0 with no guests, no extra disks and no loop
 # devices, and teardown puts it back there whatever the test did.
+#
+# Each scenario prints marker lines into the TAP stream (so to the serial
+# console) and appends them to E2E_OUT/markers:
+#   XHP-E2E BEGIN scenario <impl> <n> <name>
+#   XHP-E2E END scenario <impl> <n> <ms of the body>     (teardown reached)
+#   XHP-E2E RESULT scenario <impl> <n> <0|1|skip> <ms in all>
+# and keeps the lines it added to /var/log/xen/xen-hotplug.log in
+# E2E_OUT/hotplug/<impl>-<n>.log (printed as TAP comments when it failed).
 
 : "${E2E_IMPL:=ours}"
 : "${E2E_OUT:=/tmp}"
 : "${E2E_GUEST:=/var/lib/xhp-e2e/vmlinuz}"
 E2E_TMP=/var/tmp/xhp-e2e
+HOTPLUG_LOG=/var/log/xen/xen-hotplug.log
+HOTPLUG_LOCK=/var/run/xen-hotplug/block
 UPSTREAM_DIR=/etc/xen/scripts-upstream
 BE=/local/domain/0/backend/vbd
 # xvda..xvdd as libxl numbers them (202 << 8 | 16 * n).
 XVDA=51712 XVDB=51728 XVDC=51744 XVDD=51760
 
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# e2e_mark WORDS: a marker line, on the TAP stream and in E2E_OUT/markers.
+e2e_mark() {
+	printf 'XHP-E2E %s\n' "$*" >&3
+	printf 'XHP-E2E %s\n' "$*" >> "$E2E_OUT/markers"
+}
+
+# note WORDS: a progress line on the console while the scenario runs.
+note() {
+	printf '# %s\n' "$*" >&3
+	printf '%s\n' "$*"
+}
+
 e2e_setup() {
+	E2E_HOLDER='' E2E_XLS=''
+	_e2e_t0=$(now_ms)
+	_e2e_log_at=$(stat -c %s "$HOTPLUG_LOG" 2>/dev/null || echo 0)
+	e2e_mark "BEGIN scenario $E2E_IMPL $BATS_TEST_NUMBER $BATS_TEST_DESCRIPTION"
 	rm -rf "$E2E_TMP"
 	mkdir -p "$E2E_TMP"
 }
@@ -33,6 +61,34 @@ e2e_rm_fakes() {
 }
 
 e2e_teardown() {
+	e2e_mark "END scenario $E2E_IMPL $BATS_TEST_NUMBER $(($(now_ms) - _e2e_t0))"
+	[ -n "${E2E_UNTOUCHED:-}" ] || e2e_cleanup
+	if [ -n "${BATS_TEST_SKIPPED:-}" ]; then
+		_e2e_rc=skip
+	elif [ "${BATS_TEST_COMPLETED:-}" = 1 ]; then
+		_e2e_rc=0
+	else
+		_e2e_rc=1
+	fi
+	# The hotplug log of this scenario, its clean-up included.
+	mkdir -p "$E2E_OUT/hotplug"
+	_e2e_hl=$E2E_OUT/hotplug/$E2E_IMPL-$BATS_TEST_NUMBER.log
+	tail -c +"$((_e2e_log_at + 1))" "$HOTPLUG_LOG" > "$_e2e_hl" 2>/dev/null
+	if [ "$_e2e_rc" = 1 ] && [ -s "$_e2e_hl" ]; then
+		printf '# xen-hotplug.log of this scenario (last 40 lines):\n' >&3
+		tail -n 40 "$_e2e_hl" | sed 's/^/#   /' >&3
+	fi
+	e2e_mark "RESULT scenario $E2E_IMPL $BATS_TEST_NUMBER $_e2e_rc $(($(now_ms) - _e2e_t0))"
+}
+
+# e2e_cleanup: no guest, no dom0 disk, no loop device, no lock holder or
+# xl of the scenario's own.
+e2e_cleanup() {
+	for _p in ${E2E_HOLDER:-} ${E2E_XLS:-}; do
+		pkill -P "$_p" 2>/dev/null
+		kill "$_p" 2>/dev/null
+	done
+	E2E_HOLDER='' E2E_XLS=''
 	e2e_rm_fakes
 	for d in $(xl list | awk 'NR > 2 { print $1 }'); do
 		xl destroy "$d" >/dev/null 2>&1
@@ -112,12 +168,20 @@ loops_of() {
 	losetup -n -O NAME -j "$1"
 }
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
 # lock_holders: processes holding the hotplug lock file (if it exists).
 lock_holders() {
 	_lf=/var/run/xen-hotplug/block
 	[ -e "$_lf" ] || return 0
 	_ino=$(stat -c %i "$_lf")
 	grep ":$_ino " /proc/locks || true
+}
+
+# wait_until SECS COMMAND...: poll until COMMAND succeeds; 1 after SECS
+# seconds of the clock (under TCG one pgrep can take most of a second).
+wait_until() {
+	_w=$(($(date +%s) + $1)); shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$_w" ] || return 1
+		sleep 0.2
+	done
 }
