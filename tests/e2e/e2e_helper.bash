@@ -176,6 +176,31 @@ lock_holders() {
 	grep ":$_ino " /proc/locks || true
 }
 
+# hold_lock READY RELEASE: take the hotplug lock the way upstream's
+# locking.sh does (open, flock, then check that the open file is still the
+# one at the path, else retry), touch READY, wait for RELEASE to appear,
+# then release as upstream does: unlink the file while still holding it.
+# Run it in the background with fd 3 closed.
+hold_lock() {
+	mkdir -p "${HOTPLUG_LOCK%/*}"
+	while :; do
+		exec 9>>"$HOTPLUG_LOCK"
+		flock -x 9
+		[ "$(stat -L -c '%d.%i' /proc/self/fd/9)" = \
+		    "$(stat -L -c '%d.%i' "$HOTPLUG_LOCK" 2>/dev/null)" ] && break
+		exec 9>&-
+	done
+	: > "$1"
+	while [ ! -e "$2" ]; do sleep 0.1; done
+	rm -f "$HOTPLUG_LOCK"
+	exec 9>&-
+}
+
+# hotplug_procs: hotplug scripts and helpers still running, one per line.
+hotplug_procs() {
+	pgrep -a -f '/etc/xen/scripts|/usr/lib/xen-hotplug/' | grep -v pgrep || true
+}
+
 # wait_until SECS COMMAND...: poll until COMMAND succeeds; 1 after SECS
 # seconds of the clock (under TCG one pgrep can take most of a second).
 wait_until() {
