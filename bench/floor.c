@@ -385,19 +385,21 @@ static void loop_free(const char *node)
 }
 
 /* The publishing transaction in four round trips, as ours: start it; read
- * state and physical-device with the writes that do not depend on them;
+ * state, online (libxl's tear-down, as ours) and physical-device with the
+ * writes that do not depend on them;
  * physical-device (if there is none); the commit, only once every write
  * succeeded (xenstored would commit the others). 0 done, 1 backend gone
  * (nothing written), or -1 with errno (EAGAIN: again). */
 static int publish(const char *be, const char *devpath, const char *node,
 		   const char *pd)
 {
-	struct xhp_xs_req r[6];
-	char *buf[6] = { NULL, NULL, NULL, NULL, NULL, NULL };
+	struct xhp_xs_req r[7];
+	char *buf[7] = { NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 	char *sp = join(be, "state"), *dp = join(be, "physical-device");
+	char *op = join(be, "online");
 	char *p1 = join(be, "physical-device-path"), *p2 = join(be, "node");
 	char *p4 = join(be, "hotplug-status"), *tx;
-	unsigned int t, n = 2, k;
+	unsigned int t, n = 3, k;
 	int gone, had, err;
 	unsigned long id;
 
@@ -408,6 +410,7 @@ static int publish(const char *be, const char *devpath, const char *node,
 	t = (unsigned int)id;
 	r[0] = (struct xhp_xs_req){ XS_READ, t, sp, strlen(sp) + 1, NULL, 0, 0 };
 	r[1] = (struct xhp_xs_req){ XS_READ, t, dp, strlen(dp) + 1, NULL, 0, 0 };
+	r[2] = (struct xhp_xs_req){ XS_READ, t, op, strlen(op) + 1, NULL, 0, 0 };
 	put_write(&r[n], &buf[n], t, p1, devpath);
 	n++;
 	if (*node) {
@@ -420,10 +423,11 @@ static int publish(const char *be, const char *devpath, const char *node,
 	/* A remove may have run while we waited for the lock: never recreate
 	 * a backend directory that libxl has deleted (the abort discards
 	 * the writes). */
-	gone = r[0].val == NULL;
+	gone = r[0].val == NULL || strcmp(r[0].val, "2") != 0 ||
+	       (r[2].val != NULL && strcmp(r[2].val, "1") != 0);
 	had = r[1].val != NULL;
 	for (k = 0; k < n; k++) {
-		if (k >= 2 && r[k].err)
+		if (k >= 3 && r[k].err)
 			xhp_die(XHP_SYS, "unable to write in %s: %s", be,
 				strerror(r[k].err));
 		free(r[k].val);
@@ -446,6 +450,7 @@ static int publish(const char *be, const char *devpath, const char *node,
 	free(r[0].val);
 	free(sp);
 	free(dp);
+	free(op);
 	free(p1);
 	free(p2);
 	free(p4);

@@ -15,18 +15,20 @@
 #include "xhp.h"
 
 #define USAGE \
-"usage: flock-wrap [-w SECS] -F FD LOCKFILE\n" \
+"usage: flock-wrap [-w SECS [-s PID]] -F FD LOCKFILE\n" \
 "       flock-wrap -u -F FD LOCKFILE\n" \
-"       flock-wrap [-w SECS] LOCKFILE PROG [ARG...]\n" \
+"       flock-wrap [-w SECS [-s PID]] LOCKFILE PROG [ARG...]\n" \
 "  -F FD    lock (or with -u release) descriptor FD, already open on LOCKFILE\n" \
 "  -u       release: unlink LOCKFILE if FD holds the lock on it\n" \
-"  -w SECS  give up after SECS seconds (decimal, up to 3 places; default 30)\n"
+"  -w SECS  give up after SECS seconds (decimal, up to 3 places; default 30)\n" \
+"  -s PID   count them from the start of process PID, an ancestor (the\n" \
+"           script: one deadline for its whole run)\n"
 
 /* GNU getopt permutes; PROG's own options must not be taken as ours. */
 #ifdef __GLIBC__
-#define OPTSTRING "+hF:uw:"
+#define OPTSTRING "+hF:uw:s:"
 #else
-#define OPTSTRING "hF:uw:"
+#define OPTSTRING "hF:uw:s:"
 #endif
 
 static int release_mode(int fd, const char *path)
@@ -67,8 +69,9 @@ static void chainload(const char *path, char **argv, unsigned long ms,
 int main(int argc, char **argv)
 {
 	const char *secs = "30";
-	unsigned long ms = 30000, fd = 0;
+	unsigned long ms = 30000, fd = 0, pid = 0;
 	int c, has_fd = 0, unlock = 0, has_w = 0;
+	struct xhp_run run;
 
 	xhp_init(argv[0]);
 	opterr = 0; /* the usage alone, not getopt's message first */
@@ -92,14 +95,24 @@ int main(int argc, char **argv)
 			secs = optarg;
 			has_w = 1;
 			break;
+		case 's':
+			if (xhp_parse_ulong(optarg, 10, INT_MAX, &pid) == -1 ||
+			    pid == 0)
+				xhp_usage(USAGE);
+			break;
 		default:
 			xhp_usage(USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (unlock && (!has_fd || has_w))
+	if ((unlock && (!has_fd || has_w)) || (pid != 0 && !has_w))
 		xhp_usage(USAGE);
+	if (pid != 0) {
+		/* What is left of the run's deadline: 0, try once. */
+		xhp_run_init(&run, (pid_t)pid, ms, secs);
+		ms = xhp_run_left(&run);
+	}
 	if (has_fd) {
 		if (argc != 1 || argv[0][0] == '\0')
 			xhp_usage(USAGE);

@@ -178,7 +178,7 @@ static void die_busy(int fd, const char *path, const char *secs)
 	if (fstat(fd, &st) == -1 ||
 	    xhp_lock_holder(st.st_dev, st.st_ino, who, sizeof(who)) != 0)
 		snprintf(who, sizeof(who), "an unknown process");
-	xhp_die(XHP_NO, "unable to lock %s within %s s: held by %s", path,
+	xhp_die(XHP_TIMEOUT, "unable to lock %s within %s s: held by %s", path,
 		secs, who);
 }
 

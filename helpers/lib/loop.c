@@ -7,6 +7,7 @@
 #define _NETBSD_SOURCE
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
 #if defined(__linux__) || defined(__GLIBC__) /* elsewhere: sys/types.h */
@@ -436,3 +437,21 @@ int xhp_loop_attach(const char *path, int ro, const char *tag, char *node,
 	xhp_die(XHP_SYS, "unable to attach: loop devices are Linux only");
 }
 #endif
+
+int xhp_loop_tag_for(char *tag, const char *prefix, const char *backend)
+{
+	const char *rest = backend;
+	int n;
+
+	/* TYPE/DOMID/DEVID: the backend below backend/ (relative, as libxl
+	 * names it) or below /local/domain/N/backend/. */
+	if (strncmp(rest, "/local/domain/", 14) == 0) {
+		rest += 14 + strspn(rest + 14, "0123456789");
+		if (*rest == '/')
+			rest++;
+	}
+	if (strncmp(rest, "backend/", 8) == 0)
+		rest += 8;
+	n = snprintf(tag, XHP_LOOP_TAG_MAX, "%s:%s", prefix, rest);
+	return n > 0 && n < XHP_LOOP_TAG_MAX && xhp_loop_tag_ok(tag) ? 0 : -1;
+}

@@ -304,3 +304,11 @@ int xhp_parse_mountinfo(char *line, struct xhp_mount *m)
 	m->sb_rw = !has_ro(sbopts);
 	return 0;
 }
+
+int xhp_parse_name(const char *s)
+{
+	/* What block may append to "block-": no '/', no "." or "..". */
+	return *s != '\0' && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789_.-") == strlen(s);
+}

@@ -1,12 +1,13 @@
-/* pub.c: the publishing transaction of xs-majmin and xs-publish
- * (docs/xs-majmin.md), on the pipelined connection: the start; the
- * backend's listing with the writes that do not depend on it; the rest;
- * the commit. Four round trips whatever is written, and never a commit
- * sent before every write of the transaction has succeeded: xenstored
- * would commit the writes that did, and leave the publication half done.
- * xs-publish makes all but the commit before it takes the lock for a block
- * device (xhp_pub_open), so that under the lock the publication is one
- * round trip (two for a file, whose loop device is attached under it). */
+/* pub.c: the transactions that write a backend's outcome, on the
+ * pipelined connection: the publication (xs-publish, xs-majmin) and the
+ * failure (hotplug-status and hotplug-error).
+ *
+ * Each is three round trips: the start; the backend's listing and reads
+ * together with the writes, which an abort discards; the commit. The
+ * commit is never sent before every write of the transaction has
+ * succeeded: xenstored would commit the writes that did, and leave the
+ * publication half done. And neither writes into a backend directory
+ * that is gone: a write would recreate it, with no one to remove it. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,50 +31,35 @@ void xhp_pub_extra(struct xhp_pub *j, char *arg, const char *usage)
 struct batch {
 	struct xhp_xs_req *r;
 	char **own;
-	size_t n;
+	size_t n, room;
 };
 
-static void put(struct batch *b, unsigned int type, unsigned int tx,
-		const char *data, size_t len, char *own)
+/* Queue BACKEND/NODE (NODE NULL: BACKEND itself) read or listed (TYPE),
+ * or written with VAL, in TX. Returns its index. */
+static size_t put(struct batch *b, const char *backend, unsigned int type,
+		  unsigned int tx, const char *node, const char *val)
 {
+	size_t len;
+	char *m = NULL;
+
+	if (b->n == b->room) {
+		b->room = b->room ? 2 * b->room : 16;
+		b->r = realloc(b->r, b->room * sizeof(*b->r));
+		b->own = realloc(b->own, b->room * sizeof(*b->own));
+		if (b->r == NULL || b->own == NULL)
+			xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	}
+	if (type == XS_TRANSACTION_START || type == XS_TRANSACTION_END)
+		len = 2;
+	else
+		m = xhp_xs_msg(XHP_USAGE, backend, node, val, &len);
 	memset(&b->r[b->n], 0, sizeof(b->r[b->n]));
 	b->r[b->n].type = type;
 	b->r[b->n].tx = tx;
-	b->r[b->n].data = data;
-	b->r[b->n].len = len;
-	b->own[b->n++] = own;
-}
-
-/* BACKEND/NODE (NODE NULL: BACKEND itself) read or listed (TYPE), or
- * written with VAL, in TX. */
-static void put_node(struct batch *b, const struct xhp_pub *j,
-		     unsigned int type, unsigned int tx, const char *node,
-		     const char *val)
-{
-	size_t len;
-	char *m = xhp_xs_msg(XHP_USAGE, j->backend, node, val, &len);
-
-	put(b, type, tx, m, len, m);
-}
-
-/* Send B's requests and take their replies. */
-static void exchange(struct xhp_pub *j, struct batch *b)
-{
-	xhp_xs_batch(j->q, b->r, b->n);
-}
-
-/* Die unless requests FIRST.. to LAST (excluded) of B succeeded. */
-static void check(const struct xhp_pub *j, const struct batch *b,
-		  size_t first, size_t last)
-{
-	size_t i;
-
-	for (i = first; i < last; i++)
-		if (b->r[i].err != 0) {
-			errno = b->r[i].err;
-			xhp_die_sys(XHP_SYS, "unable to write in %s",
-				    j->backend);
-		}
+	b->r[b->n].data = m != NULL ? m : val;
+	b->r[b->n].len = type == XS_TRANSACTION_START ? 1 : len;
+	b->own[b->n] = m;
+	return b->n++;
 }
 
 static void clear(struct batch *b)
@@ -87,31 +73,41 @@ static void clear(struct batch *b)
 	b->n = 0;
 }
 
-/* Queue the end of TX, commit (COMMIT 1) or abort, after what B holds;
- * send it all. The end's reply: 0, or its errno. */
-static int end(struct xhp_pub *j, struct batch *b, unsigned int tx,
-	       int commit)
-{
-	put(b, XS_TRANSACTION_END, tx, commit ? "T" : "F", 2, NULL);
-	exchange(j, b);
-	return b->r[b->n - 1].err;
-}
-
-/* Abort TX, then die: the backend is gone (ERR ENOENT) or unreadable. */
-static void gone(struct xhp_pub *j, struct batch *b, unsigned int tx, int err,
-		 const char *node) __attribute__((noreturn));
-static void gone(struct xhp_pub *j, struct batch *b, unsigned int tx, int err,
-		 const char *node)
+static void batch_free(struct batch *b)
 {
 	clear(b);
-	(void)end(j, b, tx, 0);
-	errno = err;
-	if (err != ENOENT)
-		xhp_die_sys(XHP_SYS, "unable to read %s%s%s", j->backend,
-			    node ? "/" : "", node ? node : "");
-	if (node != NULL)
-		xhp_die(XHP_NO, "no %s in %s", node, j->backend);
-	xhp_die(XHP_NO, "backend gone: %s", j->backend);
+	free(b->r);
+	free(b->own);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Start a transaction; its id, or 0 with errno. */
+static unsigned int start(struct xhp_xs *q, struct batch *b)
+{
+	unsigned long id = 0;
+
+	put(b, NULL, XS_TRANSACTION_START, 0, NULL, "");
+	xhp_xs_batch(q, b->r, b->n);
+	errno = b->r[0].err;
+	if (errno == 0 && xhp_parse_ulong(b->r[0].val, 10, 0xffffffffUL,
+					  &id) == -1)
+		errno = EPROTO;
+	clear(b);
+	return errno == 0 ? (unsigned int)id : 0;
+}
+
+/* End TX, committing (COMMIT 1) or not. 0, or the end's errno. */
+static int end(struct xhp_xs *q, struct batch *b, unsigned int tx,
+	       int commit)
+{
+	int err;
+
+	clear(b);
+	put(b, NULL, XS_TRANSACTION_END, tx, NULL, commit ? "T" : "F");
+	xhp_xs_batch(q, b->r, b->n);
+	err = b->r[0].err;
+	clear(b);
+	return err;
 }
 
 /* Is NAME among the names of the directory reply R? */
@@ -125,85 +121,135 @@ static int listed(const struct xhp_xs_req *r, const char *name)
 	return 0;
 }
 
-/* From the backend's listing R: *HAS_PD, and whether, with ONCE, another
- * add of this backend published it already (nothing to write). */
-static int published(const struct xhp_pub *j, const struct xhp_xs_req *r,
-		     int *has_pd)
+/* Of the reply R: its value, if it is there. */
+static const char *value(const struct xhp_xs_req *r)
 {
-	*has_pd = listed(r, "physical-device");
-	return j->once && (*has_pd || listed(r, "physical-device-path"));
+	return r->err == 0 ? r->val : NULL;
 }
 
-/* Start a transaction; its id. */
-static unsigned int start(struct xhp_pub *j, struct batch *b)
+/* The first write of B that failed: die. */
+static void check_writes(const struct xhp_pub *j, const struct batch *b,
+			 size_t first)
 {
-	unsigned long id;
+	size_t i;
 
-	put(b, XS_TRANSACTION_START, 0, "", 1, NULL);
-	exchange(j, b);
-	if (b->r[0].err != 0 || xhp_parse_ulong(b->r[0].val, 10,
-						 0xffffffffUL, &id) == -1) {
-		errno = b->r[0].err ? b->r[0].err : EPROTO;
-		xhp_die_sys(XHP_SYS, "unable to start a transaction");
-	}
-	clear(b);
-	return (unsigned int)id;
+	for (i = first; i < b->n; i++)
+		if (b->r[i].err != 0) {
+			errno = b->r[i].err;
+			xhp_die_sys(XHP_SYS, "unable to write in %s",
+				    j->backend);
+		}
 }
 
-/* Queue in TX the writes of physical-device-path (with PDP, when known)
- * and of the extras FROM to TO (excluded). */
+/* Queue physical-device-path, the extras and physical-device (unless
+ * HAS_PD: blkback acts on the first value it sees and never again, so an
+ * existing one, right or wrong, is not ours to change). */
 static void put_writes(struct xhp_pub *j, struct batch *b, unsigned int tx,
-		       int pdp, int from, int to)
+		       const char *mm, int has_pd)
 {
 	int i;
 
-	if (pdp && j->devpath != NULL)
-		put_node(b, j, XS_WRITE, tx, "physical-device-path",
-			 j->devpath);
-	for (i = from; i < to; i++) {
+	if (j->devpath != NULL)
+		put(b, j->backend, XS_WRITE, tx, "physical-device-path",
+		    j->devpath);
+	for (i = 0; i < j->nextra; i++) {
 		char *eq = strchr(j->extra[i], '=');
 
 		*eq = '\0';
-		put_node(b, j, XS_WRITE, tx, j->extra[i], eq + 1);
+		put(b, j->backend, XS_WRITE, tx, j->extra[i], eq + 1);
 		*eq = '=';
 	}
-}
-
-/* In TX: list the backend, and write physical-device-path (when known)
- * and the first N extras. */
-static void early(struct xhp_pub *j, struct batch *b, unsigned int tx, int n)
-{
-	put_node(b, j, XS_DIRECTORY, tx, NULL, NULL);
-	put_writes(j, b, tx, 1, 0, n);
-}
-
-/* Queue the writes not made early in TX (physical-device-path unless
- * PDP_SENT, the extras from FROM on), for the commit. */
-static void late(struct xhp_pub *j, struct batch *b, unsigned int tx,
-		 int pdp_sent, int from)
-{
-	put_writes(j, b, tx, !pdp_sent, from, j->nextra);
-}
-
-/* Queue physical-device MM (unless there is one, HAS_PD: blkback acts on
- * the first value it sees and never again, so an existing one, right or
- * wrong, is not ours to change) after the writes B holds; send them, and
- * once they have all succeeded, commit TX. 0 committed, -1 EAGAIN; dies
- * otherwise. */
-static int finish(struct xhp_pub *j, struct batch *b, unsigned int tx,
-		  const char *mm, int has_pd)
-{
-	int err;
-
 	if (mm != NULL && !has_pd)
-		put_node(b, j, XS_WRITE, tx, "physical-device", mm);
-	if (b->n > 0) {
-		exchange(j, b);
-		check(j, b, 0, b->n);
-		clear(b);
+		put(b, j->backend, XS_WRITE, tx, "physical-device", mm);
+}
+
+/* Abort TX and die with CODE: the backend is gone or going. */
+static void refuse(struct xhp_pub *j, struct batch *b, unsigned int tx,
+		   const char *fmt, const char *what)
+	__attribute__((noreturn));
+static void refuse(struct xhp_pub *j, struct batch *b, unsigned int tx,
+		   const char *fmt, const char *what)
+{
+	(void)end(j->q, b, tx, 0);
+	xhp_die(XHP_GONE, fmt, j->backend, what);
+}
+
+/* The toolstack conversion (no DEVPATH): physical-device from the
+ * backend's physical-device-path, read in the transaction. */
+static void convert(struct xhp_pub *j, struct batch *b, unsigned int tx,
+		    const struct xhp_xs_req *p, char *mm)
+{
+	if (p->err == ENOENT) {
+		(void)end(j->q, b, tx, 0);
+		xhp_die(XHP_NO, "no physical-device-path in %s", j->backend);
 	}
-	err = end(j, b, tx, 1);
+	if (p->err != 0) {
+		errno = p->err;
+		xhp_die_sys(XHP_SYS, "unable to read %s/physical-device-path",
+			    j->backend);
+	}
+	if (p->vlen == 0 || memchr(p->val, '\0', p->vlen) != NULL)
+		xhp_die(XHP_NO, "value of %s/physical-device-path is not a "
+			"path", j->backend);
+	xhp_id_stat_blk(p->val, j->fmt, mm);
+}
+
+/* One attempt. 0 committed (or nothing to write), -1 EAGAIN: retry. */
+static int attempt(struct xhp_pub *j, struct batch *b)
+{
+	char dm[XHP_MAJMIN_MAX];
+	const char *mm = j->mm, *online, *state;
+	unsigned int tx = start(j->q, b);
+	size_t ls, on, st, pp = 0;
+	int has_pd, err;
+
+	if (tx == 0)
+		xhp_die_sys(XHP_SYS, "unable to start a transaction");
+	/* The listing says whether the backend exists and what it has; the
+	 * reads put online and state in the transaction, so that libxl's
+	 * tear-down written after them makes the commit fail. */
+	ls = put(b, j->backend, XS_DIRECTORY, tx, NULL, NULL);
+	on = put(b, j->backend, XS_READ, tx, "online", NULL);
+	st = put(b, j->backend, XS_READ, tx, "state", NULL);
+	if (j->devpath == NULL)
+		pp = put(b, j->backend, XS_READ, tx, "physical-device-path",
+			 NULL);
+	xhp_xs_batch(j->q, b->r, b->n);
+	if (b->r[ls].err != 0) {
+		if (b->r[ls].err == ENOENT)
+			refuse(j, b, tx, "backend %s is gone%s", "");
+		errno = b->r[ls].err;
+		xhp_die_sys(XHP_SYS, "unable to list %s", j->backend);
+	}
+	has_pd = listed(&b->r[ls], "physical-device");
+	if ((j->once && (has_pd || listed(&b->r[ls], "physical-device-path"))) ||
+	    (j->devpath == NULL && has_pd)) {
+		/* Another add of this backend got here first; or,
+		 * converting, there is nothing to do. */
+		(void)end(j->q, b, tx, 0);
+		j->already = j->once;
+		return 0;
+	}
+	online = value(&b->r[on]);
+	state = value(&b->r[st]);
+	if (j->lifecycle && ((online != NULL && strcmp(online, "1") != 0) ||
+			     state == NULL || strcmp(state, "2") != 0))
+		refuse(j, b, tx, "backend %s is being torn down%s",
+		       online != NULL && strcmp(online, "1") != 0 ?
+		       " (online 0)" : " (state not 2)");
+	if (j->devpath == NULL) {
+		convert(j, b, tx, &b->r[pp], dm);
+		mm = dm;
+	}
 	clear(b);
+	put_writes(j, b, tx, mm, has_pd);
+	if (b->n > 0) {
+		xhp_xs_batch(j->q, b->r, b->n);
+		check_writes(j, b, 0);
+	}
+	if (j->precommit != NULL)
+		j->precommit();
+	err = end(j->q, b, tx, 1);
 	if (err == 0)
 		return 0;
 	if (err != EAGAIN) {
@@ -214,143 +260,74 @@ static int finish(struct xhp_pub *j, struct batch *b, unsigned int tx,
 	return -1;
 }
 
-/* One attempt. Returns 0 when committed (or when there was nothing to
- * write), -1 on EAGAIN (retry). */
-static int attempt(struct xhp_pub *j, struct batch *b)
+/* EAGAIN means another writer touched what we read: retry, with a short
+ * growing pause, but bounded, inside libxl's 40 s: at most ~0.2 s. */
+static void pause_try(int i)
 {
-	char dm[XHP_MAJMIN_MAX];
-	const char *mm = j->mm;
-	unsigned int tx = start(j, b);
-	int has_pd, done;
+	struct timespec ts = { 0, (long)i * 1000000L };
 
-	/* One listing says both whether the backend still exists and whether
-	 * it has a physical-device. A remove may have deleted the directory
-	 * while we stat'ed or attached: writing now would recreate it with no
-	 * one to clean up. The writes that do not depend on it go along;
-	 * an abort discards them. */
-	early(j, b, tx, j->devpath != NULL ? j->nextra : 0);
-	if (j->devpath == NULL)
-		put_node(b, j, XS_READ, tx, "physical-device-path", NULL);
-	exchange(j, b);
-	if (b->r[0].err != 0)
-		gone(j, b, tx, b->r[0].err, NULL);
-	done = published(j, &b->r[0], &has_pd);
-	if (done || (j->devpath == NULL && has_pd)) {
-		/* Another add of this backend got here first; or, converting,
-		 * there is nothing to do, and no need for the path to still
-		 * exist (an image may be gone while in use). */
-		clear(b);
-		(void)end(j, b, tx, 0);
-		clear(b);
-		j->already = done;
-		return 0;
-	}
-	if (j->devpath != NULL) {
-		check(j, b, 1, b->n);
-	} else {
-		struct xhp_xs_req *p = &b->r[1];
-
-		if (p->err != 0)
-			gone(j, b, tx, p->err, "physical-device-path");
-		if (p->vlen == 0 || memchr(p->val, '\0', p->vlen) != NULL)
-			xhp_die(XHP_NO, "value of %s/physical-device-path is "
-				"not a path", j->backend);
-		xhp_id_stat_blk(p->val, j->fmt, dm);
-		mm = dm;
-	}
-	clear(b);
-	late(j, b, tx, 1, j->devpath != NULL ? j->nextra : 0);
-	return finish(j, b, tx, mm, has_pd);
+	/* An early wake-up (EINTR) only shortens it. */
+	(void)nanosleep(&ts, NULL);
 }
 
 /* static: what it holds stays reachable when we die in it, and a leak
  * checker does not count it. */
 static struct batch b;
 
-/* Room for the requests of one step of J: at most the listing,
- * physical-device-path, every extra (up to ROOM of them), physical-device
- * and the end. */
-static void batch_room(int room)
-{
-	if (b.r != NULL)
-		return;
-	b.r = calloc((size_t)room + 4, sizeof(*b.r));
-	b.own = calloc((size_t)room + 4, sizeof(*b.own));
-	b.n = 0;
-	if (b.r == NULL || b.own == NULL)
-		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-}
-
-void xhp_pub_open(struct xhp_pub *j, int room)
-{
-	int done;
-
-	batch_room(room);
-	j->tx = start(j, &b);
-	early(j, &b, j->tx, j->nextra);
-	exchange(j, &b);
-	j->early = j->nextra;
-	j->devpath_early = j->devpath != NULL;
-	if (b.r[0].err == 0) {
-		done = published(j, &b.r[0], &j->has_pd);
-		if (!done) {
-			check(j, &b, 1, b.n);
-			clear(&b);
-			/* A block device's physical-device is known already:
-			 * under the lock, only the commit is left. */
-			if (j->mm != NULL && !j->has_pd) {
-				put_node(&b, j, XS_WRITE, j->tx,
-					 "physical-device", j->mm);
-				exchange(j, &b);
-				check(j, &b, 0, b.n);
-				clear(&b);
-				j->pd_early = 1;
-			}
-			return;
-		}
-	}
-	/* Gone, or published already: the commit finds out again, under
-	 * the lock, and says so. */
-	clear(&b);
-	(void)end(j, &b, j->tx, 0);
-	clear(&b);
-	j->tx = 0;
-}
-
 int xhp_pub_commit(struct xhp_pub *j)
 {
-	struct timespec ts;
 	int i, r = -1;
 
-	batch_room(j->nextra);
-	j->tries = 0;
-	if (j->tx != 0) {
-		/* Opened before the lock: the rest and the commit only. */
-		late(j, &b, j->tx, j->devpath_early, j->early);
-		r = finish(j, &b, j->tx, j->mm, j->has_pd || j->pd_early);
-		j->tx = 0;
-		j->tries = 1;
-	}
-	/* EAGAIN means another writer touched what we read: retrying is
-	 * right, but bounded, inside libxl's 40 s: at most ~0.2 s. */
-	for (i = j->tries; r != 0 && i < XHP_PUB_TRIES; i++) {
-		if (i > 0) {
-			ts.tv_sec = 0;
-			ts.tv_nsec = (long)i * 1000000L;
-			/* An early wake-up (EINTR) only shortens it. */
-			(void)nanosleep(&ts, NULL);
-		}
+	for (i = 0; r != 0 && i < XHP_PUB_TRIES; i++) {
+		if (i > 0)
+			pause_try(i);
 		j->tries = i + 1;
 		r = attempt(j, &b);
 	}
+	batch_free(&b);
 	if (r != 0) {
 		errno = EAGAIN;
 		xhp_die_sys(XHP_SYS, "unable to commit the transaction on %s "
 			    "after %d tries", j->backend, XHP_PUB_TRIES);
 	}
-	free(b.r);
-	free(b.own);
-	b.r = NULL;
-	b.own = NULL;
 	return 0;
+}
+
+int xhp_pub_fail(struct xhp_xs *q, const char *backend, const char *status,
+		 const char *msg)
+{
+	struct batch f = { NULL, NULL, 0, 0 };
+	unsigned int tx;
+	size_t ls;
+	int i, err = EAGAIN, gone = 0;
+
+	/* Called on the way out (xhp_atdie): it never dies itself. */
+	for (i = 0; err == EAGAIN && i < XHP_PUB_TRIES; i++) {
+		if (i > 0)
+			pause_try(i);
+		tx = start(q, &f);
+		if (tx == 0) {
+			err = errno;
+			break;
+		}
+		ls = put(&f, backend, XS_DIRECTORY, tx, NULL, NULL);
+		put(&f, backend, XS_WRITE, tx, "hotplug-error", msg);
+		put(&f, backend, XS_WRITE, tx, "hotplug-status", status);
+		xhp_xs_batch(q, f.r, f.n);
+		gone = f.r[ls].err == ENOENT;
+		err = f.r[ls].err;
+		if (err == 0)
+			err = f.r[ls + 1].err != 0 ? f.r[ls + 1].err :
+			      f.r[ls + 2].err;
+		if (err != 0) {
+			(void)end(q, &f, tx, 0);
+			break;
+		}
+		err = end(q, &f, tx, 1);
+	}
+	batch_free(&f);
+	if (gone)
+		return 1;
+	errno = err;
+	return err == 0 ? 0 : -1;
 }

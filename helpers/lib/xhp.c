@@ -10,7 +10,7 @@
 
 #include "xhp.h"
 const char *xhp_prog = "xen-hotplug";
-const char *(*xhp_atdie)(void);
+const char *(*xhp_atdie)(int code, const char *msg);
 
 void xhp_init(const char *argv0)
 {
@@ -27,20 +27,22 @@ static void vdie(int code, int err, const char *fmt, va_list ap)
 
 static void vdie(int code, int err, const char *fmt, va_list ap)
 {
-	const char *(*undo)(void) = xhp_atdie;
+	const char *(*undo)(int, const char *) = xhp_atdie;
 	const char *note = NULL;
+	char msg[4096];
+	size_t n;
 
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (err) {
+		n = strlen(msg);
+		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(err));
+	}
 	/* Once only: a failure while undoing must not loop back here. */
 	xhp_atdie = NULL;
 	if (undo != NULL)
-		note = undo();
-	fprintf(stderr, "%s: fatal: ", xhp_prog);
-	vfprintf(stderr, fmt, ap);
-	if (err)
-		fprintf(stderr, ": %s", strerror(err));
-	if (note != NULL)
-		fputs(note, stderr);
-	fputc('\n', stderr);
+		note = undo(code, msg);
+	fprintf(stderr, "%s: fatal: %s%s\n", xhp_prog, msg,
+		note != NULL ? note : "");
 	exit(code);
 }
 

@@ -8,7 +8,8 @@
  *   lock.c   xhp_lock_*   the hotplug lock (locking.sh's protocol)
  *   xs.c     xhp_xs_*     the pipelined xenstore connection, paths
  *   share.c  xhp_share_*  the sharing check: dom0 mounts, other guests
- *   pub.c    xhp_pub_*    the publishing transaction
+ *   pub.c    xhp_pub_*    the transactions of the outcome: published, failed
+ *   run.c    xhp_run_*    the script run: its deadline, is it still there
  *
  * Each section below declares one module. Functions that "die" exit
  * through xhp_die. Exit codes: docs/exit-codes.md. */
@@ -24,9 +25,12 @@
 /* Exit codes (docs/exit-codes.md). */
 enum {
 	XHP_OK = 0,
-	XHP_NO = 1,        /* busy, absent, refused */
+	XHP_NO = 1,        /* busy: a sharing conflict, absent, not ours */
 	XHP_STALE = 2,     /* flock-wrap -F: reopen the lock file and retry */
-	XHP_DEFER = 3,     /* xs-publish -A: not the plain case, the script checks */
+	XHP_REFUSED = 3,   /* the request is wrong: a bad node or target */
+	XHP_GONE = 4,      /* the backend is gone or being torn down */
+	XHP_TIMEOUT = 5,   /* the deadline passed waiting for the lock */
+	XHP_OTHER = 64,    /* private to block: another type's backend */
 	XHP_USAGE = 100,
 	XHP_SYS = 111,
 	XHP_NOEXEC = 126,
@@ -49,9 +53,11 @@ void xhp_die_sys(int code, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 2, 3)));
 
 /* When set, called once by xhp_die/xhp_die_sys before the message is
- * printed, to undo what the helper did (free a loop device, drop a lock).
- * It returns NULL, or a note appended to the message when undoing failed. */
-extern const char *(*xhp_atdie)(void);
+ * printed, with the exit code and the message (without "PROG: fatal: "),
+ * to undo what the helper did (free a loop device, write the failure into
+ * the backend, drop a lock). It returns NULL, or a note appended to the
+ * message when undoing failed. */
+extern const char *(*xhp_atdie)(int code, const char *msg);
 
 /* Print USAGE on stderr and exit XHP_USAGE. */
 void xhp_usage(const char *usage) __attribute__((noreturn));
@@ -100,6 +106,10 @@ int xhp_parse_mode(const char *s, size_t len);
 /* 1 when the LEN bytes of V are valid UTF-8 with no control character (C0,
  * DEL, C1, NUL), 0 otherwise. */
 int xhp_parse_value(const char *v, size_t len);
+
+/* 1 when S is a plain name, as a backend type must be for block to run
+ * block-S: letters, digits, "_", "." and "-", not "." or "..". */
+int xhp_parse_name(const char *s);
 
 /* Split ARG "NODE[=DEFAULT]" in place: ARG becomes NODE, *DEF points to
  * DEFAULT or is NULL. Returns -1 when NODE is empty or holds a byte a
@@ -184,6 +194,11 @@ int xhp_loop_index(const char *name, unsigned long *n);
 /* 1 when TAG can label a loop device: 1 to 63 printable ASCII bytes, not
  * starting with '/' (losetup's paths). */
 int xhp_loop_tag_ok(const char *tag);
+
+/* The tag of BACKEND's loop device into TAG (XHP_LOOP_TAG_MAX bytes):
+ * PREFIX ":" TYPE/DOMID/DEVID, the backend's path below its backend root.
+ * 0, or -1 when it does not fit 63 bytes or is no valid tag. */
+int xhp_loop_tag_for(char *tag, const char *prefix, const char *backend);
 
 /* The kernel reports a loop device's backing dev_t in its own 32-bit
  * encoding (new_encode_dev); this gives the userland dev_t. */
@@ -389,33 +404,64 @@ struct xhp_pub {
 	char **extra;           /* "NODE=VALUE", written in order */
 	int nextra;
 	int once;               /* publish only if nothing is published yet */
+	int lifecycle;          /* refuse unless online is absent or 1 and
+	                         * state is 2: libxl has not started the
+	                         * tear-down */
+	void (*precommit)(void); /* called (may die) just before the commit */
 	int tries;              /* out: attempts made */
 	int already;            /* out: with once, something was: no write */
-	/* xhp_pub_open's transaction, left open for xhp_pub_commit */
-	unsigned int tx;        /* 0: none */
-	int has_pd;             /* the backend had a physical-device */
-	int devpath_early;      /* physical-device-path written already */
-	int early;              /* extras written already */
-	int pd_early;           /* physical-device written already */
 };
 
 /* Option -e ARG: append it to J->extra (room allocated by the caller), or
  * die with USAGE (100) when it is not valid. */
 void xhp_pub_extra(struct xhp_pub *j, char *arg, const char *usage);
 
-/* Before the lock: start the transaction and send in it what is known so
- * far (the backend's listing, physical-device-path if DEVPATH is set, the
- * extras, physical-device if MM is set and there is none), so that under
- * the lock only what is added since and the commit are left. ROOM: the
- * most extras J will have. Leaves J->tx 0 (no transaction open) when the
- * backend is gone or, with ONCE, published already: the commit finds out
- * again. Dies 111. */
-void xhp_pub_open(struct xhp_pub *j, int room);
-
-/* Commit the transaction: xhp_pub_open's with what was added since (more
- * extras, DEVPATH, MM), or a new one; retrying on EAGAIN (XHP_PUB_TRIES
- * times in all). 0 done; dies 1 "backend gone" (nothing written) or 111. */
+/* The publication, under the lock: one transaction that lists the backend
+ * and reads online and state, writes physical-device-path, the extras and
+ * (unless there is one) physical-device, and commits only once every write
+ * succeeded; retried on EAGAIN (XHP_PUB_TRIES times in all). 0 done; dies
+ * 4 when the backend is gone (or, with LIFECYCLE, being torn down),
+ * nothing written; 111 otherwise. */
 #define XHP_PUB_TRIES 20
 int xhp_pub_commit(struct xhp_pub *j);
+
+/* The failure: hotplug-error MSG and hotplug-status STATUS in BACKEND, in
+ * one transaction that refuses a backend directory that is gone. Never
+ * dies (it runs on the way out): 0 written, 1 gone, -1 failed (errno). */
+int xhp_pub_fail(struct xhp_xs *q, const char *backend, const char *status,
+		 const char *msg);
+
+/* ---- run.c: the helper's place in one script run ---- */
+
+/* The script a helper runs for, and the run's deadline. */
+struct xhp_run {
+	pid_t parent;           /* getppid() at the start */
+	pid_t script;           /* -s PID if an ancestor, else the parent */
+	unsigned long long start; /* the script's start (clock ticks after
+	                         * boot); 0: unknown */
+	unsigned long ms;       /* the deadline, after the script's start */
+	const char *secs;       /* the same, as given, for messages */
+	long long t0, age0;     /* our start (monotonic ms), the script's age
+	                         * then */
+};
+
+/* Record the parent and SCRIPT (0: the parent); the deadline is MS
+ * milliseconds (SECS as given) after SCRIPT's start, or ours where that
+ * cannot be read. */
+void xhp_run_init(struct xhp_run *r, pid_t script, unsigned long ms,
+		  const char *secs);
+
+/* Milliseconds left before the deadline; 0 once it has passed (for
+ * xhp_lock_open: try once). */
+unsigned long xhp_run_left(const struct xhp_run *r);
+
+/* 1 when the script is gone: we were re-parented, or the script between
+ * us and libxl has exited (a zombie counts) or its pid is another
+ * process's now. */
+int xhp_run_orphaned(const struct xhp_run *r);
+
+/* Test-only: with XEN_HOTPLUG_TEST_PAUSE=POINT:FILE, write our pid to
+ * FILE and stop (SIGSTOP) until continued. */
+void xhp_run_pause(const char *point);
 
 #endif
