@@ -1,6 +1,8 @@
-/* xs-publish: the whole of `block add` after the reads, in one process and
- * one xenstore connection: sharing check, loop attach and the publishing
- * transaction under the hotplug lock, and only they (docs/xs-publish.md). */
+/* xs-publish: the whole of `block add` in one process and one xenstore
+ * connection (docs/xs-publish.md): read and validate the backend, check
+ * dom0's mounts, take the hotplug lock, check the other guests, attach an
+ * image file to a loop device, and publish in one transaction that refuses
+ * a backend libxl is tearing down; or refuse, undo, and write why. */
 /* realpath() is XSI, not in plain POSIX.1-2008. */
 #define _DEFAULT_SOURCE
 #define _NETBSD_SOURCE
@@ -21,58 +23,86 @@
 #include "xhp.h"
 
 static const char USAGE[] =
-	"usage: xs-publish -l LOCKFILE [-w SECS] -m MODE [-p] [-o FMT] "
-	"[-M MOUNTINFO]\n"
-	"                  [-B BASE] [-T TYPES] [-t TAG] [-i NODE] [-v]\n"
+	"usage: xs-publish -l LOCKFILE [-w SECS] [-s PID] [-B BASE] [-T PREFIX]\n"
+	"                  [-p] [-v] BACKEND\n"
+	"       xs-publish -l LOCKFILE [-w SECS] [-s PID] [-B BASE] [-m MODE]\n"
+	"                  [-p] [-v] [-o FMT] [-M MOUNTINFO] [-t TAG] [-i NODE]\n"
 	"                  [-e NODE=VALUE]... BACKEND TARGET\n"
-	"       xs-publish -A -l LOCKFILE -t TAG [OPTION]... BACKEND\n"
 	"  -l LOCKFILE   the hotplug lock (locking.sh protocol)\n"
-	"  -w SECS       wait at most SECS for it (default 30)\n"
-	"  -m MODE       r, w, or w! (no sharing check)\n"
-	"  -M MOUNTINFO  dom0's mounts, mountinfo format; - is stdin\n"
+	"  -w SECS       the deadline: SECS after the start of PID (default 30)\n"
+	"  -s PID        the script this runs for (default: our parent); we\n"
+	"                give up, undoing everything, when it is gone\n"
+	"  -B BASE       the backend root to scan (default backend)\n"
+	"  -T PREFIX     loop device tags are PREFIX:TYPE/DOMID/DEVID\n"
+	"                (default xen-hotplug)\n"
 	"  -p            path only: no physical-device\n"
-	"  -t TAG        loop device tag, required when TARGET is a file\n"
-	"  -i NODE       write the file's DEV:INO to BACKEND/NODE\n"
 	"  -v            timings on stderr\n"
-	"  -A            take TARGET and MODE from BACKEND's nodes; exit 3 when\n"
-	"                they are not the plain case, for the script to check\n"
-	"prints: DEVPATH (block device) or /dev/loopN DEV:INO (file)\n"
-	"FMT is linux (hex MAJ:MIN) or netbsd (decimal dev_t).\n";
+	"  BACKEND alone: the target and mode are its params and mode nodes.\n"
+	"  With TARGET: -m MODE (default: the mode node), -o linux|netbsd,\n"
+	"  -M MOUNTINFO (- is stdin), -t TAG, -i NODE (the file's DEV:INO\n"
+	"  there), -e extra nodes; a conflict is printed on stdout.\n"
+	"prints: DEVPATH (block device) or /dev/loopN DEV:INO (file)\n";
 
-/* What to undo when dying: set while held or attached. */
-static int lock_fd = -1, loop_fd = -1;
-static const char *lock_file;
-static char loop_node[32];
+/* Everything one add knows; static, so that undo() reaches it when we
+ * die anywhere. */
+static struct add {
+	/* options */
+	const char *lock_file, *secs, *base, *types, *prefix, *mountinfo;
+	const char *idnode, *modearg, *tagarg, *backend, *targetarg;
+	unsigned long ms;
+	long script;
+	int pathonly, verbose, fmt, explicit;
+	char **extra;
+	int nextra;
+	/* the backend and the target */
+	char *node[9];
+	char target[PATH_MAX + 8];
+	const char *mode, *what;
+	int cmode, isfile;
+	struct stat st;
+	char *devpath;
+	char mm[XHP_MAJMIN_MAX], tag[XHP_LOOP_TAG_MAX], id[64];
+	/* what is held, for undo() */
+	struct xhp_run run;
+	struct xhp_xs q;
+	struct xhp_share c;
+	struct xhp_pub j;
+	int lock_fd, loop_fd;
+	char loop_node[32];
+	long long t[4];
+} A = { .lock_fd = -1, .loop_fd = -1, .q = { -1, 0, 0 } };
 
-/* Release by closing, leaving the lock file in place: the protocol allows
- * it (the next locker's dev/inode re-check succeeds on the same file), and
- * unlinking made every queued waiter wake on a dead file, find it stale and
- * requeue, one after another: a convoy that multiplied lock attempts under
- * contention (bench: 9-16 flock calls per add). release_lock in locking.sh
- * still unlinks, as upstream's does. */
-static void release_lock(void)
-{
-	if (close(lock_fd) == -1)
-		xhp_die_sys(XHP_SYS, "unable to close %s", lock_file);
-	lock_fd = -1;
-}
+/* The nodes read from BACKEND, in this order (A.node[i]). */
+enum { N_DIR, N_TYPE, N_PARAMS, N_MODE, N_FID, N_STATE, N_ONLINE, N_PD,
+       N_PDP, N_NODES };
+static const char *const NODE[N_NODES] = {
+	"", "/type", "/params", "/mode", "/frontend-id", "/state", "/online",
+	"/physical-device", "/physical-device-path"
+};
 
-/* A failure after the attach must not leak the device (nobody recorded
- * it), and must not leave the lock file behind. */
-static const char *undo(void)
+/* Undo what is held, and write the failure into the backend (busy for a
+ * conflict, error for a refusal or the deadline), in a transaction that
+ * refuses a backend directory that is gone. */
+static const char *undo(int code, const char *msg)
 {
 	static char note[256];
 	size_t n;
 
 	note[0] = '\0';
-	if (loop_fd != -1 && xhp_loop_clear(loop_fd) == -1)
+	if (A.loop_fd != -1 && xhp_loop_clear(A.loop_fd) == -1)
 		snprintf(note, sizeof(note), " (and unable to free %s: %s)",
-			 loop_node, strerror(errno));
-	if (lock_fd != -1 && close(lock_fd) == -1) {
+			 A.loop_node, strerror(errno));
+	A.loop_fd = -1;
+	if (A.q.fd != -1 && (code == XHP_NO || code == XHP_REFUSED ||
+			     code == XHP_TIMEOUT))
+		(void)xhp_pub_fail(&A.q, A.backend,
+				   code == XHP_NO ? "busy" : "error", msg);
+	if (A.lock_fd != -1 && close(A.lock_fd) == -1) {
 		n = strlen(note);
 		snprintf(note + n, sizeof(note) - n, " (and unable to close %s: "
-			 "%s)", lock_file, strerror(errno));
+			 "%s)", A.lock_file, strerror(errno));
 	}
+	A.lock_fd = -1;
 	return note[0] != '\0' ? note : NULL;
 }
 
@@ -80,13 +110,15 @@ static long long now_us(void)
 {
 	struct timespec ts;
 
+	if (!A.verbose)
+		return 0;
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
 		xhp_die_sys(XHP_SYS, "unable to read the clock");
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* "NODE=VALUE" in new memory. */
-static char *pair(const char *node, const char *val)
+/* "NODE=VALUE" in new memory, appended to the publication's extras. */
+static void extra(const char *node, const char *val)
 {
 	size_t n = strlen(node) + strlen(val) + 2;
 	char *p = malloc(n);
@@ -94,338 +126,441 @@ static char *pair(const char *node, const char *val)
 	if (p == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
 	snprintf(p, n, "%s=%s", node, val);
-	return p;
+	A.j.extra[A.j.nextra++] = p;
 }
 
-/* What -A takes from the backend: the script's common case, and only it. */
-struct fast {
-	char *target, *mode;
-	int already;            /* something is published: nothing to do */
-};
-
-/* Leave it to the script (exit 3): it reads the backend again and says
- * in words what is wrong, or does what is unusual. */
-static void defer(const char *why, const char *what)
-	__attribute__((noreturn));
-static void defer(const char *why, const char *what)
+/* -i NODE: a node -e could write, not "node" (the loop device's). */
+static int idnode_ok(const char *node)
 {
-	fprintf(stderr, "%s: left to the script: %s%s\n", xhp_prog, why,
-		what);
-	exit(XHP_DEFER);
+	char buf[XHP_XS_PATHMAX];
+	int n = snprintf(buf, sizeof(buf), "%s=", node);
+
+	return n > 0 && (size_t)n < sizeof(buf) && strchr(node, '=') == NULL &&
+	       strcmp(node, "node") != 0 && xhp_parse_extra(buf) == 0;
 }
 
-/* -A: read BACKEND's nodes in one round trip and accept only what the
- * block script would accept without a word: type phy, file or none;
- * params an absolute path to a block device or a non-empty image file;
- * mode r, ro, w or rw (w! and rw! skip the check: the script's path);
- * a frontend-id; for a file, state 2 and a write bit for mode w. */
-static void fast_read(struct xhp_xs *q, const char *be, struct fast *f)
+static void options(int argc, char **argv)
 {
-	static const char *const node[] = {
-		"", "/type", "/params", "/mode", "/frontend-id", "/state",
-		"/physical-device", "/physical-device-path"
-	};
-	enum { N = sizeof(node) / sizeof(node[0]) };
-	/* static: reachable when we die (defer) with them allocated. */
-	static char *v[N];
-	char *path[N];
-	unsigned int len[N], i;
-	unsigned long fid;
-	struct stat st;
+	unsigned long pid;
+	int opt;
 
-	for (i = 0; i < N; i++) {
-		char p[XHP_XS_PATHMAX];
-
-		xhp_xs_pathf(p, XHP_USAGE, "%s%s", be, node[i]);
-		path[i] = strdup(p);
-		if (path[i] == NULL)
-			xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	}
-	xhp_xs_many(q, 0, path, N, v, len);
-	for (i = 0; i < N; i++) {
-		free(path[i]);
-		if (v[i] != NULL && !xhp_parse_value(v[i], len[i]))
-			defer("a value the script refuses in ", node[i]);
-	}
-	if (v[0] == NULL)
-		defer("no backend ", be);
-	free(v[0]);
-	if ((v[6] != NULL && *v[6] != '\0') || (v[7] != NULL && *v[7] != '\0'))
-		f->already = 1;
-	if (v[1] != NULL && *v[1] != '\0' && strcmp(v[1], "phy") != 0 &&
-	    strcmp(v[1], "file") != 0)
-		defer("type ", v[1]);
-	if (v[2] == NULL || v[2][0] != '/')
-		defer("params not an absolute path", "");
-	if (v[3] == NULL || (strcmp(v[3], "r") != 0 && strcmp(v[3], "ro") != 0 &&
-	    strcmp(v[3], "w") != 0 && strcmp(v[3], "rw") != 0))
-		defer("mode not r, ro, w or rw", "");
-	/* A domid: 0x7FF0 and above are reserved. */
-	if (v[4] == NULL || strlen(v[4]) > 5 || strspn(v[4], "0123456789") !=
-	    strlen(v[4]) ||
-	    xhp_parse_ulong(v[4], 10, XHP_DOMID_MAX, &fid) == -1)
-		defer("frontend-id not a domid", "");
-	if (!f->already) {
-		if (stat(v[2], &st) == -1)
-			defer("params not there: ", v[2]);
-		if (S_ISREG(st.st_mode) && (st.st_size == 0 || v[5] == NULL ||
-		    strcmp(v[5], "2") != 0 || (strchr(v[3], 'w') != NULL &&
-		    (st.st_mode & 0222) == 0)))
-			defer("an image file the script must look at: ", v[2]);
-		if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-			defer("neither block device nor file: ", v[2]);
-	}
-	for (i = 1; i < N; i++)
-		if (i != 2 && i != 3)
-			free(v[i]);
-	f->target = v[2];
-	f->mode = v[3];
-}
-
-int main(int argc, char **argv)
-{
-	const char *secs = "30", *mode = NULL, *mountinfo =
-		"/proc/self/mountinfo", *base = "backend", *types = "vbd,vbd3",
-		*tag = NULL, *idnode = NULL, *target;
-	char mm[XHP_MAJMIN_MAX], id[64], *devpath, *check;
-	unsigned long ms = 30000;
-	long long t0, t1, t2, t3;
-	struct xhp_share c;
-	struct xhp_pub j;
-	struct xhp_xs q = { -1, 0, 0 };
-	struct stat st, fst;
-	int opt, pathonly = 0, verbose = 0, isfile, nuser, i, lfd = -1;
-	int fromnodes = 0;
-	char *tagpair = NULL;
-	/* static: reachable when we die with TARGET and MODE allocated. */
-	static struct fast f;
-
-	xhp_init(argv[0]);
-	memset(&c, 0, sizeof(c));
-	memset(&j, 0, sizeof(j));
-	c.fmt = XHP_FMT_DEFAULT;
-	/* Room for every -e, node, the identity, -A's loop-tag and
+	A.secs = "30";
+	A.ms = 30000;
+	A.base = "backend";
+	A.types = "vbd,vbd3";
+	A.prefix = "xen-hotplug";
+	A.mountinfo = "/proc/self/mountinfo";
+	A.fmt = XHP_FMT_DEFAULT;
+	/* Room for every -e, and node, the identity, loop-tag and
 	 * hotplug-status. */
-	j.extra = calloc((size_t)argc + 4, sizeof(*j.extra));
-	if (j.extra == NULL)
+	A.extra = calloc((size_t)argc + 4, sizeof(*A.extra));
+	if (A.extra == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	while ((opt = getopt(argc, argv, "hAl:w:m:po:M:B:T:t:i:e:v")) != -1) {
+	while ((opt = getopt(argc, argv, "hl:w:s:B:T:pvm:o:M:t:i:e:")) != -1) {
 		switch (opt) {
 		case 'h':
-			free(j.extra);
 			fputs(USAGE, stdout);
 			xhp_close_stdout();
-			return XHP_OK;
-		case 'A': fromnodes = 1; break;
-		case 'l': lock_file = optarg; break;
+			exit(XHP_OK);
+		case 'l': A.lock_file = optarg; break;
 		case 'w':
-			if (xhp_parse_secs(optarg, &ms) == -1)
+			if (xhp_parse_secs(optarg, &A.ms) == -1)
 				xhp_usage(USAGE);
-			secs = optarg;
+			A.secs = optarg;
 			break;
-		case 'm': mode = optarg; break;
-		case 'p': pathonly = 1; break;
+		case 's':
+			if (xhp_parse_ulong(optarg, 10, INT_MAX, &pid) == -1)
+				xhp_usage(USAGE);
+			A.script = (long)pid;
+			break;
+		case 'B': A.base = optarg; break;
+		case 'T': A.prefix = optarg; break;
+		case 'p': A.pathonly = 1; break;
+		case 'v': A.verbose = 1; break;
+		case 'm': A.modearg = optarg; break;
 		case 'o':
-			c.fmt = xhp_parse_fmt(optarg);
-			if (c.fmt == -1)
+			A.fmt = xhp_parse_fmt(optarg);
+			if (A.fmt == -1)
 				xhp_usage(USAGE);
 			break;
 		case 'M':
 			/* "-": a caller that converts another system's mount
 			 * list (NetBSD's block) pipes it in without a file. */
-			mountinfo = strcmp(optarg, "-") == 0 ? "/dev/stdin" :
+			A.mountinfo = strcmp(optarg, "-") == 0 ? "/dev/stdin" :
 				optarg;
 			break;
-		case 'B': base = optarg; break;
-		case 'T': types = optarg; break;
 		case 't':
 			if (!xhp_loop_tag_ok(optarg))
 				xhp_usage(USAGE);
-			tag = optarg;
+			A.tagarg = optarg;
 			break;
 		case 'i':
-			check = pair(optarg, "");
-			if (xhp_parse_extra(check) == -1 ||
-			    strchr(optarg, '=') != NULL ||
-			    strcmp(optarg, "node") == 0)
+			if (!idnode_ok(optarg))
 				xhp_usage(USAGE);
-			free(check);
-			idnode = optarg;
+			A.idnode = optarg;
 			break;
 		case 'e':
-			xhp_pub_extra(&j, optarg, USAGE);
+			if (xhp_parse_extra(optarg) == -1)
+				xhp_usage(USAGE);
+			A.extra[A.nextra++] = optarg;
 			break;
-		case 'v': verbose = 1; break;
 		default:
 			xhp_usage(USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (fromnodes && (argc != 1 || mode != NULL || idnode != NULL ||
-	    tag == NULL || *argv[0] == '\0' || lock_file == NULL ||
-	    *lock_file == '\0' || *base == '\0'))
+	A.explicit = argc == 2;
+	if ((argc != 1 && argc != 2) || *argv[0] == '\0' ||
+	    (A.explicit && *argv[1] == '\0') || A.lock_file == NULL ||
+	    *A.lock_file == '\0' || *A.base == '\0' ||
+	    (!A.explicit && (A.modearg != NULL || A.idnode != NULL ||
+			     A.tagarg != NULL || A.nextra > 0)))
 		xhp_usage(USAGE);
-	if (fromnodes) {
-		xhp_xs_open(&q);
-		fast_read(&q, argv[0], &f);
-		if (f.already) {
-			/* Called twice for one add: nothing to do, as the
-			 * script's own check. */
-			free(j.extra);
-			free(f.target);
-			free(f.mode);
-			xhp_xs_close(&q);
-			xhp_close_stdout();
-			return XHP_OK;
-		}
-		j.backend = c.self = argv[0];
-		target = f.target;
-		mode = f.mode;
+	A.backend = argv[0];
+	A.targetarg = A.explicit ? argv[1] : NULL;
+}
+
+/* Is the backend still waiting for us? libxl tears a device down by
+ * writing online=0 and state=5 (Closing) together; it runs the add only
+ * once the backend is in state 2 (InitWait). */
+static int waiting(const char *online, const char *state)
+{
+	return (online == NULL || strcmp(online, "1") == 0) &&
+	       state != NULL && strcmp(state, "2") == 0;
+}
+
+/* Read the backend's nodes in one round trip, and decide what is not
+ * ours to do: a backend that is gone or going (4), another type's script
+ * (64), an add that was done already (0). */
+static void read_backend(void)
+{
+	char *path[N_NODES];
+	unsigned int len[N_NODES], i;
+	char **v = A.node;
+
+	for (i = 0; i < N_NODES; i++)
+		path[i] = xhp_xs_msg(XHP_USAGE, A.backend, NODE[i][0] ?
+				     NODE[i] + 1 : NULL, NULL, NULL);
+	xhp_xs_many(&A.q, 0, path, N_NODES, v, len);
+	for (i = 0; i < N_NODES; i++)
+		free(path[i]);
+	if (v[N_DIR] == NULL)
+		xhp_die(XHP_GONE, "backend %s is gone", A.backend);
+	for (i = 1; i < N_NODES; i++)
+		if (v[i] != NULL && !xhp_parse_value(v[i], len[i]))
+			xhp_die(XHP_REFUSED, "the value of %s%s has a control "
+				"character or is not UTF-8",
+				A.backend, NODE[i]);
+	if (!A.explicit && v[N_TYPE] != NULL && *v[N_TYPE] != '\0' &&
+	    strcmp(v[N_TYPE], "phy") != 0 && strcmp(v[N_TYPE], "file") != 0) {
+		if (!xhp_parse_name(v[N_TYPE]))
+			xhp_die(XHP_REFUSED, "invalid backend type '%s'",
+				v[N_TYPE]);
+		/* Another kind of storage: block runs block-TYPE. */
+		puts(v[N_TYPE]);
+		xhp_close_stdout();
+		exit(XHP_OTHER);
+	}
+	if ((v[N_PD] != NULL && *v[N_PD] != '\0') ||
+	    (v[N_PDP] != NULL && *v[N_PDP] != '\0')) {
+		/* Called twice for one add: the first one did it. */
+		xhp_close_stdout();
+		exit(XHP_OK);
+	}
+	if (!waiting(v[N_ONLINE], v[N_STATE]))
+		xhp_die(XHP_GONE, "Path closed or removed during hotplug add: "
+			"%s state: %s online: %s", A.backend,
+			v[N_STATE] ? v[N_STATE] : "none",
+			v[N_ONLINE] ? v[N_ONLINE] : "none");
+}
+
+/* The request: params (or TARGET), mode, frontend-id, in plain words
+ * when they are wrong. */
+static void validate(void)
+{
+	const char *p = A.explicit ? A.targetarg : A.node[N_PARAMS];
+	const char *fid = A.node[N_FID];
+	unsigned long dom;
+
+	A.mode = A.modearg != NULL ? A.modearg : A.node[N_MODE];
+	/* write_dev's caller may have no mode node: check as a writer. */
+	if (A.explicit && (A.mode == NULL || *A.mode == '\0'))
+		A.mode = "w";
+	if (p == NULL || *p == '\0')
+		xhp_die(XHP_REFUSED, "%s has no params: no device or image to "
+			"attach", A.backend);
+	if (A.mode == NULL || *A.mode == '\0')
+		xhp_die(XHP_REFUSED, "%s has no mode", A.backend);
+	if (strcmp(A.mode, "r") != 0 && strcmp(A.mode, "ro") != 0 &&
+	    strcmp(A.mode, "w") != 0 && strcmp(A.mode, "rw") != 0 &&
+	    strcmp(A.mode, "w!") != 0 && strcmp(A.mode, "rw!") != 0)
+		xhp_die(XHP_REFUSED, "unknown mode '%s' in %s (expected r, w "
+			"or w!)", A.mode, A.backend);
+	A.cmode = xhp_parse_mode(A.mode, strlen(A.mode));
+	if (!A.explicit && (fid == NULL || *fid == '\0'))
+		xhp_die(XHP_REFUSED, "%s has no frontend-id", A.backend);
+	if (!A.explicit && (strspn(fid, "0123456789") != strlen(fid) ||
+	    xhp_parse_ulong(fid, 10, XHP_DOMID_MAX, &dom) == -1))
+		xhp_die(XHP_REFUSED, "invalid frontend-id '%s' in %s", fid,
+			A.backend);
+	if (p[0] == '/') {
+		snprintf(A.target, sizeof(A.target), "%s", p);
 	} else {
-		if (argc != 2 || lock_file == NULL || *lock_file == '\0' ||
-		    mode == NULL || *argv[0] == '\0' || *argv[1] == '\0' ||
-		    *base == '\0')
-			xhp_usage(USAGE);
-		j.backend = c.self = argv[0];
-		target = argv[1];
+		/* A relative name is a device under /dev, never outside. */
+		if (strcmp(p, "..") == 0 || strncmp(p, "../", 3) == 0 ||
+		    strstr(p, "/../") != NULL ||
+		    (strlen(p) >= 3 && strcmp(p + strlen(p) - 3, "/..") == 0))
+			xhp_die(XHP_REFUSED, "params '%s' is relative and climbs "
+				"out of /dev with ..", p);
+		snprintf(A.target, sizeof(A.target), "/dev/%s", p);
 	}
-	j.fmt = c.fmt;
-	c.mode = xhp_parse_mode(mode, strlen(mode));
+	if (strlen(p) > PATH_MAX)
+		xhp_die(XHP_REFUSED, "params of %s is too long", A.backend);
+}
 
-	/* Everything that does not need the lock, before it. */
-	if (stat(target, &st) == -1)
-		xhp_die_sys(errno == ENOENT || errno == ENOTDIR ? XHP_NO :
-			    XHP_SYS, "unable to stat %s", target);
-	isfile = S_ISREG(st.st_mode);
-	if (!isfile && !S_ISBLK(st.st_mode))
-		xhp_die(XHP_NO, "%s is not a block device or a regular file",
-			target);
-	if (isfile && tag == NULL)
-		xhp_die(XHP_USAGE, "%s is a file: a loop device tag (-t) is "
-			"needed", target);
-	if (isfile && fromnodes) {
-		/* What the script records for a file it attaches. */
-		idnode = "loop-file-id";
-		tagpair = pair("loop-tag", tag);
-		j.extra[j.nextra++] = tagpair;
-	}
-	if (!isfile) {
-		/* Publish the node itself (/dev/dm-3), not a udev alias that
-		 * may name something else by the time it is opened. */
-		devpath = realpath(target, NULL);
-		if (devpath == NULL)
-			xhp_die_sys(XHP_SYS, "unable to resolve %s", target);
-		if (!pathonly) {
-			xhp_id_stat_blk(devpath, c.fmt, mm);
-			j.mm = mm;
-		}
-	}
-	if (c.mode != '!') {
-		/* dom0's mounts are not under the hotplug lock anyway: check
-		 * them first, and a device dom0 uses costs no xenstore work. */
-		if (xhp_id_expand_st(&c.ids, &st) == -1)
-			xhp_die_sys(XHP_SYS, "unable to find the loop devices "
-				    "of %s", target);
-		if (xhp_share_mounts(&c, mountinfo))
-			xhp_share_exit(&c);
-		xhp_id_free(&c.ids);
-	}
-	/* One connection, the pipelined one, for everything (-A opened it
-	 * already). Our own vm is read only if a conflict needs it. */
-	if (q.fd == -1)
-		xhp_xs_open(&q);
-	j.q = c.q = &q;
-	if (c.mode != '!')
-		xhp_xs_normalise(c.selfn, c.self);
-	/* The transaction, opened now with what is known, so that under the
-	 * lock the publication is the commit alone (for a file, whose loop
-	 * device is not known yet, its writes and then the commit). Called
-	 * twice for one backend (the caller's check for that is not under
-	 * the lock), the second call changes nothing. */
-	nuser = j.nextra;
-	j.extra[j.nextra++] = pair("hotplug-status", "connected");
-	j.devpath = isfile ? NULL : devpath;
-	j.once = 1;
-	xhp_pub_open(&j, argc + optind + 4);
+/* What the target is: a block device (published by its real node, not a
+ * udev alias that may name something else when it is opened) or a
+ * non-empty image file; anything else, in words. */
+static void inspect(void)
+{
+	const char *d = A.target;
+	struct stat lst;
 
-	xhp_lock_mkparent(lock_file);
-	lock_fd = xhp_lock_open(lock_file, ms, secs, O_CLOEXEC);
-	xhp_atdie = undo;
-	t0 = verbose ? now_us() : 0;
+	if (stat(d, &A.st) == -1) {
+		/* A link loop is a link to nowhere; a name too long for the
+		 * kernel names nothing. */
+		if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP &&
+		    errno != ENAMETOOLONG)
+			xhp_die_sys(XHP_SYS, "unable to stat %s", d);
+		if (lstat(d, &lst) == 0 && S_ISLNK(lst.st_mode))
+			xhp_die(XHP_REFUSED, "%s is a dangling symbolic link", d);
+		xhp_die(XHP_REFUSED, "%s does not exist", d);
+	}
+	if (S_ISDIR(A.st.st_mode))
+		xhp_die(XHP_REFUSED, "%s is a directory, not a block device or "
+			"image file", d);
+	if (S_ISFIFO(A.st.st_mode))
+		xhp_die(XHP_REFUSED, "%s is a fifo, not a block device or image "
+			"file", d);
+	if (S_ISCHR(A.st.st_mode))
+		xhp_die(XHP_REFUSED, "%s is a character device, not a block "
+			"device or image file", d);
+	if (!S_ISBLK(A.st.st_mode) && !S_ISREG(A.st.st_mode))
+		xhp_die(XHP_REFUSED, "%s is not a block device or image file", d);
+	A.isfile = S_ISREG(A.st.st_mode);
+	A.what = A.isfile ? "File" : "Device";
+	if (!A.isfile) {
+		/* With TARGET (write_dev) the caller's spelling is kept, as
+		 * upstream's write_dev keeps it (block-iscsi's by-path link). */
+		A.devpath = A.explicit ? strdup(d) : realpath(d, NULL);
+		if (A.devpath == NULL)
+			xhp_die_sys(XHP_SYS, "unable to resolve %s", d);
+		if (!A.pathonly)
+			xhp_id_stat_blk(A.devpath, A.fmt, A.mm);
+		return;
+	}
+	if (A.st.st_size == 0)
+		xhp_die(XHP_REFUSED, "%s is empty: no disk to attach", d);
+	/* As root, access(W_OK) always succeeds: the permission bits. */
+	if (A.cmode == 'w' && (A.st.st_mode & 0222) == 0)
+		xhp_die(XHP_NO, "File %s is read-only, and so will not be "
+			"attached read-write to a guest.", d);
+	if (A.tagarg != NULL)
+		snprintf(A.tag, sizeof(A.tag), "%s", A.tagarg);
+	else if (xhp_loop_tag_for(A.tag, A.prefix, A.backend) == -1)
+		xhp_die(XHP_REFUSED, "loop tag '%s:%s' is longer than 63 bytes",
+			A.prefix, A.backend);
+}
 
-	/* The identity set again, under the lock: a loop device attached
-	 * over the same file by an add that held the lock before us is part
-	 * of it now. */
-	if (c.mode != '!') {
-		if (xhp_id_expand_st(&c.ids, &st) == -1)
-			xhp_die_sys(XHP_SYS, "unable to find the loop devices "
-				    "of %s", target);
-		if (xhp_share_guests(&c, base, types)) {
-			xhp_atdie = NULL;
-			release_lock();
-			xhp_share_exit(&c);
-		}
-	}
-	t1 = verbose ? now_us() : 0;
+/* A conflict, in words. With TARGET (NetBSD's block, which reads it), the
+ * verdict line on stdout and nothing on stderr. */
+static void busy(void) __attribute__((noreturn));
+static void busy(void)
+{
+	const char *who = A.c.verdict, *mm = strchr(who, ' ') + 1;
+	const char *where = strchr(mm, ' ') + 1;
+	int guest = strncmp(who, "guest ", 6) == 0, w = A.cmode == 'w';
+	char msg[2 * XHP_XS_PATHMAX + 512];
 
-	if (isfile) {
-		loop_fd = xhp_loop_attach(target, c.mode == 'r', tag, loop_node,
-					  &fst);
-		/* Checked one file, attached another: refuse. */
-		if (fst.st_dev != st.st_dev || fst.st_ino != st.st_ino)
-			xhp_die(XHP_NO, "%s was replaced during the check",
-				target);
-		devpath = loop_node;
-		if (!pathonly) {
-			xhp_id_stat_blk(loop_node, c.fmt, mm);
-			j.mm = mm;
-		}
-		snprintf(id, sizeof(id), "%ju:%ju", (uintmax_t)fst.st_dev,
-			 (uintmax_t)fst.st_ino);
-		j.extra[j.nextra++] = pair("node", loop_node);
-		if (idnode != NULL)
-			j.extra[j.nextra++] = pair(idnode, id);
-	}
-	j.devpath = devpath;
-	t2 = verbose ? now_us() : 0;
-	xhp_pub_commit(&j);
-	lfd = loop_fd;
-	if (j.already && isfile) {
-		if (xhp_loop_clear(lfd) == -1)
-			xhp_die_sys(XHP_SYS, "unable to free %s", loop_node);
-	}
-	loop_fd = -1;
+	snprintf(msg, sizeof(msg), "%s %s (device %.*s) is %s %s%s %s, and so "
+		 "cannot be attached %s%s.", A.what, A.target,
+		 (int)(where - mm - 1), mm, guest ? "already used" : "mounted",
+		 w ? "" : "read-write ", guest ? "by another guest through" :
+		 "in the privileged domain at", where,
+		 w ? "read-write" : "read-only", guest ? " now" : " to a guest");
+	if (!A.explicit)
+		xhp_die(XHP_NO, "%s", msg);
 	xhp_atdie = NULL;
-	release_lock();
-	t3 = verbose ? now_us() : 0;
+	(void)undo(XHP_NO, msg);
+	puts(who);
+	xhp_close_stdout();
+	exit(XHP_NO);
+}
 
-	/* Nothing published by us (j.already): nothing to print. */
-	if (isfile && !j.already)
-		printf("%s %s\n", loop_node, id);
-	else if (!j.already)
-		puts(devpath);
-	/* A file's binding keeps the device; it is recorded in xenstore. */
-	if (isfile && close(lfd) == -1)
-		xhp_die_sys(XHP_SYS, "unable to close %s", loop_node);
-	if (!isfile)
-		free(devpath);
-	if (verbose)
+/* dom0's mounts are not under the hotplug lock anyway: check them first,
+ * so that a device dom0 uses costs no lock wait. */
+static void check_dom0(void)
+{
+	A.c.q = &A.q;
+	A.c.mode = A.cmode;
+	A.c.fmt = A.fmt;
+	A.c.self = A.backend;
+	xhp_xs_normalise(A.c.selfn, A.backend);
+	if (xhp_id_expand_st(&A.c.ids, &A.st) == -1)
+		xhp_die_sys(XHP_SYS, "unable to find the loop devices of %s",
+			    A.target);
+	if (xhp_share_mounts(&A.c, A.mountinfo))
+		busy();
+	xhp_id_free(&A.c.ids);
+}
+
+static void orphan_check(void)
+{
+	if (xhp_run_orphaned(&A.run))
+		xhp_die(XHP_GONE, "the script that ran %s for %s is gone: libxl "
+			"gave up on the device", xhp_prog, A.backend);
+}
+
+static void lock(void)
+{
+	xhp_run_pause("wait");
+	xhp_lock_mkparent(A.lock_file);
+	A.lock_fd = xhp_lock_open(A.lock_file, xhp_run_left(&A.run), A.secs,
+				  O_CLOEXEC);
+	A.t[0] = now_us();
+	xhp_run_pause("locked");
+	orphan_check();
+}
+
+/* Under the lock: the identity set again (a loop device attached over the
+ * same file by an add that held the lock before us is part of it now),
+ * against every other backend. */
+static void check_guests(void)
+{
+	if (xhp_id_expand_st(&A.c.ids, &A.st) == -1)
+		xhp_die_sys(XHP_SYS, "unable to find the loop devices of %s",
+			    A.target);
+	if (xhp_share_guests(&A.c, A.base, A.types))
+		busy();
+}
+
+static void attach(void)
+{
+	struct stat fst;
+
+	A.loop_fd = xhp_loop_attach(A.target, A.cmode == 'r', A.tag,
+				    A.loop_node, &fst);
+	/* Checked one file, attached another: refuse. */
+	if (fst.st_dev != A.st.st_dev || fst.st_ino != A.st.st_ino)
+		xhp_die(XHP_REFUSED, "%s was replaced during the check",
+			A.target);
+	A.devpath = A.loop_node;
+	if (!A.pathonly)
+		xhp_id_stat_blk(A.loop_node, A.fmt, A.mm);
+	snprintf(A.id, sizeof(A.id), "%ju:%ju", (uintmax_t)fst.st_dev,
+		 (uintmax_t)fst.st_ino);
+	extra("node", A.loop_node);
+	if (A.idnode != NULL || !A.explicit)
+		extra(A.idnode != NULL ? A.idnode : "loop-file-id", A.id);
+	if (!A.explicit)
+		extra("loop-tag", A.tag);
+	xhp_run_pause("attached");
+}
+
+static void precommit(void)
+{
+	xhp_run_pause("commit");
+	orphan_check();
+}
+
+/* The transaction, opened now, under the lock: it re-reads the backend's
+ * directory, online and state, and refuses a backend being torn down; a
+ * libxl write that lands between the reads and the commit makes the
+ * commit fail with EAGAIN, and the retry sees it. */
+static void publish(void)
+{
+	int i;
+
+	A.j.q = &A.q;
+	A.j.backend = A.backend;
+	A.j.devpath = A.devpath;
+	A.j.mm = A.pathonly ? NULL : A.mm;
+	A.j.fmt = A.fmt;
+	A.j.once = 1;
+	A.j.lifecycle = 1;
+	A.j.precommit = precommit;
+	for (i = 0; i < A.nextra; i++)
+		A.j.extra[A.j.nextra++] = A.extra[i];
+	extra("hotplug-status", "connected");
+	A.t[1] = now_us();
+	xhp_pub_commit(&A.j);
+	if (A.j.already && A.isfile && xhp_loop_clear(A.loop_fd) == -1)
+		xhp_die_sys(XHP_SYS, "unable to free %s", A.loop_node);
+	A.t[2] = now_us();
+}
+
+static void finish(void)
+{
+	int lfd = A.loop_fd, i;
+
+	/* Published: the loop device is recorded in xenstore now. */
+	A.loop_fd = -1;
+	xhp_atdie = NULL;
+	if (close(A.lock_fd) == -1)
+		xhp_die_sys(XHP_SYS, "unable to close %s", A.lock_file);
+	A.t[3] = now_us();
+	if (A.isfile && !A.j.already)
+		printf("%s %s\n", A.loop_node, A.id);
+	else if (!A.j.already)
+		puts(A.devpath);
+	if (A.isfile && close(lfd) == -1)
+		xhp_die_sys(XHP_SYS, "unable to close %s", A.loop_node);
+	if (A.verbose)
 		fprintf(stderr, "xs-publish: check %lld us, attach %lld us, "
 			"write %lld us (%d tries), under lock %lld us\n",
-			t1 - t0, t2 - t1, t3 - t2, j.tries, t3 - t0);
+			A.t[1] - A.t[0], A.t[2] - A.t[1], A.t[3] - A.t[2],
+			A.j.tries, A.t[3] - A.t[0]);
 	xhp_close_stdout();
-	for (i = nuser; i < j.nextra; i++)
-		free(j.extra[i]);
-	free(j.extra);
-	free(tagpair);
-	free(f.target);
-	free(f.mode);
-	xhp_id_free(&c.ids);
-	free(c.ourvm);
-	free(c.ourtvm);
-	if (c.h != NULL)
-		xs_close(c.h);
-	xhp_xs_close(&q);
+	for (i = A.nextra; i < A.j.nextra; i++)
+		free(A.j.extra[i]);
+}
+
+int main(int argc, char **argv)
+{
+	int i;
+
+	xhp_init(argv[0]);
+	options(argc, argv);
+	xhp_run_init(&A.run, (pid_t)A.script, A.ms, A.secs);
+	A.j.extra = calloc((size_t)argc + 8, sizeof(*A.j.extra));
+	if (A.j.extra == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	xhp_xs_open(&A.q);
+	xhp_atdie = undo;
+	read_backend();
+	validate();
+	inspect();
+	if (A.cmode != '!')
+		check_dom0();
+	lock();
+	if (A.cmode != '!')
+		check_guests();
+	if (A.isfile)
+		attach();
+	publish();
+	finish();
+	if (!A.isfile)
+		free(A.devpath);
+	for (i = 0; i < N_NODES; i++)
+		free(A.node[i]);
+	free(A.j.extra);
+	free(A.extra);
+	xhp_id_free(&A.c.ids);
+	free(A.c.ourvm);
+	free(A.c.ourtvm);
+	if (A.c.h != NULL)
+		xs_close(A.c.h);
+	xhp_xs_close(&A.q);
 	return XHP_OK;
 }
