@@ -27,6 +27,7 @@
 #   need_built FILE...        build (make) those of the test programs under
 #                             build/ that are missing, so that a suite run
 #                             alone reads nothing it did not make
+#   script_setup              require_root, xhp_setup and script_env
 #   script_env                the environment our scripts run in: log file,
 #                             lock directory and loop tag private to the
 #                             test, no debug or path-only mode; sets BLOCK
@@ -155,9 +156,19 @@ need_built() {
 	make -s -C "$XHP_TOP" $missing >&2
 }
 
+# script_setup: what a suite that runs our scripts needs: root, the temp
+# dir and xenstore, script_env.
+script_setup() {
+	require_root
+	xhp_setup
+	script_env
+}
+
 script_env() {
 	export XEN_HOTPLUG_LOGFILE=$XHP_TMP/hotplug.log
 	export XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/lock
+	# The host's /etc/default/xen-hotplug plays no part in a test.
+	export XEN_HOTPLUG_CONFIG=/dev/null
 	# Our own loop tags, so that a sweep by tag never meets another run's.
 	export XEN_HOTPLUG_LOOP_TAG=${XHP_TMP##*/}
 	unset XEN_HOTPLUG_DEBUG XEN_BLOCK_PATH_ONLY XEN_SCRIPT_DIR

@@ -21,7 +21,11 @@ case $0 in
 */*) dir=${0%/*} ;;
 *) dir=. ;;
 esac
-. "$dir/xen-hotplug-common.sh"
+# Our libraries are private (XEN_HOTPLUG_LIBDIR), so that upstream's
+# other scripts keep upstream's libraries of the same names.
+. "$dir/xen-hotplug-helperdir.sh"
+# shellcheck source=xen-hotplug-common.sh
+. "$XEN_HOTPLUG_LIBDIR/xen-hotplug-common.sh"
 
 command=
 findCommand "$@"
@@ -129,14 +133,26 @@ canonicalise_mode() {
 }
 
 ##
-# _xhp_publish DEVPATH [NODE=VALUE...]
+# write_dev DEVPATH [NODE=VALUE...]
 #
-# One xs-majmin transaction: physical-device-path=DEVPATH, each NODE=VALUE,
-# hotplug-status=connected and (unless XEN_BLOCK_PATH_ONLY) physical-device.
-# Sets _xhp_out to xs-majmin's message and _xhp_rc to its exit status (1:
-# the backend directory is gone), and returns that status.
+# Publishes the block device DEVPATH for the backend in one transaction:
+# physical-device-path, physical-device (major:minor, never overwriting an
+# existing one; skipped in path-only mode), any extra NODE=VALUE pairs,
+# and hotplug-status=connected, so blkback sees everything it reads no
+# later than physical-device.
+# A caller that holds the "block" lock (claim_lock block, check_sharing,
+# write_dev, as upstream's block did) has checked already: one xs-majmin
+# transaction. A caller that does not (block-drbd, block-nbd, ... publish
+# without it upstream) gets the lock, the sharing check for the backend's
+# mode and the publication in one xs-publish run, so that its device is in
+# the race-free argument too (docs/block-scripts.md).
+# Prints nothing. Returns 0; on failure exits 1 with hotplug-error
+# written (hotplug-status busy for a conflict). A backend removed
+# meanwhile is reported in the log only, never recreated by writing an
+# error into it.
 #
-_xhp_publish() {
+write_dev() {
+	[ -n "${1:-}" ] || fatal "Backend device does not exist"
 	_xhp_pub_dev=$1
 	shift
 	_xhp_n=$#
@@ -149,32 +165,26 @@ _xhp_publish() {
 	0 | '' | no | false) ;;
 	*) set -- -p "$@" ;;
 	esac
-	_xhp_rc=0
-	_xhp_out=$("$_xhp_h/xs-majmin" "$@" -e hotplug-status=connected -- \
-	    "$XENBUS_PATH" "$_xhp_pub_dev" 2>&1) || _xhp_rc=$?
-	return "$_xhp_rc"
-}
-
-##
-# write_dev DEVPATH [NODE=VALUE...]
-#
-# Publishes DEVPATH for the backend in one transaction: physical-device-path,
-# physical-device (major:minor, never overwriting an existing one; skipped in
-# path-only mode), any extra NODE=VALUE pairs, and hotplug-status=connected,
-# so blkback sees everything it reads no later than physical-device.
-# Prints nothing. Returns 0; fatal on failure. A backend removed meanwhile is
-# reported in the log only, never recreated by writing an error into it.
-#
-write_dev() {
-	[ -n "${1:-}" ] || fatal "Backend device does not exist"
-	_xhp_publish "$@" && return 0
-	_xhp_rc=$?
-	# Exit 1 is either a vanished backend (never written into again) or a
-	# device that is not there (an ordinary error for hotplug-error).
-	case $_xhp_rc:$_xhp_out in
-	1:*"backend gone"*) _xhp_bad_path="backend gone" ;;
+	case $_xhp_locks_held in
+	*" block "*) set -- "$_xhp_h/xs-majmin" "$@" -e hotplug-status=connected ;;
+	*)
+		set -- "$_xhp_h/xs-publish" "$@" -l "$LOCK_BASEDIR/block" \
+		    -w "${XEN_HOTPLUG_DEADLINE:-${XEN_HOTPLUG_LOCK_TIMEOUT:-30}}" -s "$$" -B "$_xhp_base"
+		;;
 	esac
-	fatal "${_xhp_out:-unable to publish $1 (xs-majmin exit $_xhp_rc)}"
+	_xhp_rc=0
+	_xhp_out=$("$@" -- "$XENBUS_PATH" "$_xhp_pub_dev" 2>&1) || _xhp_rc=$?
+	case $_xhp_rc:${1##*/} in
+	0:*) return 0 ;;
+	1:xs-publish | 3:xs-publish | 5:xs-publish)
+		# Busy, refused, out of time: xs-publish wrote why.
+		_xhp_reported=1
+		log err "$_xhp_out"
+		exit 1
+		;;
+	4:*) _xhp_bad_path="backend gone" ;;
+	esac
+	fatal "${_xhp_out:-unable to publish $_xhp_pub_dev (${1##*/} exit $_xhp_rc)}"
 }
 
 ##

@@ -18,9 +18,14 @@
 #   XEN_HOTPLUG_LOCK_BASEDIR   directory of the lock files (wins over
 #                              LOCK_BASEDIR from the environment);
 #                              default /var/run/xen-hotplug
-#   XEN_HOTPLUG_LOCK_TIMEOUT   seconds to wait for a lock in total before
-#                              giving up with an error that names the
-#                              holder; default 30, inside libxl's 40 s
+#   XEN_HOTPLUG_DEADLINE       seconds from the start of this script run
+#                              (the shell $$) after which no lock wait
+#                              goes on: the wait gives up with an error
+#                              that names the holder; default 30, inside
+#                              libxl's 40 s, which count from the same
+#                              start. Every wait of the run (claim_lock,
+#                              the helpers) honours the one deadline.
+#   XEN_HOTPLUG_LOCK_TIMEOUT   older name of XEN_HOTPLUG_DEADLINE
 #   XEN_HOTPLUG_HELPERDIR      where flock-wrap is installed
 #
 # Variables set: LOCK_BASEDIR (callers may change it after sourcing, as with
@@ -103,22 +108,13 @@ _xhp_lock_close() {
 	esac
 }
 
-# _xhp_uptime: set _xhp_now to whole seconds since boot, read from
-# /proc/uptime without starting a process; empty when unavailable.
-_xhp_uptime() {
-	_xhp_now=
-	if read -r _xhp_now _xhp_lock_used </proc/uptime 2>/dev/null; then
-		_xhp_now=${_xhp_now%%.*}
-	fi
-}
-
 ##
 # claim_lock NAME
 #
 # Takes a lock name (upstream uses "block", "iptables", ...). Blocks until
-# this shell holds the lock, waiting at most XEN_HOTPLUG_LOCK_TIMEOUT
-# seconds in total; a lock file replaced while we waited (the holder
-# released it) is reopened and tried again. Prints nothing. Returns 0 when
+# this shell holds the lock, waiting no later than XEN_HOTPLUG_DEADLINE
+# seconds after this script's start; a lock file replaced while we waited
+# (the holder released it) is reopened and tried again. Prints nothing. Returns 0 when
 # locked. On timeout or error calls fatal (hotplug-error names the holder);
 # without fatal (library sourced alone) prints the reason on stderr and
 # returns 1.
@@ -129,10 +125,6 @@ claim_lock() {
 		mkdir -p "$LOCK_BASEDIR" ||
 			{ _xhp_lock_fail "unable to create lock directory $LOCK_BASEDIR"; return 1; }
 	fi
-	_xhp_lock_total=${XEN_HOTPLUG_LOCK_TIMEOUT:-30}
-	_xhp_lock_wait=$_xhp_lock_total
-	_xhp_uptime
-	_xhp_lock_start=$_xhp_now
 	while :; do
 		# Opening would follow a planted symlink and create its target;
 		# flock-wrap refuses such a file too, but only after the open.
@@ -155,7 +147,7 @@ claim_lock() {
 		# "|| rc=$?": callers may run under set -e, and 2 is routine.
 		_xhp_lock_rc=0
 		_xhp_lock_err=$("${XEN_HOTPLUG_HELPERDIR:-/usr/lib/xen-hotplug}/flock-wrap" \
-		    -w "$_xhp_lock_wait" -F "$_lockfd" "$_lockfile" 2>&1) ||
+		    -w "${XEN_HOTPLUG_DEADLINE:-${XEN_HOTPLUG_LOCK_TIMEOUT:-30}}" -s "$$" -F "$_lockfd" "$_lockfile" 2>&1) ||
 		    _xhp_lock_rc=$?
 		if [ "$_xhp_lock_rc" -eq 0 ]; then
 			_xhp_locks_held="$_xhp_locks_held$1 "
@@ -166,13 +158,8 @@ claim_lock() {
 			_xhp_lock_fail "${_xhp_lock_err:-unable to lock $_lockfile (flock-wrap exit $_xhp_lock_rc)}"
 			return 1
 		fi
-		# Stale: the holder unlinked the file as we got it. Retry with
-		# what is left of the total wait, at least one second.
-		_xhp_uptime
-		if [ -n "$_xhp_now" ] && [ -n "$_xhp_lock_start" ]; then
-			_xhp_lock_wait=$((_xhp_lock_total - (_xhp_now - _xhp_lock_start)))
-			[ "$_xhp_lock_wait" -ge 1 ] || _xhp_lock_wait=1
-		fi
+		# Stale: the holder unlinked the file as we got it. Retry;
+		# flock-wrap counts the wait from the script's start (-s).
 	done
 }
 

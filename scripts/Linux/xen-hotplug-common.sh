@@ -15,6 +15,12 @@
 #                           /var/log/xen/xen-hotplug.log when /var/log/xen
 #                           exists; empty: leave stderr alone)
 #   XEN_HOTPLUG_DEBUG       non-empty: log debug messages and timings
+#   XEN_HOTPLUG_LIBDIR      where the libraries it sources are
+#                           (xen-hotplug-helperdir.sh)
+#   XEN_HOTPLUG_CONFIG      the configuration file (default
+#                           /etc/default/xen-hotplug): KEY=VALUE lines for
+#                           the XEN_HOTPLUG_* and XEN_BLOCK_* settings that
+#                           the scripts document; the environment wins
 # Variables set: dir, PATH, LANG, the hotplugpath.sh variables (sbindir,
 # bindir, LIBEXEC, LIBEXEC_BIN, XEN_SCRIPT_DIR, XEN_LOG_DIR, ...),
 # XEN_HOTPLUG_HELPERDIR.
@@ -27,6 +33,49 @@ case $0 in
 esac
 
 . "$dir/xen-hotplug-helperdir.sh"
+
+##
+# _xhp_read_config FILE
+#
+# Takes the path of the configuration file. Sets each known setting that
+# the environment does not set from its KEY=VALUE lines (a value may be
+# quoted with " or '; # starts a comment line). The file is read, never
+# run. What it ignores (an unknown key, a line that is no setting) is
+# logged once logging is set up (_xhp_cf_warn). Returns 0.
+#
+_xhp_read_config() {
+	[ -r "$1" ] || return 0
+	while IFS= read -r _xhp_cf_line || [ -n "$_xhp_cf_line" ]; do
+		case $_xhp_cf_line in
+		'' | '#'*) continue ;;
+		*=*) ;;
+		*)
+			_xhp_cf_warn="$_xhp_cf_warn${_xhp_cf_warn:+; }$1: ignoring \"$_xhp_cf_line\""
+			continue
+			;;
+		esac
+		_xhp_cf_v=${_xhp_cf_line#*=}
+		case $_xhp_cf_v in
+		\"*\") _xhp_cf_v=${_xhp_cf_v#\"}; _xhp_cf_v=${_xhp_cf_v%\"} ;;
+		\'*\') _xhp_cf_v=${_xhp_cf_v#\'}; _xhp_cf_v=${_xhp_cf_v%\'} ;;
+		esac
+		case ${_xhp_cf_line%%=*} in
+		XEN_HOTPLUG_LOCK_BASEDIR) : "${XEN_HOTPLUG_LOCK_BASEDIR=$_xhp_cf_v}" ;;
+		XEN_HOTPLUG_DEADLINE) : "${XEN_HOTPLUG_DEADLINE=$_xhp_cf_v}" ;;
+		XEN_HOTPLUG_LOCK_TIMEOUT) : "${XEN_HOTPLUG_LOCK_TIMEOUT=$_xhp_cf_v}" ;;
+		XEN_BLOCK_PATH_ONLY) : "${XEN_BLOCK_PATH_ONLY=$_xhp_cf_v}" ;;
+		XEN_HOTPLUG_DEBUG) : "${XEN_HOTPLUG_DEBUG=$_xhp_cf_v}" ;;
+		XEN_HOTPLUG_LOGFILE) : "${XEN_HOTPLUG_LOGFILE=$_xhp_cf_v}" ;;
+		XEN_HOTPLUG_LOOP_TAG) : "${XEN_HOTPLUG_LOOP_TAG=$_xhp_cf_v}" ;;
+		*)
+			_xhp_cf_warn="$_xhp_cf_warn${_xhp_cf_warn:+; }$1: unknown setting \"${_xhp_cf_line%%=*}\", ignored"
+			;;
+		esac
+	done <"$1"
+	return 0
+}
+_xhp_cf_warn=
+_xhp_read_config "${XEN_HOTPLUG_CONFIG:-/etc/default/xen-hotplug}"
 
 if [ -f "$dir/hotplugpath.sh" ]; then
 	# shellcheck source=/dev/null # installed by Xen's own packages
@@ -49,9 +98,12 @@ fi
 : "${XEN_LIB_DIR:=/var/lib/xen}"
 : "${XEN_RUN_STORED:=/var/run/xenstored}"
 
-. "$dir/logging.sh"
-. "$dir/xen-script-common.sh"
-. "$dir/locking.sh"
+# shellcheck source=logging.sh
+. "$XEN_HOTPLUG_LIBDIR/logging.sh"
+# shellcheck source=xen-script-common.sh
+. "$XEN_HOTPLUG_LIBDIR/xen-script-common.sh"
+# shellcheck source=locking.sh
+. "$XEN_HOTPLUG_LIBDIR/locking.sh"
 
 if [ -z "${XEN_HOTPLUG_LOGFILE+set}" ] && [ -d /var/log/xen ]; then
 	XEN_HOTPLUG_LOGFILE=/var/log/xen/xen-hotplug.log
@@ -59,6 +111,8 @@ fi
 if [ -n "${XEN_HOTPLUG_LOGFILE:-}" ]; then
 	exec 2>>"$XEN_HOTPLUG_LOGFILE"
 fi
+
+[ -z "$_xhp_cf_warn" ] || log warning "$_xhp_cf_warn"
 
 export PATH="${bindir}:${sbindir}:${LIBEXEC_BIN}:/sbin:/bin:/usr/bin:/usr/sbin:$PATH"
 export LANG="POSIX"
@@ -170,7 +224,29 @@ do_without_error() {
 # or a bare non-zero exit) is reported by the EXIT trap below instead.
 #
 sigerr() {
-	fatal "$0 failed; error detected."
+	_xhp_generic_failure 1
+}
+
+# _xhp_generic_failure STATUS: a failure nobody explained (the ERR and EXIT
+# traps): hotplug-error "... failed; error detected.", unless this run
+# wrote a reason already. A fatal or ebusy inside $(...) wrote it from a
+# subshell, whose variables are gone, so the store is asked. Exits STATUS.
+_xhp_generic_failure() {
+	if [ -z "$_xhp_reported" ]; then
+		_xhp_reported=1
+		if [ -n "${XENBUS_PATH:-}" ] && [ -z "$_xhp_bad_path" ]; then
+			case $(xenstore-read "$XENBUS_PATH/hotplug-status" 2>/dev/null) in
+			error | busy) _xhp_bad_path="reported already" ;;
+			esac
+		fi
+		if [ -n "${XENBUS_PATH:-}" ] && [ -z "$_xhp_bad_path" ]; then
+			_xenstore_write "$XENBUS_PATH/hotplug-error" \
+			    "$0 failed; error detected." \
+			    "$XENBUS_PATH/hotplug-status" error || :
+		fi
+		log err "$0 failed (exit status $1); error detected."
+	fi
+	exit "$1"
 }
 
 ##
@@ -194,16 +270,8 @@ call_hooks() {
 # for libxl to log.
 _xhp_on_exit() {
 	_xhp_exit_rc=$?
-	if [ "$_xhp_exit_rc" -ne 0 ] && [ -z "$_xhp_reported" ]; then
-		_xhp_reported=1
-		if [ -n "${XENBUS_PATH:-}" ] && [ -z "$_xhp_bad_path" ]; then
-			_xenstore_write "$XENBUS_PATH/hotplug-error" \
-			    "$0 failed; error detected." \
-			    "$XENBUS_PATH/hotplug-status" error || :
-		fi
-		log err "$0 failed (exit status $_xhp_exit_rc); error detected."
-	fi
-	exit "$_xhp_exit_rc"
+	[ "$_xhp_exit_rc" -eq 0 ] || _xhp_generic_failure "$_xhp_exit_rc"
+	exit 0
 }
 trap _xhp_on_exit EXIT
 

@@ -301,7 +301,7 @@ vnd_reserve() {
 	    "$XENBUS_PATH" "$1" 2>&1)
 	case $? in
 	0) return 0 ;;
-	1)
+	4)
 		log warning "$XENBUS_PATH gone before a vnd was configured: $_vr_out"
 		return 1
 		;;
@@ -400,7 +400,8 @@ vnd_detach() {
 # write_dev DEV [NODE=VALUE...]: publish DEV in one transaction (xs-majmin
 # -o netbsd): physical-device-path, each NODE=VALUE, hotplug-status
 # connected, and physical-device (decimal dev_t) unless one exists.
-# Returns 0 when written, 1 when the backend is gone (nothing written);
+# Returns 0 when written, 1 when the backend is gone (xs-majmin's 4,
+# nothing written);
 # calls fatal on any other failure.
 write_dev() {
 	_wd_dev=$1
@@ -415,7 +416,7 @@ write_dev() {
 	    "$XENBUS_PATH" "$_wd_dev" 2>&1)
 	case $? in
 	0) return 0 ;;
-	1)
+	4)
 		log warning "$XENBUS_PATH gone before $_wd_dev was published: $_wd_out"
 		return 1
 		;;
@@ -464,7 +465,9 @@ EOF
 		sharing_user "$_pd_dev" "$_pd_out"
 		ebusy "$xhp_sharing"
 		;;
-	1:*'backend gone: '*)
+	4:*)
+		# Gone or being torn down (docs/exit-codes.md): nothing is
+		# written there.
 		log warning "$XENBUS_PATH gone before $_pd_dev was published: $_pd_out"
 		exit 1
 		;;

@@ -9,9 +9,7 @@ load ../test_helper
 BE=/local/domain/0/backend/vbd
 
 setup() {
-	require_root
-	xhp_setup
-	script_env
+	script_setup
 	mkdir "$XHP_TMP/s"
 	ln -s "$XHP_TOP"/scripts/Linux/*.sh "$XHP_TMP/s/"
 	export XENBUS_PATH=backend/vbd/1/51712
@@ -188,4 +186,66 @@ and so cannot be mounted now." ]
 3 other
 4 same
 5 same" ]
+}
+
+@test "write_dev without the lock held checks sharing first: a device another guest writes is busy" {
+	mknod "$XHP_TMP/disk" b 240 90
+	other 2 f0:5a w
+	sc 'write_dev "$XHP_TMP/disk"; echo after'
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$(rd -R 1/51712/hotplug-status)" = busy ]
+	[[ "$(rd -R 1/51712/hotplug-error)" == "Device $XHP_TMP/disk (device f0:5a) is already used by another guest through backend/vbd/2/1,"* ]]
+	absent 1/51712/physical-device
+	lock_free
+}
+
+@test "write_dev with the lock held (upstream's claim_lock; check_sharing; write_dev) publishes what its caller checked" {
+	mknod "$XHP_TMP/disk" b 240 91
+	# shellcheck disable=SC2016 # expanded by the script
+	sc 'claim_lock block; write_dev "$XHP_TMP/disk"; release_lock block; echo after'
+	[ "$status" -eq 0 ]
+	[ "$output" = after ]
+	[ "$(rd -R 1/51712/physical-device)" = f0:5b ]
+	[ "$(rd -R 1/51712/hotplug-status)" = connected ]
+}
+
+@test "write_dev without the lock waits for its holder, so that it is in the race-free argument" {
+	mknod "$XHP_TMP/disk" b 240 92
+	mkdir -p "$XHP_TMP/lock"
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	flock-wrap "$XHP_TMP/lock/block" sh -c 'touch "$1/held"; sleep 1; touch "$1/released"' \
+	    _ "$XHP_TMP" 3>&- &
+	holder=$!
+	until [ -e "$XHP_TMP/held" ]; do sleep 0.02; done
+	sc 'write_dev "$XHP_TMP/disk"'
+	[ "$status" -eq 0 ]
+	[ -e "$XHP_TMP/released" ]
+	[ "$(rd -R 1/51712/hotplug-status)" = connected ]
+	wait "$holder"
+}
+
+@test "a fatal inside \$(...) keeps its reason: the EXIT trap does not overwrite it" {
+	# shellcheck disable=SC2016 # expanded by the script
+	sc 'x=$(fatal "the real reason"); exit 1'
+	[ "$status" -eq 1 ]
+	[ "$(rd -R 1/51712/hotplug-error)" = "the real reason" ]
+	[ "$(rd -R 1/51712/hotplug-status)" = error ]
+}
+
+@test "settings come from the configuration file, and the environment wins over it" {
+	printf '%s\n' '# a comment' "XEN_HOTPLUG_LOCK_BASEDIR=\"$XHP_TMP/conflock\"" \
+	    'XEN_HOTPLUG_DEADLINE=7' 'NOT_A_SETTING=1' >"$XHP_TMP/conf"
+	unset XEN_HOTPLUG_LOCK_BASEDIR
+	# shellcheck disable=SC2016 # expanded by the script
+	XEN_HOTPLUG_CONFIG=$XHP_TMP/conf sc \
+	    'echo "$LOCK_BASEDIR ${XEN_HOTPLUG_DEADLINE:-}"'
+	[ "$status" -eq 0 ]
+	[ "$output" = "$XHP_TMP/conflock 7" ]
+	grep -q 'unknown setting "NOT_A_SETTING"' "$XEN_HOTPLUG_LOGFILE"
+	# shellcheck disable=SC2016
+	XEN_HOTPLUG_CONFIG=$XHP_TMP/conf XEN_HOTPLUG_DEADLINE=3 \
+	    XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/lock sc \
+	    'echo "$LOCK_BASEDIR ${XEN_HOTPLUG_DEADLINE:-}"'
+	[ "$output" = "$XHP_TMP/lock 3" ]
 }

@@ -495,15 +495,15 @@ other_and_ours() {
 	[ "$(losetup -j "$XHP_TMP/img" | wc -l)" -eq 0 ]
 }
 
-@test "remove with a node carrying a command runs nothing" {
+@test "remove with a node carrying a command runs nothing, and frees nothing that is not ours" {
 	mkbe 1 51712 "$XHP_TMP/img" w
 	xenstore-write "$BE/node" "/dev/loop0;touch $XHP_TMP/pwned" \
 	    "$BE/loop-file-id" "1:\$(touch $XHP_TMP/pwned)"
 	blk remove
-	[ "$status" -eq 1 ]
+	# Not a device of ours: nothing to free, which a remove is done with.
+	[ "$status" -eq 0 ]
 	[ -z "$output" ]
-	[ "$(rd hotplug-status)" = error ]
-	[[ "$(rd hotplug-error)" == "unable to free /dev/loop0;touch $XHP_TMP/pwned: "* ]]
+	absent hotplug-error
 	[ ! -e "$XHP_TMP/pwned" ]
 	[ ! -e "$XHP_TMP/cwd/pwned" ]
 	lock_clean
@@ -536,7 +536,7 @@ argv_row() {
 	    >"$XHP_TMP/argv.out" 2>"$XHP_TMP/argv.err") || rc=$?
 	err=$(cat "$XHP_TMP/argv.err")
 	case $h:$rc in
-	*:0 | *:1 | *:100 | *:111 | flock-wrap:2 | flock-wrap:126 | flock-wrap:127) ;;
+	*:0 | *:1 | *:3 | *:4 | *:5 | *:100 | *:111 | flock-wrap:2 | flock-wrap:126 | flock-wrap:127) ;;
 	*)
 		printf '%s %s: exit %s\n%s\n' "$h" "$*" "$rc" "$err" >&2
 		return 1

@@ -424,7 +424,7 @@ EOF
 	# domain 7 is the device model stubdomain of guest 3
 	xenstore-write /local/domain/7/target 3 /local/domain/7/vm /vm/uuid-7
 	B=$BE/7/768
-	xenstore-write "$B/params" "$DEV/sd1d" "$B/mode" w "$B/frontend-id" 7
+	xenstore-write "$B/params" "$DEV/sd1d" "$B/mode" w "$B/frontend-id" 7 "$B/state" 2
 	block "$B" 2
 	echo "$stderr"
 	[ "$status" -eq 0 ]
@@ -697,7 +697,7 @@ EOF
 	chmod +x "$XHP_TMP/wrap/mount"
 	PATH=$XHP_TMP/wrap:$PATH block "$B" 2
 	[ "$status" -eq 1 ]
-	[[ "$stderr" == *"gone before $DEV/sd1d was published"*"backend gone"* ]]
+	[[ "$stderr" == *"gone before $DEV/sd1d was published"*" is gone"* ]]
 	run xenstore-exists "$B"
 	[ "$status" -ne 0 ]
 }

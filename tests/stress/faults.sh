@@ -83,7 +83,6 @@ done
 	awk -v seed="$seed" -v n="$nfixed" 'BEGIN {
 		srand(seed + 1)
 		for (i = 1; i <= n; i++) {
-			print "lock remove"
 			print "publish add"
 			print "nopublish add"
 			printf "inpub:%d add\n", int(rand() * 120)

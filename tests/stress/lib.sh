@@ -525,7 +525,6 @@ st_kill_cycle() {
 	fi
 	_kh=
 	case $_kp in
-	lock) _kh=xs-readv ;;
 	publish | nopublish | inpub:* | txn:*) _kh=xs-publish ;;
 	detach | detach-go) _kh=loop-detach ;;
 	esac
