@@ -13,7 +13,7 @@
 # run.sh --quick (make check-quick; or CHECK_QUICK=1): the hermetic subset,
 # for contributors and Debian's dh_auto_test: only the tests that need
 # neither root nor the network, whoever runs it. A suite whose setup()
-# calls require_root, or that runs tests/fetch-upstream.sh itself (the
+# calls require_root (or script_setup, loop_setup), or that runs tests/fetch-upstream.sh itself (the
 # network), is left out whole; in the suites that stay, a test
 # that calls require_root or upstream_dir is not run (test_helper skips it
 # with a reason starting "check-quick:"). Those tests are not counted in
@@ -29,13 +29,15 @@ out=${TMPDIR:-/tmp}/xen-hotplug-check.$$
 status=0
 
 # pick FILE...: the files that exist; with --quick, those whose setup() does
-# not call require_root and that do not run tests/fetch-upstream.sh
+# not call require_root (itself, or through test_helper's script_setup or
+# loop_setup) and that do not run tests/fetch-upstream.sh
 # themselves (test_helper's upstream_dir is the per-test way).
 pick() {
 	for f in "$@"; do
 		[ -f "$f" ] || continue
 		if [ -n "$quick" ]; then
-			sed -n '/^setup() *{/,/^}/p' "$f" | grep -q require_root && continue
+			sed -n '/^setup() *{/,/^}/p' "$f" |
+			    grep -q -e require_root -e script_setup -e loop_setup && continue
 			# shellcheck disable=SC2016 # the text of the call, not its value
 			grep -q 'sh "$XHP_TOP/tests/fetch-upstream.sh"' "$f" && continue
 		fi

@@ -134,13 +134,18 @@ xhp_setup() {
 
 xhp_teardown() {
 	xsd_stop
-	[ -n "${XHP_TMP:-}" ] && rm -rf "$XHP_TMP"
+	[ -z "${XHP_TMP:-}" ] || rm -rf "$XHP_TMP"
 }
 
 # require_root: skip visibly when not root (loop devices, mknod). Under
 # make check-quick (XHP_QUICK set by tests/run.sh --quick) never run, even
 # as root: the quick tier needs no root, and run.sh counts these apart.
+# A skip in setup() still runs the suite's teardown; it gets an empty
+# private $XHP_TMP, so that its "$XHP_TMP/mnt" is never /mnt.
 require_root() {
+	if [ -n "${XHP_QUICK:-}" ] || [ "$(id -u)" -ne 0 ]; then
+		[ -n "${XHP_TMP:-}" ] || xhp_tmp
+	fi
 	[ -z "${XHP_QUICK:-}" ] || skip "check-quick: needs root"
 	[ "$(id -u)" -eq 0 ] || skip "needs root (loop devices, mknod)"
 }
