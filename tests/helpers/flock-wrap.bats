@@ -130,7 +130,7 @@ hold() {
 	run --separate-stderr flock-wrap "$LOCK" sh -c \
 		'flock-wrap -w 0 "$1" true 2>/dev/null; echo "inner=$?"' sh "$LOCK"
 	[ "$status" -eq 0 ]
-	[ "$output" = "inner=1" ]
+	[ "$output" = "inner=5" ]
 	[ -z "$stderr" ]
 	[ "$(stat -c %a "$XHP_TMP/locks")" = 755 ]
 	# The lock file stays; the next locker reuses it.
@@ -154,7 +154,7 @@ hold() {
 @test "an ignored SIGALRM still times out, and chainload hands the command the caller's disposition" {
 	hold 30
 	run --separate-stderr bash -c 'trap "" ALRM; flock-wrap -w 0.3 "$1" true' bash "$LOCK"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 5 ]
 	[[ "$stderr" == *"within 0.3 s: held by pid $HOLDER (sleep 30)" ]]
 	kill -9 "$HOLDER"
 	wait "$HOLDER" 2>/dev/null || true
@@ -222,7 +222,7 @@ hold() {
 	[ -z "$stderr" ]
 	# Another open file cannot take it while fd 8 is open...
 	run --separate-stderr flock-wrap -w 0 "$LOCK" true
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 5 ]
 	[[ "$stderr" == "flock-wrap: fatal: unable to lock $LOCK within 0 s: held by pid "* ]]
 	# ...and can once the shell closes it.
 	exec 8<&-
@@ -308,7 +308,7 @@ hold() {
 	t0=$(now_ms)
 	run --separate-stderr flock-wrap -w 1 "$LOCK" touch "$XHP_TMP/ran"
 	t1=$(now_ms)
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 5 ]
 	[ -z "$output" ]
 	[ "$stderr" = "flock-wrap: fatal: unable to lock $LOCK within 1 s: held by pid $HOLDER (sleep 30)" ]
 	[ ! -e "$XHP_TMP/ran" ]
@@ -322,7 +322,7 @@ hold() {
 	t0=$(now_ms)
 	run --separate-stderr flock-wrap -w 0.5 "$LOCK" true
 	t1=$(now_ms)
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 5 ]
 	[[ "$stderr" == *"within 0.5 s: held by pid $HOLDER (sleep 30)" ]]
 	echo "elapsed $((t1 - t0)) ms"
 	[ $((t1 - t0)) -ge 500 ]
@@ -334,8 +334,126 @@ hold() {
 	t0=$(now_ms)
 	run --separate-stderr flock-wrap -w 0 "$LOCK" true
 	t1=$(now_ms)
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 5 ]
 	[ $((t1 - t0)) -lt 1000 ]
+}
+
+# ---- -s: the wait counted from the start of an ancestor -------------------
+# The deadline is SECS after PID started; a deadline already passed means
+# one try.
+
+# sh -c "$TIMED" sh LOCK SLEEP CMD [ARG...]: a shell that sleeps SLEEP s,
+# then evals CMD ($1 the lock, $$ this shell, $4.. the ARGs) and prints
+# "rc=N ms=M", the time CMD took.
+TIMED='sleep "$2"; t0=$(date +%s%N); eval "$3"; rc=$?
+t1=$(date +%s%N); echo "rc=$rc ms=$(((t1 - t0) / 1000000))"'
+
+# The ms of a TIMED output "rc=RC ms=M" with RC as expected, in MS.
+timed() {
+	[[ "$output" =~ ^rc=$1\ ms=([0-9]+)$ ]] || return 1
+	MS=${BASH_REMATCH[1]}
+}
+
+@test "-s without -w is a usage error" {
+	usage_refused flock-wrap -s $$ "$LOCK" true
+	mkdir -p "$XHP_TMP/locks"
+	exec 8<>"$LOCK"
+	usage_refused flock-wrap -s $$ -F 8 "$LOCK"
+	usage_refused flock-wrap -u -s $$ -F 8 "$LOCK"
+	exec 8<&-
+	[ -f "$LOCK" ]
+}
+
+@test "-s 0, or a pid that does not parse, is a usage error and nothing is created" {
+	for p in 0 '' abc -1 +1 ' 1' 1x 0x10 99999999999; do
+		run --separate-stderr flock-wrap -w 1 -s "$p" "$LOCK" true
+		[ "$status" -eq 100 ] || { echo "accepted -s '$p'"; return 1; }
+		[ -z "$output" ]
+		[[ "$stderr" == usage:* ]]
+	done
+	[ ! -e "$XHP_TMP/locks" ]
+}
+
+@test "-h mentions -s" {
+	usage_shown flock-wrap "usage:"
+	[[ "$output" == *"-s PID"* ]]
+}
+
+@test "-s of a parent whose deadline passed fails at once with 5, naming the holder" {
+	hold 30
+	run --separate-stderr sh -c "$TIMED" sh "$LOCK" 1.2 \
+		'flock-wrap -w 1 -s $$ "$1" touch "$1.ran"'
+	echo "$output / $stderr"
+	timed 5
+	[ "$MS" -lt 500 ]
+	[ "$stderr" = "flock-wrap: fatal: unable to lock $LOCK within 1 s: held by pid $HOLDER (sleep 30)" ]
+	[ ! -e "$LOCK.ran" ]
+}
+
+@test "without -s the same late shell still waits the whole SECS" {
+	hold 30
+	run --separate-stderr sh -c "$TIMED" sh "$LOCK" 1.2 \
+		'flock-wrap -w 1 "$1" true'
+	echo "$output / $stderr"
+	timed 5
+	[ "$MS" -ge 1000 ]
+	[ "$MS" -lt 3000 ]
+}
+
+@test "-s of a grandparent counts from its start, not the parent's (-F too)" {
+	hold 30
+	# flock-wrap's parent, the inner sh, is new; the outer one, whose
+	# pid is passed, started 1.2 s ago.
+	run --separate-stderr sh -c "$TIMED" sh "$LOCK" 1.2 \
+		'sh -c "$4" inner "$1" $$' \
+		'flock-wrap -w 1 -s "$2" -F 8 "$1" 8<>"$1"; exit $?'
+	echo "$output / $stderr"
+	timed 5
+	[ "$MS" -lt 500 ]
+	[[ "$stderr" == "flock-wrap: fatal: unable to lock $LOCK within 1 s: held by pid $HOLDER "* ]]
+}
+
+@test "-s leaves what is left of the deadline: -w 1.5 after 0.5 s waits about 1 s" {
+	hold 30
+	run --separate-stderr sh -c "$TIMED" sh "$LOCK" 0.5 \
+		'flock-wrap -w 1.5 -s $$ "$1" true'
+	echo "$output / $stderr"
+	timed 5
+	[ "$MS" -ge 800 ]
+	[ "$MS" -lt 1400 ]
+	[[ "$stderr" == *"within 1.5 s: held by pid $HOLDER (sleep 30)" ]]
+}
+
+@test "a deadline already passed still tries once: a free lock is taken" {
+	run --separate-stderr sh -c "$TIMED" sh "$LOCK" 1.2 \
+		'flock-wrap -w 1 -s $$ "$1" touch "$1.ran"'
+	echo "$output / $stderr"
+	timed 0
+	[ -z "$stderr" ]
+	[ -e "$LOCK.ran" ]
+	run --separate-stderr sh -c "$TIMED" sh "$LOCK" 1.2 \
+		'flock-wrap -w 1 -s $$ -F 8 "$1" 8<>"$1"'
+	echo "$output / $stderr"
+	timed 0
+	[ -z "$stderr" ]
+}
+
+@test "-s of a process that is not an ancestor is not believed" {
+	hold 30
+	# An old process that is not an ancestor, then a pid that does not
+	# exist: the wait counts from the start of the parent, a new shell.
+	sleep 30 3>&- &
+	old=$!
+	HOLDERS="$HOLDERS $old"
+	sleep 1.2
+	for p in "$old" 2147483647; do
+		run --separate-stderr sh -c "$TIMED" sh "$LOCK" 0 \
+			'flock-wrap -w 1 -s "$4" "$1" true' "$p"
+		echo "-s $p: $output / $stderr"
+		timed 5
+		[ "$MS" -ge 800 ]
+		[ "$MS" -lt 3000 ]
+	done
 }
 
 @test "a busy -F names the shell that holds the lock, not the helper that took it" {
@@ -350,7 +468,7 @@ hold() {
 	exec 8<>"$LOCK"
 	run --separate-stderr flock-wrap -w 0.2 -F 8 "$LOCK"
 	exec 8<&-
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 5 ]
 	[[ "$stderr" == "flock-wrap: fatal: unable to lock $LOCK within 0.2 s: held by pid $HOLDER (sh -c exec 8<>"* ]]
 }
 
@@ -362,7 +480,7 @@ hold() {
 	# In a new pid namespace with its own /proc the holder is invisible.
 	run --separate-stderr unshare --pid --fork --mount-proc \
 		"$XHP_BIN/flock-wrap" -w 0.2 "$LOCK" true
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 5 ]
 	[ "$stderr" = "flock-wrap: fatal: unable to lock $LOCK within 0.2 s: held by an unknown process" ]
 }
 
@@ -373,7 +491,7 @@ hold() {
 	HOLDERS="$HOLDERS $HOLDER"
 	wait_held "$LOCK"
 	run --separate-stderr flock-wrap -w 0 "$LOCK" true
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 5 ]
 	[[ "$stderr" == *"held by pid $HOLDER (sh -c sleep 30 xxx"*"...)" ]]
 	[ "${#stderr}" -lt 300 ]
 }
@@ -381,7 +499,7 @@ hold() {
 @test "SIGKILL of the holder frees the lock immediately" {
 	hold 30
 	run flock-wrap -w 0 "$LOCK" true
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 5 ]
 	kill -9 "$HOLDER"
 	wait "$HOLDER" 2>/dev/null || true
 	t0=$(now_ms)
@@ -430,7 +548,7 @@ hold() {
 	HOLDERS="$HOLDERS $up"
 	wait_held "$LOCK"
 	run --separate-stderr flock-wrap -w 0.3 "$LOCK" true
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 5 ]
 	[[ "$stderr" == *"held by pid $up (bash -c "* ]]
 	# Upstream's release (unlink while holding) lets us in, on a new file.
 	run --separate-stderr flock-wrap -w 10 "$LOCK" echo got it

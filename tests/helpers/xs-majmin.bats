@@ -121,11 +121,11 @@ teardown() { xhp_teardown; }
 	absent "$B/physical-device"
 }
 
-@test "a removed backend is refused and not recreated" {
+@test "a removed backend is gone (4) and not recreated" {
 	run --separate-stderr xs-majmin -e hotplug-status=connected backend/vbd/3/768 "$XHP_TMP/sdb1"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 4 ]
 	[ -z "$output" ]
-	[ "$stderr" = "xs-majmin: fatal: backend gone: backend/vbd/3/768" ]
+	[ "$stderr" = "xs-majmin: fatal: backend backend/vbd/3/768 is gone" ]
 	absent backend/vbd/3/768
 	# the sibling we did not touch is intact
 	[ "$(xenstore-read "$B/state")" = 2 ]
@@ -210,7 +210,7 @@ teardown() { xhp_teardown; }
 		xenstore-rm "$B"
 		rc=0
 		wait "$pid" || rc=$?
-		[ "$rc" -eq 0 ] || [ "$rc" -eq 1 ]
+		[ "$rc" -eq 0 ] || [ "$rc" -eq 4 ]
 		if xenstore-exists "$B"; then
 			echo "round $i: $B exists after rm (rc $rc)"
 			xenstore-ls "$B"
@@ -261,10 +261,11 @@ teardown() { xhp_teardown; }
 	absent "$B/physical-device"
 }
 
-@test "-t on a removed backend is exit 1" {
+@test "-t on a removed backend is gone (4)" {
 	run --separate-stderr xs-majmin -t backend/vbd/3/768
-	[ "$status" -eq 1 ]
-	[ "$stderr" = "xs-majmin: fatal: backend gone: backend/vbd/3/768" ]
+	[ "$status" -eq 4 ]
+	[ -z "$output" ]
+	[ "$stderr" = "xs-majmin: fatal: backend backend/vbd/3/768 is gone" ]
 	absent backend/vbd/3/768
 }
 
