@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 # xen-hotplug: race-free Xen block hotplug scripts and their C helpers.
 # Targets: all check install uninstall clean demo, plus check-asan e2e bench
 # stress fuzz deb (see README.md).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: LGPL-2.1-only
 # The tools behind `make bench`: the floor program, timerun, populate, the
 # lock-wait shim and the report. A benchmark whose yardstick is wrong says
 # nothing, so the floor is held to the same results as the scripts.

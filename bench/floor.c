@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* floor: the least work any correct block hotplug script must do, as one
  * program, so that `make bench` can say how far a script is from the floor.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* lockshim.so: an LD_PRELOAD shim that records how long each exclusive
  * flock() call took, for the concurrent case of `make bench`.
  *

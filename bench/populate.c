@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* populate: fill a test xenstore with V connected vbd backends spread over
  * D domains, in a few transactions, for `make bench`.
  *

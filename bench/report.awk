@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 # bench/report.awk: turn the raw samples of bench/run.sh into the table, a
 # CSV or a JSON document (awk -v fmt=table|csv|json -v meta="k=v ...").
 #

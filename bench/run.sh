@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # bench/run.sh: `make bench` (issue #5). Times upstream Xen's block script
 # (Debian xen-utils-common, downloaded now, never committed), ours and the
 # floor program (bench/floor.c) in one run, against the same test xenstore,

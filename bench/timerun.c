@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* timerun: start N copies of a command at once and time each of them and
  * the whole batch, for `make bench`.
  *

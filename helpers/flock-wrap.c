@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* NetBSD shows major(), minor(), makedev() and flock() only with this. */
 #define _NETBSD_SOURCE
 

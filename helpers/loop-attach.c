@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* loop-attach: bind a file to a free loop device in one race-free step and
  * tag the device, so that it can be verified and found again. See
  * docs/loop-attach.md. */

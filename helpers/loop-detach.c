@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* loop-detach: free a loop device only if it still maps the file (and
  * carries the tag) we recorded; or free every device carrying a tag; or,
  * with -b, the whole of `block remove` for a backend under the hotplug

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* xs-majmin: publish a backend's device in one xenstore transaction
  * (docs/xs-majmin.md). */
 #include <errno.h>

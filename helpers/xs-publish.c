@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* xs-publish: the whole of `block add` in one process and one xenstore
  * connection (docs/xs-publish.md): read and validate the backend, check
  * dom0's mounts, take the hotplug lock, check the other guests, attach an

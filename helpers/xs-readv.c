@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* xs-readv: read several xenstore nodes in one process and one connection,
  * printing each value on its own line (docs/xs-readv.md). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* xs-stat-path: device identity of a path, and the whole sharing check in
  * one process and one xenstore connection (docs/xs-stat-path.md). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 # make bench: upstream's block script vs ours vs a floor program (issue #5).
 # The tools live in bench/ and are built here, never installed.
 BENCH_BIN  = $(B)/bench

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 # make e2e: end-to-end proof on real Xen under QEMU (see docs/e2e.md).
 # Needs root, qemu-system-x86, debootstrap, e2fsprogs, network on first run.
 # E2E_SUITE picks the Debian dom0s: trixie (Xen 4.20, the primary target),

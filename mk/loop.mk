@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 # Test driver for the loop functions of helpers/lib/loop.c (xhp_loop_backing,
 # xhp_loop_users, xhp_loop_decode_dev), used by tests/helpers/loop-attach.bats.
 LOOP_PROBE = $(B)/tests/loop-probe

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 # mk/netbsd.mk: check-netbsd-build, the helpers compiled as for a NetBSD
 # target on a Linux (glibc) host.
 #

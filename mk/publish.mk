@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 # mk/publish.mk: the fuzzer of xs-majmin's and xs-publish's -e NODE=VALUE
 # check (xhp_parse_extra; clang/libFuzzer, differential against a reference
 # reading of the rule). `make fuzz-publish` runs it for FUZZ_PUB_TIME seconds

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 # Sanitizers, valgrind and fuzzing (issue #7, part 4). See docs/security.md
 # and tests/fuzz/README.md.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 # make stress: the long reliability runs of issue #7 (parts 1 and 2); the
 # short versions are in `make check` (tests/stress/stress-short.bats,
 # tests/scripts/faults.bats). Needs root, real loop devices, and the network

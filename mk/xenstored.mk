@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 # Test clients for test-xenstored (tests/helpers/xenstored.bats):
 #   xsraw     raw wire protocol, no libxenstore
 #   xsclient  libxenstore script runner (transactions, watches)

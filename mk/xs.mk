@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-only
 # Parser fuzzers of the xenstore and identity helpers (clang/libFuzzer):
 # physical-device values, mode canonicalisation, NODE=DEFAULT arguments,
 # UTF-8/control-byte validation, mountinfo lines. Each checks its parser

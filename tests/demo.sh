@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # make demo: the Linux block script end to end on the test xenstore.
 # Starts build/tests/test-xenstored on a private socket, creates two
 # backends the way libxl does (an image file, and a block device: a loop

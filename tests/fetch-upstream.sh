@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # fetch-upstream.sh: put Debian's xen-utils-common (upstream Xen's hotplug
 # scripts) in a cache directory at test time and print the directory that
 # holds its scripts (.../etc/xen/scripts).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # Runs the fast test tier (make check) and prints one "N passed, N failed,
 # N skipped" line. The suites are laid out by kind:
 #   tests/helpers/    one suite per C helper (and the test xenstore)

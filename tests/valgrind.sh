@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # tests/valgrind.sh (make valgrind): the helper suites (tests/helpers/<helper>.bats
 # for every helpers/<helper>.c) with every helper run under valgrind
 # memcheck. A directory of wrappers, one per helper, takes the place of

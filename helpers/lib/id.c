@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* id.c: device identity (docs/helpers.md "Device identity"). A target is
  * in use when any member of its identity set is: the block device, or the
  * regular file, and through loop devices each stands for the other. The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* lock.c: the hotplug lock, with the protocol of Xen's locking.sh so that
  * old and new scripts on one host exclude each other: flock the file, then
  * check that the locked file is still the one at the path (a holder

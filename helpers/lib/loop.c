@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* loop.c: Linux loop devices: which file a loop device serves and which
  * loop devices serve a file (the identity set), and binding a file to a
  * free one in one race-free step, tagged so that it can be verified and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* parse.c: every parser of the helpers' input, from the command line and
  * from xenstore. They are pure functions (no I/O, no exit, no global
  * state), so that tests/fuzz can drive each of them against a reference

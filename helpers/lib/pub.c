@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* pub.c: the transactions that write a backend's outcome, on the
  * pipelined connection: the publication (xs-publish, xs-majmin) and the
  * failure (hotplug-status and hotplug-error).

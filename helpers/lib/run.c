@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* run.c: the helper's place in one run of a hotplug script: the script it
  * works for, the one deadline of that run, and the test-only pause points.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* share.c: the sharing check (docs/xs-stat-path.md): is a device of our
  * identity set mounted in dom0, or given to another guest in a mode that
  * conflicts with ours? The verdict names the user, for the script's

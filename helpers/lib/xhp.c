@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* xhp.c: the frame every helper runs in: its name in messages, the one
  * error grammar ("NAME: fatal: unable to VERB OBJECT: REASON"), the undo
  * hook run before dying, the usage exit and the checked close of stdout.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* xhp.h: the shared library of the xen-hotplug helpers, helpers/lib/.
  * One module per subject, and the file name is the function prefix:
  *

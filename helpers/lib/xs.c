@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* xs.c: our own xenstore connection, on which many requests are in flight
  * at once (docs/performance.md), and the paths and payloads sent on it.
  *

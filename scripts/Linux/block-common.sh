@@ -1,4 +1,5 @@
 # shellcheck shell=sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # block-common.sh: the library of the block hotplug scripts (sourced).
 #
 # Sources xen-hotplug-common.sh, finds the command (add/remove) in the

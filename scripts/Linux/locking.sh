@@ -1,4 +1,5 @@
 # shellcheck shell=sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # locking.sh: named, upstream-compatible hotplug locks (sourced).
 #
 # claim_lock NAME / release_lock NAME serialise on the file

@@ -1,4 +1,5 @@
 # shellcheck shell=sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # logging.sh: the log function of the hotplug scripts (sourced).
 #
 # Environment:

@@ -1,4 +1,5 @@
 # shellcheck shell=sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # xen-hotplug-common.sh: the library every hotplug script sources.
 #
 # Sets up paths, logging and locks, and defines the xenstore and

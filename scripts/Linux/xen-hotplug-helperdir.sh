@@ -1,4 +1,5 @@
 # shellcheck shell=sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # xen-hotplug-helperdir.sh: where our private libraries and the C helpers
 # are (sourced by block-common.sh and xen-hotplug-common.sh). It stays next
 # to the scripts when installed, so that block-common.sh, which third-party

@@ -1,4 +1,5 @@
 # shellcheck shell=sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # xen-script-common.sh: argument helpers shared by every Xen script (sourced).
 #
 # Like upstream, sourcing this file turns on `set -e`: third-party scripts

@@ -1,4 +1,5 @@
 # shellcheck shell=sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # block-common.sh: the NetBSD block hotplug logic, sourced by `block`.
 #
 # The device contract (DESIGN.md section 2, docs/netbsd.md):

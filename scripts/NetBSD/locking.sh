@@ -1,4 +1,5 @@
 # shellcheck shell=sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # locking.sh: the hotplug lock for NetBSD, shared with upstream's scripts.
 #
 # Sourced by xen-hotplug-common.sh. claim_lock NAME / release_lock NAME

@@ -1,4 +1,5 @@
 # shellcheck shell=sh
+# SPDX-License-Identifier: LGPL-2.1-only
 # xen-hotplug-common.sh: shared functions of the NetBSD hotplug scripts.
 #
 # Sourced by `block` (and by other people's scripts). POSIX sh, as NetBSD's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /*
  * xs-rawwrite: test client for tests/scripts/hostile.bats. Writes the bytes of
  * stdin, exactly as read (NUL bytes, invalid UTF-8 and a missing final

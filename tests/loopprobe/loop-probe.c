@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /* loop-probe: drives the loop functions of helpers/lib for
  * tests/helpers/loop-attach.bats.
  *   loop-probe backing MAJ MIN   xhp_loop_backing: "RC" or "0 DEV:INO"

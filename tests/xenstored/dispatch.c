@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /*
  * Request handling of test-xenstored: connections as far as the protocol
  * sees them (queued output, watches, open transactions), and one function

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /*
  * test-xenstored: a xenstore daemon for tests, on a Unix socket.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /*
  * Wire framing and argument checks for test-xenstored. Pure functions on
  * buffers: no I/O and no global state, so tests/fuzz/xs_proto_fuzz.c can

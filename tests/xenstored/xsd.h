@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /*
  * test-xenstored: a small xenstore daemon for the fast test tier.
  * See docs/test-xenstored.md for what it implements and what it does not.

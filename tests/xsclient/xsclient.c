@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /*
  * xsclient: run a small script of xenstore operations through libxenstore,
  * one connection, so tests can hold a transaction open while other

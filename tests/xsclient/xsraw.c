@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /*
  * xsraw: speak the xenstore wire protocol byte by byte, for tests of
  * test-xenstored (and, later, of a real xenstored) that libxenstore cannot
