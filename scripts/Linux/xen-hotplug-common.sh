@@ -225,10 +225,10 @@ do_without_error() {
 # or a bare non-zero exit) is reported by the EXIT trap below instead.
 #
 sigerr() {
-	_xhp_generic_failure 1
+	_xhp_generic_failure 1 "$0 failed; error detected."
 }
 
-# _xhp_generic_failure STATUS: a failure nobody explained (the ERR and EXIT
+# _xhp_generic_failure STATUS LOGLINE: a failure nobody explained (the ERR and EXIT
 # traps): hotplug-error "... failed; error detected.", unless this run
 # wrote a reason already. A fatal or ebusy inside $(...) wrote it from a
 # subshell, whose variables are gone, so the store is asked. Exits STATUS.
@@ -245,7 +245,7 @@ _xhp_generic_failure() {
 			    "$0 failed; error detected." \
 			    "$XENBUS_PATH/hotplug-status" error || :
 		fi
-		log err "$0 failed (exit status $1); error detected."
+		log err "$2"
 	fi
 	exit "$1"
 }
@@ -271,7 +271,8 @@ call_hooks() {
 # for libxl to log.
 _xhp_on_exit() {
 	_xhp_exit_rc=$?
-	[ "$_xhp_exit_rc" -eq 0 ] || _xhp_generic_failure "$_xhp_exit_rc"
+	[ "$_xhp_exit_rc" -eq 0 ] || _xhp_generic_failure "$_xhp_exit_rc" \
+	    "$0 failed (exit status $_xhp_exit_rc); error detected."
 	exit 0
 }
 trap _xhp_on_exit EXIT

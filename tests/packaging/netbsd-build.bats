@@ -159,7 +159,7 @@ emul_cc() {
 	mknod "$XHP_TMP/dev/sd1d" b 4 19
 	B=/local/domain/0/backend/vbd/3/768
 	xenstore-write "$B/params" "$XHP_TMP/dev/sd1d" "$B/mode" w \
-		"$B/frontend-id" 3 /local/domain/3/vm /vm/3
+		"$B/frontend-id" 3 "$B/state" 2 /local/domain/3/vm /vm/3
 	: >"$XHP_TMP/mount.out"
 	run --separate-stderr env -u XEN_HOTPLUG_HELPERDIR \
 		PATH="$XHP_TOP/tests/stubs/netbsd:/usr/bin:/bin:/usr/sbin:/sbin" \
