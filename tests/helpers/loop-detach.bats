@@ -4,6 +4,7 @@
 # own directory; teardown frees exactly those (other suites run at the same
 # time).
 
+# shellcheck disable=SC2030,SC2031 # OPENERS: one test's, and teardown's
 load ../test_helper
 
 bats_require_minimum_version 1.5.0
@@ -465,6 +466,7 @@ rmb() {
 	[ "$(xenstore-read "$B/hotplug-status")" = error ]
 	[ "$(xenstore-read "$B/hotplug-error")" = "$msg" ]
 	# -s: the deadline counted from the script's start.
+	# shellcheck disable=SC2016 # expanded by the inner sh
 	run --separate-stderr sh -c 'sleep 1.2; t0=$(date +%s%N)
 		loop-detach -b -l "$1" -T "$2" -w 1 -s $$ "$3"; rc=$?
 		echo "rc=$rc ms=$((($(date +%s%N) - t0) / 1000000))"' sh \

@@ -68,6 +68,7 @@ setp() {
 
 # nothing_written [BE]: BE (default B) got none of the nodes xs-publish
 # writes, the failure included.
+# shellcheck disable=SC2120 # BE is optional; most callers mean B
 nothing_written() {
 	local b=${1:-$B}
 	absent "$b/physical-device-path" && absent "$b/physical-device" &&
@@ -167,6 +168,7 @@ mm() {
 	[ -z "$output" ]
 	[[ "$stderr" == *usage:* ]]
 	usage_refused xs-publish -l "" "$B"
+	# shellcheck disable=SC2119 # B, the default
 	nothing_written
 	[ ! -e "$XHP_TMP/locks" ]
 }
@@ -460,6 +462,7 @@ LIST
 	[ "$status" -eq 64 ]
 	[ "$output" = foo ]
 	[ -z "$stderr" ]
+	# shellcheck disable=SC2119 # B, the default
 	nothing_written
 	no_loops
 	[ ! -e "$XHP_TMP/locks" ]
@@ -487,6 +490,7 @@ LIST
 		[ "$status" -eq 4 ]
 		[ -z "$output" ]
 		[ "$stderr" = "xs-publish: fatal: Path closed or removed during hotplug add: $B state: $s online: 1" ]
+		# shellcheck disable=SC2119 # B, the default
 		nothing_written
 	done
 	xenstore-rm "$B/state"
@@ -497,6 +501,7 @@ LIST
 	run --separate-stderr pub "$B"
 	[ "$status" -eq 4 ]
 	[ "$stderr" = "xs-publish: fatal: Path closed or removed during hotplug add: $B state: 2 online: 0" ]
+	# shellcheck disable=SC2119 # B, the default
 	nothing_written
 	no_loops
 	# online absent is still waiting for us.
@@ -513,6 +518,7 @@ LIST
 	setp state=5 online=0
 	run --separate-stderr pub "$B" "$XHP_TMP/sdb1"
 	[ "$status" -eq 4 ]
+	# shellcheck disable=SC2119 # B, the default
 	nothing_written
 }
 
@@ -753,6 +759,7 @@ echo "rc=$rc ms=$((($(date +%s%N) - t0) / 1000000))"'
 	kill -9 "$first"
 	sleep 0.4
 	kill -0 "$waiter"
+	# shellcheck disable=SC2119 # B, the default
 	nothing_written
 	kill -9 "$HOLDER"
 	wait "$waiter"
@@ -790,6 +797,7 @@ echo "rc=$rc ms=$((($(date +%s%N) - t0) / 1000000))"'
 	mkdir "$LOCK"
 	run --separate-stderr pub "$B"
 	[ "$status" -eq 111 ]
+	# shellcheck disable=SC2119 # B, the default
 	nothing_written
 }
 
@@ -907,6 +915,7 @@ release_busy() {
 	release_wait
 	[ "$WSTATUS" -eq 4 ]
 	[ "$(cat "$XHP_TMP/err")" = "xs-publish: fatal: backend $B is being torn down (online 0)" ]
+	# shellcheck disable=SC2119 # B, the default
 	nothing_written
 	no_loops
 }
@@ -948,6 +957,7 @@ cont_wait() {
 	cont_wait
 	[ "$WSTATUS" -eq 4 ]
 	[[ "$(cat "$XHP_TMP/err")" == "xs-publish: fatal: backend $B is being torn down"* ]]
+	# shellcheck disable=SC2119 # B, the default
 	nothing_written
 	no_loops
 	lock_free
@@ -960,6 +970,7 @@ cont_wait() {
 	cont_wait
 	[ "$WSTATUS" -eq 4 ]
 	[ "$(cat "$XHP_TMP/err")" = "xs-publish: fatal: backend $B is being torn down (state not 2)" ]
+	# shellcheck disable=SC2119 # B, the default
 	nothing_written
 	no_loops
 }
@@ -980,6 +991,7 @@ cont_wait() {
 	kill -CONT "$helper"
 	retry 250 test ! -e "/proc/$helper"
 	[ "$(cat "$XHP_TMP/pid.err")" = "xs-publish: fatal: the script that ran xs-publish for $B is gone: libxl gave up on the device" ]
+	# shellcheck disable=SC2119 # B, the default
 	nothing_written
 	no_loops
 }
@@ -1010,6 +1022,7 @@ xs_control() {
 	[ "$status" -eq 111 ]
 	[ -z "$output" ]
 	[ "$stderr" = "xs-publish: fatal: unable to commit the transaction on $B after 20 tries: Resource temporarily unavailable" ]
+	# shellcheck disable=SC2119 # B, the default
 	nothing_written
 	no_loops
 	lock_free
@@ -1025,6 +1038,7 @@ xs_control() {
 		echo "$node: $status / $stderr"
 		[ "$status" -eq 111 ]
 		[[ "$stderr" == "xs-publish: fatal: unable to write in $B: Permission denied"* ]]
+		# shellcheck disable=SC2119 # B, the default
 		nothing_written
 		no_loops
 		lock_free
