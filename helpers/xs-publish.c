@@ -157,6 +157,7 @@ static void options(int argc, char **argv)
 	A.extra = calloc((size_t)argc + 4, sizeof(*A.extra));
 	if (A.extra == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	opterr = 0; /* the usage alone, not getopt's message first */
 	while ((opt = getopt(argc, argv, "hl:w:s:B:T:pvm:o:M:t:i:e:")) != -1) {
 		switch (opt) {
 		case 'h':
