@@ -223,15 +223,6 @@ static void options(int argc, char **argv)
 	A.targetarg = A.explicit ? argv[1] : NULL;
 }
 
-/* Is the backend still waiting for us? libxl tears a device down by
- * writing online=0 and state=5 (Closing) together; it runs the add only
- * once the backend is in state 2 (InitWait). */
-static int waiting(const char *online, const char *state)
-{
-	return (online == NULL || strcmp(online, "1") == 0) &&
-	       state != NULL && strcmp(state, "2") == 0;
-}
-
 /* Read the backend's nodes in one round trip, and decide what is not
  * ours to do: a backend that is gone or going (4), another type's script
  * (64), an add that was done already (0). */
@@ -270,7 +261,7 @@ static void read_backend(void)
 		xhp_close_stdout();
 		exit(XHP_OK);
 	}
-	if (!waiting(v[N_ONLINE], v[N_STATE]))
+	if (!xhp_pub_waiting(v[N_ONLINE], v[N_STATE]))
 		xhp_die(XHP_GONE, "Path closed or removed during hotplug add: "
 			"%s state: %s online: %s", A.backend,
 			v[N_STATE] ? v[N_STATE] : "none",

@@ -111,6 +111,14 @@ static int end(struct xhp_xs *q, struct batch *b, unsigned int tx,
 	return err;
 }
 
+int xhp_pub_waiting(const char *online, const char *state)
+{
+	/* libxl tears a device down by writing online=0 and state=5
+	 * together; it runs the add only once the backend is in state 2. */
+	return (online == NULL || strcmp(online, "1") == 0) &&
+	       state != NULL && strcmp(state, "2") == 0;
+}
+
 /* Is NAME among the names of the directory reply R? */
 static int listed(const struct xhp_xs_req *r, const char *name)
 {
@@ -233,8 +241,7 @@ static int attempt(struct xhp_pub *j, struct batch *b)
 	}
 	online = value(&b->r[on]);
 	state = value(&b->r[st]);
-	if (j->lifecycle && ((online != NULL && strcmp(online, "1") != 0) ||
-			     state == NULL || strcmp(state, "2") != 0))
+	if (j->lifecycle && !xhp_pub_waiting(online, state))
 		refuse(j, b, tx, "backend %s is being torn down%s",
 		       online != NULL && strcmp(online, "1") != 0 ?
 		       " (online 0)" : " (state not 2)");

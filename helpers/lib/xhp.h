@@ -426,6 +426,10 @@ void xhp_pub_extra(struct xhp_pub *j, char *arg, const char *usage);
 #define XHP_PUB_TRIES 20
 int xhp_pub_commit(struct xhp_pub *j);
 
+/* 1 when the backend still waits for its add: ONLINE absent or "1", STATE
+ * "2" (InitWait). One rule for the early read and the transaction. */
+int xhp_pub_waiting(const char *online, const char *state);
+
 /* The failure: hotplug-error MSG and hotplug-status STATUS in BACKEND, in
  * one transaction that refuses a backend directory that is gone. Never
  * dies (it runs on the way out): 0 written, 1 gone, -1 failed (errno). */
