@@ -417,6 +417,8 @@ static void orphan_check(void)
 
 static void lock(void)
 {
+	/* A script killed before we started: no wait for nobody. */
+	orphan_check();
 	xhp_run_pause("wait");
 	xhp_lock_mkparent(A.lock_file);
 	A.lock_fd = xhp_lock_open(A.lock_file, xhp_run_left(&A.run), A.secs,

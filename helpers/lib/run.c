@@ -122,17 +122,41 @@ static int ancestor(pid_t anc)
 }
 #endif
 
+/* SCRIPT is not our ancestor: was it the script that started us, killed
+ * before we looked (no such process, a zombie, or its pid already reused
+ * by a process younger than us)? Otherwise it is a stranger. */
+static int died_before(pid_t script)
+{
+#ifdef __linux__
+	unsigned long long start, self;
+	char state;
+
+	if (proc_stat(script, &state, &start) == -1 || state == 'Z' ||
+	    state == 'X')
+		return 1;
+	return proc_stat(getpid(), &state, &self) == 0 && start > self;
+#else
+	return kill(script, 0) == -1 && errno == ESRCH;
+#endif
+}
+
 void xhp_run_init(struct xhp_run *r, pid_t script, unsigned long ms,
 		  const char *secs)
 {
 	memset(r, 0, sizeof(*r));
 	r->parent = getppid();
-	/* Only an ancestor: anything else would be a stranger's clock. */
-	r->script = script > 0 && ancestor(script) ? script : r->parent;
+	r->script = r->parent;
 	r->ms = ms;
 	r->secs = secs;
 	r->t0 = mono_ms();
-	r->age0 = age_ms(r->script, &r->start);
+	/* Only an ancestor: anything else would be a stranger's clock. */
+	if (script > 0 && ancestor(script))
+		r->script = script;
+	else if (script > 0 && died_before(script))
+		/* Re-parented before we started: orphaned already, and our
+		 * parent's age (init's) is no clock for this run. */
+		r->gone = 1;
+	r->age0 = r->gone ? 0 : age_ms(r->script, &r->start);
 	if (r->age0 < 0)
 		r->age0 = 0;
 }
@@ -153,7 +177,7 @@ int xhp_run_orphaned(const struct xhp_run *r)
 	unsigned long long start;
 	char state;
 
-	if (getppid() != r->parent)
+	if (r->gone || getppid() != r->parent)
 		return 1;
 	if (r->script == r->parent || r->start == 0)
 		return 0;
@@ -162,7 +186,7 @@ int xhp_run_orphaned(const struct xhp_run *r)
 	return proc_stat(r->script, &state, &start) == -1 || state == 'Z' ||
 	       state == 'X' || start != r->start;
 #else
-	return getppid() != r->parent;
+	return r->gone || getppid() != r->parent;
 #endif
 }
 

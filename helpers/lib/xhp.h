@@ -448,11 +448,13 @@ struct xhp_run {
 	const char *secs;       /* the same, as given, for messages */
 	long long t0, age0;     /* our start (monotonic ms), the script's age
 	                         * then */
+	int gone;               /* the -s script had died before we started */
 };
 
 /* Record the parent and SCRIPT (0: the parent); the deadline is MS
  * milliseconds (SECS as given) after SCRIPT's start, or ours where that
- * cannot be read. */
+ * cannot be read. A SCRIPT that is not an ancestor because it died before
+ * we started makes the run orphaned from the start. */
 void xhp_run_init(struct xhp_run *r, pid_t script, unsigned long ms,
 		  const char *secs);
 

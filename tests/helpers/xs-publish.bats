@@ -996,6 +996,25 @@ cont_wait() {
 	no_loops
 }
 
+@test "a script killed before we started: exit 4 at once, no lock wait, nothing written" {
+	setp params="$IMG"
+	hold
+	# The script starts us in the background and dies before we run: we
+	# start re-parented, with -s naming a process that no longer exists.
+	sh -c '(sleep 0.3; t0=$(date +%s%N); xs-publish -l "$1" -M "$2" -T "$3" \
+		-w 30 -s $$ "$4" 2>"$5.err"; echo "rc=$? ms=$((($(date +%s%N) - t0) / 1000000))" >"$5.tmp"
+		mv "$5.tmp" "$5") 3>&- &
+	    exit 0' sh "$LOCK" "$MI" "$TAG" "$B" "$XHP_TMP/res"
+	retry 250 test -e "$XHP_TMP/res"
+	cat "$XHP_TMP/res" "$XHP_TMP/res.err"
+	[[ "$(cat "$XHP_TMP/res")" =~ ^rc=4\ ms=([0-9]+)$ ]]
+	[ "${BASH_REMATCH[1]}" -lt 3000 ]
+	[ "$(cat "$XHP_TMP/res.err")" = "xs-publish: fatal: the script that ran xs-publish for $B is gone: libxl gave up on the device" ]
+	# shellcheck disable=SC2119 # B, the default
+	nothing_written
+	no_loops
+}
+
 # ---- failures of the store ------------------------------------------------------
 
 # xs_control CMD ARG: a control command to the test xenstore.
