@@ -30,9 +30,12 @@ esac
 
 # Debian packages only. make runs `make install` in dom0 (helpers are built
 # on the host, against bookworm's libxenstore4; its ABI is the same in 4.20).
+# The device stacks of the sharing check (issue 12): lvm2, dmsetup, mdadm
+# (its debconf questions take their defaults), fdisk for sfdisk. udev comes
+# in anyway and is never started: libdevmapper and LVM make their own nodes.
 pkgs="xen-hypervisor-$xenver-amd64 xen-utils-$xenver xenstore-utils linux-image-amd64
 initramfs-tools kmod util-linux procps busybox bats make e2fsprogs
-coreutils findutils grep sed gawk"
+coreutils findutils grep sed gawk lvm2 dmsetup mdadm fdisk"
 
 key=$({
 	printf 'suite=%s mirror=%s secmirror=%s\n' "$suite" "$mirror" "$secmirror"
@@ -75,8 +78,11 @@ deb $mirror $suite main
 deb $mirror $suite-updates main
 deb $secmirror $suite-security main
 SRC
-# A kernel postinst inside the chroot must not try to boot anything.
+# A kernel postinst inside the chroot must not try to boot anything, and no
+# package may start a daemon there (mdadm's monitor, dmeventd, lvmpolld).
 printf 'do_symlinks = no\ndo_bootloader = no\n' > "$root/etc/kernel-img.conf"
+printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
+chmod 0755 "$root/usr/sbin/policy-rc.d"
 mount -t proc proc "$root/proc"
 mount -t sysfs sys "$root/sys"
 mount --bind /dev "$root/dev"
@@ -90,8 +96,12 @@ in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 	in_root apt-get -y --no-install-recommends install $pkgs
 } >>"$log" 2>&1 || { tail -n 30 "$log" >&2; exit 1; }
 
-# A small initramfs: only what finds and mounts the virtio root disk.
+# A small initramfs: only what finds and mounts the virtio root disk. The
+# root is never on LVM or md, so their hooks and boot scripts stay out.
 printf 'MODULES=list\nCOMPRESS=gzip\n' > "$root/etc/initramfs-tools/conf.d/xhp-e2e"
+find "$root/usr/share/initramfs-tools" -type f \
+	\( -name lvm2 -o -name mdadm -o -name dmsetup \) -exec rm -f {} +
+rm -f "$root/usr/sbin/policy-rc.d"
 printf '%s\n' virtio_pci virtio_blk ext4 >> "$root/etc/initramfs-tools/modules"
 in_root update-initramfs -u -k all >>"$log" 2>&1 || { tail -n 30 "$log" >&2; exit 1; }
 
