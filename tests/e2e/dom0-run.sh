@@ -17,6 +17,7 @@ S=/mnt/e2e
 SUITE=trixie
 XSD=oxenstored
 UPSTREAM=1
+STACK=1
 FILTER=
 # shellcheck source=/dev/null
 . "$S/config"
@@ -88,11 +89,13 @@ install_suite() {
 	ls -l /etc/xen/scripts /usr/lib/xen-hotplug
 }
 
+# E2E_STACK=1: this boot runs the device-stack scenarios (run.sh gives them
+# to one boot of each suite).
 scenarios() {
 	if [ -n "$FILTER" ]; then
-		E2E_IMPL=$1 E2E_OUT=$OUT bats --tap -f "$FILTER" "$S/src/tests/e2e/scenarios.bats"
+		E2E_IMPL=$1 E2E_OUT=$OUT E2E_STACK=$STACK bats --tap -f "$FILTER" "$S/src/tests/e2e/scenarios.bats"
 	else
-		E2E_IMPL=$1 E2E_OUT=$OUT bats --tap "$S/src/tests/e2e/scenarios.bats"
+		E2E_IMPL=$1 E2E_OUT=$OUT E2E_STACK=$STACK bats --tap "$S/src/tests/e2e/scenarios.bats"
 	fi
 }
 

@@ -21,7 +21,9 @@
 # Environment: E2E_SUITE (default "trixie bookworm"), XHP_E2E_CACHE,
 # XHP_E2E_XSD (default "oxenstored xenstored"), XHP_E2E_UPSTREAM (first:
 # run the upstream baseline in the first boot of each suite only; all;
-# none), XHP_E2E_FILTER (a bats -f regex: run only the matching scenarios),
+# none), XHP_E2E_STACK (last: the device-stack scenarios in the last boot
+# of each suite only; all; none), XHP_E2E_FILTER (a bats -f regex: run
+# only the matching scenarios),
 # XHP_E2E_BOOT_TIMEOUT (s, default 2400), XHP_E2E_MARKER_TIMEOUT (s until
 # the BOOT marker, default 600), XHP_E2E_IMAGE_TIMEOUT (s, 3600).
 # Results: build/e2e/out/<suite>/<xsd>/ (markers, *.log, TAP, timing,
@@ -36,6 +38,7 @@ boot_timeout=${XHP_E2E_BOOT_TIMEOUT:-2400}
 marker_timeout=${XHP_E2E_MARKER_TIMEOUT:-600}
 image_timeout=${XHP_E2E_IMAGE_TIMEOUT:-3600}
 upstream_mode=${XHP_E2E_UPSTREAM:-first}
+stack_mode=${XHP_E2E_STACK:-last}
 filter=${XHP_E2E_FILTER:-}
 R=$top/build/e2e
 status=0
@@ -45,6 +48,10 @@ say() { printf 'e2e: %s\n' "$*"; }
 die() { printf 'e2e: fatal: %s\n' "$*" >&2; exit 1; }
 
 case $filter in *"'"*) die "XHP_E2E_FILTER must not contain a single quote" ;; esac
+case $stack_mode in
+last | all | none) ;;
+*) die "XHP_E2E_STACK is last, all or none, not '$stack_mode'" ;;
+esac
 for suite in $suites; do
 	case $suite in
 	trixie | bookworm) ;;
@@ -133,14 +140,24 @@ for suite in $suites; do
 	mkdir -p "$R/guest"
 	cp "$img/vmlinuz" "$R/guest/vmlinuz"
 	upstream=$upstream_mode
+	# shellcheck disable=SC2086 # the list is meant to split
+	last_xsd=$(printf '%s\n' $xsds | tail -n 1)
 	for xsd in $xsds; do
 		case $upstream in
 		all) up=1 ;;
 		first) up=1; upstream=none ;;
 		*) up=0 ;;
 		esac
-		printf "SUITE=%s\nXSD=%s\nUPSTREAM=%s\nFILTER='%s'\n" \
-			"$suite" "$xsd" "$up" "$filter" > "$R/config"
+		# The device stacks (issue 12) are read from sysfs, not from
+		# xenstore: one boot of each suite runs them, the last (by
+		# default the C xenstored's, which has no upstream baseline).
+		case $stack_mode in
+		all) stack=1 ;;
+		last) if [ "$xsd" = "$last_xsd" ]; then stack=1; else stack=0; fi ;;
+		*) stack=0 ;;
+		esac
+		printf "SUITE=%s\nXSD=%s\nUPSTREAM=%s\nSTACK=%s\nFILTER='%s'\n" \
+			"$suite" "$xsd" "$up" "$stack" "$filter" > "$R/config"
 		log=$R/serial-$suite-$xsd.log
 		out=$R/out/$suite/$xsd
 		tb=$(date +%s)
