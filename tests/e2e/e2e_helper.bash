@@ -6,6 +6,7 @@
 #              upstream (Debian's stock scripts, kept in /etc/xen/scripts-upstream)
 #   E2E_OUT    directory for figures (timing-*.txt)
 #   E2E_GUEST  kernel used for paused PV guests (dom0's own)
+#   E2E_STACK  1 (default): run the device-stack scenarios in this boot
 #
 # Every test starts from a dom0 with no guests, no extra disks and no loop
 # devices, and teardown puts it back there whatever the test did.
@@ -28,6 +29,10 @@ UPSTREAM_DIR=/etc/xen/scripts-upstream
 BE=/local/domain/0/backend/vbd
 # xvda..xvdd as libxl numbers them (202 << 8 | 16 * n).
 XVDA=51712 XVDB=51728 XVDC=51744 XVDD=51760
+# The device stacks: udev is installed in dom0 but never runs, so
+# libdevmapper and LVM make their device nodes themselves, and LVM does not
+# warn about the descriptors bats leaves open.
+export DM_DISABLE_UDEV=1 LVM_SUPPRESS_FD_WARNINGS=1
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
@@ -96,8 +101,32 @@ e2e_cleanup() {
 	for v in $(xl block-list 0 2>/dev/null | awk 'NR > 1 { print $1 }'); do
 		xl block-detach 0 "$v" >/dev/null 2>&1
 	done
+	e2e_stack_cleanup
 	losetup -D 2>/dev/null
 	rm -rf "$E2E_TMP"
+}
+
+# e2e_stack_cleanup: what the device-stack scenarios built over the loop
+# devices, top down: mounts under E2E_TMP, md arrays, device-mapper devices
+# (LVs included). Nothing else in this dom0 has any. blkback lets go of a
+# device a moment after its backend is removed, so each step is retried.
+e2e_stack_cleanup() {
+	awk -v t="$E2E_TMP/" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r |
+		while read -r _m; do umount "$_m" || umount -l "$_m" || true; done
+	for _md in /sys/block/md*; do
+		[ -e "$_md" ] || continue
+		wait_until 10 mdadm --stop "/dev/${_md##*/}" >/dev/null 2>&1 ||
+			echo "clean-up: ${_md##*/} is still running" >&2
+	done
+	set -- /sys/block/dm-*
+	[ -e "$1" ] || return 0
+	wait_until 10 dm_remove_all || echo "clean-up: device-mapper devices left: $(dmsetup ls 2>&1)" >&2
+}
+
+dm_remove_all() {
+	dmsetup remove_all >/dev/null 2>&1
+	set -- /sys/block/dm-*
+	[ ! -e "$1" ]
 }
 
 # disk_spec TARGET VDEV ACCESS: an xl disk spec using the script under test.
@@ -111,10 +140,11 @@ disk_spec() {
 	fi
 }
 
-# make_image NAME: a 16 MiB sparse image whose first bytes are a pattern
-# naming it, so reads through the frontend prove which file is behind it.
+# make_image NAME [SIZE]: a sparse image (16 MiB) whose first bytes are a
+# pattern naming it, so reads through the frontend prove which file is
+# behind it.
 make_image() {
-	truncate -s 16M "$E2E_TMP/$1.img"
+	truncate -s "${2:-16M}" "$E2E_TMP/$1.img"
 	printf 'xhp-e2e:%s\n' "$1" | dd of="$E2E_TMP/$1.img" conv=notrunc status=none
 	printf '%s\n' "$E2E_TMP/$1.img"
 }
@@ -125,6 +155,14 @@ majmin() {
 }
 
 xsr() { xenstore-read "$1" 2>/dev/null; }
+
+# kname DEV: the kernel's name of block device DEV (dm-3 for /dev/mapper/x,
+# loop0p1, md9), from sysfs.
+kname() {
+	_kn=$(readlink -f "/sys/dev/block/$(printf '%d:%d' \
+	    "$(stat -L -c '0x%t' "$1")" "$(stat -L -c '0x%T' "$1")")") || return 1
+	printf '%s\n' "${_kn##*/}"
+}
 
 # wait_node NODE VALUE [TENTHS]: poll until NODE reads VALUE (default 30 s).
 wait_node() {
@@ -161,6 +199,58 @@ guest_cfg() {
 		printf ']\n'
 	} > "$_cfg"
 	printf '%s\n' "$_cfg"
+}
+
+# be_re NAME: an ERE for the path of the xvda backend of guest NAME.
+be_re() {
+	printf 'backend/vbd/%s/%s([^0-9]|$)\n' "$(xl domid "$1")" "$XVDA"
+}
+
+# same_backends LIST: the domains with vbd backends are LIST (sorted, each
+# followed by a space).
+same_backends() {
+	[ "$(xenstore-list "$BE" 2>/dev/null | sort | tr '\n' ' ')" = "$1" ]
+}
+
+# shellcheck disable=SC2154 # bats's run sets status and output
+# allowed NAME SPEC: xl create -p of a paused guest NAME with the one disk
+# SPEC (as xvda) succeeds, and the disk is connected.
+allowed() {
+	run xl create -p "$(guest_cfg "$1" "$2")"
+	echo "allowed? $1 $2: status $status"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(xsr "$BE/$(xl domid "$1")/$XVDA/hotplug-status")" = connected ]
+}
+
+# shellcheck disable=SC2154 # the same
+# refused NAME SPEC ERE: xl create -p of a paused guest NAME with the one
+# disk SPEC (as xvda) fails, and the script's error that xl relays matches
+# ERE (what names the overlap: the other backend's path, a holder, a mount
+# point). Nothing is left: no domain NAME, no backend of it, no loop device
+# more or less than before. xl's output goes to E2E_OUT/xl-stack-IMPL.txt.
+refused() {
+	_rf_loops=$(losetup -n -O NAME | sort | tr '\n' ' ')
+	_rf_bes=$(xenstore-list "$BE" 2>/dev/null | sort | tr '\n' ' ')
+	run xl create -p "$(guest_cfg "$1" "$2")"
+	echo "refused? $1 $2: status $status, the error must match: $3"
+	echo "$output"
+	{
+		printf '== %s %s: %s, status %s\n' "$BATS_TEST_NUMBER" "$1" "$2" "$status"
+		printf '%s\n' "$output"
+	} >> "$E2E_OUT/xl-stack-$E2E_IMPL.txt"
+	[ "$status" -ne 0 ]
+	printf '%s\n' "$output" | grep -E 'hotplug|script' | grep -E "$3"
+	run xl domid "$1"
+	[ "$status" -ne 0 ]
+	wait_until 10 same_backends "$_rf_bes" || {
+		echo "backends left: $(xenstore-list "$BE" 2>&1 | tr '\n' ' '), before: $_rf_bes"
+		false
+	}
+	[ "$(losetup -n -O NAME | sort | tr '\n' ' ')" = "$_rf_loops" ] || {
+		echo "loop devices: $(losetup -n -O NAME | tr '\n' ' '), before: $_rf_loops"
+		false
+	}
 }
 
 # loops_of FILE: loop devices backed by FILE, one per line.

@@ -402,3 +402,114 @@ held_add_destroyed() {
 	cat "$f"
 	[ "$(grep -c '^median' "$f")" -eq 2 ]
 }
+
+# The device stacks (issue 12): two backends, or a backend and dom0, that
+# reach the same sectors through different devices. Only the dom0 kernel
+# under QEMU has device-mapper and md, so these run here and not in make
+# check. Every disk is a loop device over an image file (given as phy, so
+# the script makes no loop device of its own); each refused ask is a
+# paused guest of its own, since a refused xl create leaves nothing.
+# shellcheck disable=SC2034 # E2E_UNTOUCHED is read by e2e_teardown
+stack_only() {
+	ours_only
+	[ "${E2E_STACK:-1}" = 1 ] || { E2E_UNTOUCHED=1; skip "device stacks: another boot of this suite runs them"; }
+	for _c in dmsetup lvm sfdisk; do
+		command -v "$_c" >/dev/null || { E2E_UNTOUCHED=1; skip "no $_c in this dom0 image"; }
+	done
+	modprobe dm_mod
+}
+
+# dm_linear NAME DEV: a device-mapper device NAME mapping the whole of DEV.
+dm_linear() {
+	dmsetup create "$1" --table "0 $(blockdev --getsz "$2") linear $2 0"
+	wait_until 5 test -b "/dev/mapper/$1"
+}
+
+@test "ours: device-mapper over a disk: the disk it holds is refused read-write, and so is the dm device beside a guest writing the disk" {
+	stack_only
+	loop=$(losetup -f --show "$(make_image rawdm)")
+	# Guest A has the disk read-write before anything is stacked on it.
+	allowed g1 "$(disk_spec "$loop" xvda w)"
+	dm_linear xhp-a "$loop"
+	dm=$(kname /dev/mapper/xhp-a)
+	refused g2 "$(disk_spec /dev/mapper/xhp-a xvda w)" "$(be_re g1)"
+	xl destroy g1
+	# Now only device-mapper holds the disk.
+	refused g3 "$(disk_spec "$loop" xvda w)" "$dm([^0-9]|$)|xhp-a"
+}
+
+@test "ours: LVM: two LVs of one PV go to two writers; the PV and an LV that a guest writes are refused" {
+	stack_only
+	loop=$(losetup -f --show "$(make_image pv 32M)")
+	vgcreate -y xhpvg "$loop"
+	lvcreate -y -l 2 -n lv1 xhpvg
+	lvcreate -y -l 2 -n lv2 xhpvg
+	lv1=/dev/mapper/xhpvg-lv1 lv2=/dev/mapper/xhpvg-lv2
+	wait_until 5 test -b "$lv2"
+	dm1=$(kname "$lv1") dm2=$(kname "$lv2")
+	allowed g1 "$(disk_spec "$lv1" xvda w)"
+	# Disjoint extents of one PV: the common LVM host, must keep working.
+	allowed g2 "$(disk_spec "$lv2" xvda w)"
+	refused g3 "$(disk_spec "$lv1" xvda w)" "$(be_re g1)"
+	# The PV is below both (and held by both LVs in dom0).
+	refused g3 "$(disk_spec "$loop" xvda w)" \
+		"$(be_re g1)|$(be_re g2)|$dm1([^0-9]|$)|$dm2([^0-9]|$)|xhpvg-lv[12]|xhpvg/lv[12]"
+}
+
+@test "ours: one device-mapper device under two names, /dev/mapper/NAME and /dev/dm-N, is refused to a second writer" {
+	stack_only
+	loop=$(losetup -f --show "$(make_image twonames)")
+	dm_linear xhp-c "$loop"
+	dm=$(kname /dev/mapper/xhp-c)
+	[ -b "/dev/$dm" ]
+	allowed g1 "$(disk_spec /dev/mapper/xhp-c xvda w)"
+	refused g2 "$(disk_spec "/dev/$dm" xvda w)" "$(be_re g1)"
+}
+
+@test "ours: a partition and its whole disk: p1 and p2 go to two writers, the whole disk is refused" {
+	stack_only
+	img=$(make_image parts 32M)
+	printf 'label: dos\n,10M\n,10M\n' | sfdisk -q "$img"
+	loop=$(losetup -P -f --show "$img")
+	# devtmpfs makes the partitions' nodes; should they lag, from sysfs.
+	for p in p1 p2; do
+		# shellcheck disable=SC2046 # major and minor, two words
+		wait_until 5 test -b "$loop$p" ||
+			mknod "$loop$p" b $(tr : ' ' < "/sys/class/block/${loop#/dev/}$p/dev")
+	done
+	[ -b "${loop}p1" ] && [ -b "${loop}p2" ]
+	allowed g1 "$(disk_spec "${loop}p1" xvda w)"
+	# Two disjoint partitions of one disk, two writers: must keep working.
+	allowed g2 "$(disk_spec "${loop}p2" xvda w)"
+	refused g3 "$(disk_spec "$loop" xvda w)" "$(be_re g1)|$(be_re g2)"
+}
+
+@test "ours: dom0's own use: a dm device mounted read-write is refused to a reader, and the disk under it to a writer" {
+	stack_only
+	loop=$(losetup -f --show "$(make_image mounted)")
+	dm_linear xhp-e "$loop"
+	dm=$(kname /dev/mapper/xhp-e)
+	mkfs.ext4 -q -F /dev/mapper/xhp-e
+	mnt=$E2E_TMP/mnt
+	mkdir "$mnt"
+	# Beside a read-only mount a reader is welcome.
+	mount -o ro /dev/mapper/xhp-e "$mnt"
+	allowed g1 "$(disk_spec /dev/mapper/xhp-e xvda r)"
+	xl destroy g1
+	mount -o remount,rw "$mnt"
+	refused g2 "$(disk_spec /dev/mapper/xhp-e xvda r)" "$mnt"
+	refused g2 "$(disk_spec "$loop" xvda w)" "$dm([^0-9]|$)|xhp-e|$mnt"
+}
+
+@test "ours: md RAID1 over two disks: the array goes to a writer, a member of it is refused" {
+	stack_only
+	command -v mdadm >/dev/null || skip "no mdadm in this dom0 image"
+	modprobe raid1
+	l1=$(losetup -f --show "$(make_image md1)")
+	l2=$(losetup -f --show "$(make_image md2)")
+	mdadm --create /dev/md9 --run --level=1 --raid-devices=2 --metadata=1.2 \
+		--assume-clean "$l1" "$l2" < /dev/null
+	wait_until 5 test -b /dev/md9
+	allowed g1 "$(disk_spec /dev/md9 xvda w)"
+	refused g2 "$(disk_spec "$l2" xvda w)" "$(be_re g1)|md9([^0-9]|$)"
+}
