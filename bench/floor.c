@@ -5,8 +5,10 @@
  * add: one process and one xenstore connection; read params, mode and
  * frontend-id; stat the target (a file gets a loop device from
  * /dev/loop-control); under the upstream-compatible lock, read every other
- * backend's physical-device (listing the tree with directory reads), read
- * /proc/self/mountinfo, and write physical-device-path, physical-device,
+ * backend's physical-device (listing the tree with directory reads), walk
+ * the block-device stack in sysfs for the target and for each device
+ * another backend names, probe dom0's claim on the target (an exclusive
+ * open), read /proc/self/mountinfo, and write physical-device-path, physical-device,
  * hotplug-status (and node for a file) in one transaction. remove: read
  * node, free the loop device.
  *
@@ -14,6 +16,7 @@
  * the wire protocol allows in flight (xhp_xs_batch), so a scan costs a few
  * round trips and not one per backend: no script can do with fewer. It is
  * only a yardstick, never installed. */
+#define _DEFAULT_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/loop.h>
@@ -167,6 +170,46 @@ static bool same_target(const char *pd, dev_t rdev, const struct stat *file)
 	       li.lo_inode == file->st_ino;
 }
 
+/* The target's stack (where its sectors live), read once per add. */
+static struct xhp_idset target_stack;
+
+/* Do the sectors of the device PD names meet the target's anywhere in the
+ * block-device stack? The same sysfs walk as ours, per other backend. */
+static bool stack_meets(const char *pd)
+{
+	struct xhp_idset o;
+	unsigned long ma, mi;
+	bool hit;
+
+	if (netbsd || xhp_parse_physdev(pd, strlen(pd), XHP_FMT_LINUX, &ma,
+					&mi) != 0)
+		return false;
+	memset(&o, 0, sizeof(o));
+	xhp_stack_blk(&o, ma, mi);
+	hit = xhp_stack_overlap(&target_stack, &o) != NULL;
+	xhp_id_free(&o);
+	return hit;
+}
+
+/* dom0's claim on one device: an exclusive open fails with EBUSY. */
+static void probe_one(unsigned long ma, unsigned long mi, void *ctx)
+{
+	char link[64], dir[4096], node[4200];
+	int fd;
+
+	snprintf(link, sizeof link, "/sys/dev/block/%lu:%lu", ma, mi);
+	if (realpath(link, dir) == NULL)
+		return;
+	snprintf(node, sizeof node, "/dev/%s", strrchr(dir, '/') + 1);
+	fd = open(node, O_RDONLY | O_EXCL | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EBUSY)
+			*(bool *)ctx = true;
+		return;
+	}
+	xclose(fd, node);
+}
+
 /* Mode letter as upstream canonicalises it: '!' no check, 'w', or 'r'. */
 static char canon(const char *m)
 {
@@ -266,7 +309,8 @@ static const char *scan(const char *base, const char *self, char mode,
 	}
 	xhp_xs_many(&xs, 0, pp, nb, pv, pvl);
 	for (unsigned int k = 0; k < nb && !who; k++) {
-		bool hit = pv[k] && same_target(pv[k], rdev, file);
+		bool hit = pv[k] && (same_target(pv[k], rdev, file) ||
+				     stack_meets(pv[k]));
 		if (hit && mode == 'r') {
 			char *mp = join(bp[k], "mode");
 			char *m = xread(0, mp);
@@ -492,12 +536,26 @@ static int add(const char *be, const char *lockfile)
 			xhp_die(XHP_USAGE, "bad backend path %s", be);
 		*s = 0;
 	}
+	/* Where the target's sectors live, and dom0's claims on it and the
+	 * partitions that meet it: the same reads as ours. */
+	bool claimed = false;
+	if (isfile) {
+		xhp_stack_file(&target_stack, st.st_dev, st.st_ino, 0,
+			       XHP_EXT_ALL);
+	} else {
+		xhp_stack_blk(&target_stack, major(st.st_rdev),
+			      minor(st.st_rdev));
+		xhp_id_add_blk(&target_stack, major(st.st_rdev),
+			       minor(st.st_rdev));
+		probe_one(major(st.st_rdev), minor(st.st_rdev), &claimed);
+		xhp_stack_above(&target_stack, probe_one, &claimed);
+	}
 	int lfd = lock(lockfile);
 	rdev = st.st_rdev;
 	const char *who = NULL;
 	if (mode != '!') {
 		who = scan(base, be, mode, fid, rdev, isfile ? &st : NULL);
-		if (!who && !isfile && mounted(rdev, mode))
+		if (!who && !isfile && (mounted(rdev, mode) || claimed))
 			who = "dom0";
 	}
 	if (who) {

@@ -148,7 +148,7 @@ static void options(int argc, char **argv)
 	A.secs = "30";
 	A.ms = 30000;
 	A.base = "backend";
-	A.types = "vbd,vbd3";
+	A.types = "vbd,vbd3,qdisk";
 	A.prefix = "xen-hotplug";
 	A.mountinfo = "/proc/self/mountinfo";
 	A.fmt = XHP_FMT_DEFAULT;
@@ -376,12 +376,26 @@ static void busy(void)
 	int guest = strncmp(who, "guest ", 6) == 0, w = A.cmode == 'w';
 	char msg[2 * XHP_XS_PATHMAX + 512];
 
-	snprintf(msg, sizeof(msg), "%s %s (device %.*s) is %s %s%s %s, and so "
-		 "cannot be attached %s%s.", A.what, A.target,
-		 (int)(where - mm - 1), mm, guest ? "already used" : "mounted",
-		 w ? "" : "read-write ", guest ? "by another guest through" :
-		 "in the privileged domain at", where,
-		 w ? "read-write" : "read-only", guest ? " now" : " to a guest");
+	if (A.c.rel != NULL && guest)
+		/* Another layer of the same stack: name it. */
+		snprintf(msg, sizeof(msg), "%s %s %s, already used %sby another "
+			 "guest through %s, and so cannot be attached %s now.",
+			 A.what, A.target, A.c.rel, w ? "" : "read-write ",
+			 where, w ? "read-write" : "read-only");
+	else if (A.c.rel != NULL)
+		/* dom0's use, beyond a plain mount of the target itself. */
+		snprintf(msg, sizeof(msg), "%s %s %s, and so cannot be attached "
+			 "%s to a guest.", A.what, A.target, A.c.rel,
+			 w ? "read-write" : "read-only");
+	else
+		snprintf(msg, sizeof(msg), "%s %s (device %.*s) is %s %s%s %s, "
+			 "and so cannot be attached %s%s.", A.what, A.target,
+			 (int)(where - mm - 1), mm, guest ? "already used" :
+			 "mounted", w ? "" : "read-write ", guest ?
+			 "by another guest through" :
+			 "in the privileged domain at", where,
+			 w ? "read-write" : "read-only", guest ? " now" :
+			 " to a guest");
 	if (!A.explicit)
 		xhp_die(XHP_NO, "%s", msg);
 	xhp_atdie = NULL;
@@ -403,7 +417,7 @@ static void check_dom0(void)
 	if (xhp_id_expand_st(&A.c.ids, &A.st) == -1)
 		xhp_die_sys(XHP_SYS, "unable to find the loop devices of %s",
 			    A.target);
-	if (xhp_share_mounts(&A.c, A.mountinfo))
+	if (xhp_dom0_check(&A.c, A.mountinfo))
 		busy();
 	xhp_id_free(&A.c.ids);
 }

@@ -47,6 +47,7 @@ static void target_ids(struct xhp_share *c, const char *target, const char *id)
 		if (xhp_parse_ulong(devhex, 16, (unsigned long)-1, &dev) == -1 ||
 		    xhp_parse_ulong(colon + 1, 10, (unsigned long)-1, &ino) == -1)
 			xhp_usage(USAGE);
+		c->ids.isfile = 1;
 		r = xhp_id_expand_file(&c->ids, (dev_t)dev, (ino_t)ino);
 	} else {
 		if (stat(target, &st) == -1)
@@ -76,7 +77,7 @@ int main(int argc, char **argv)
 {
 	const char *mode = NULL, *base = "backend", *mountinfo =
 		"/proc/self/mountinfo", *node = NULL, *id = NULL, *target = NULL;
-	const char *types = "vbd,vbd3";
+	const char *types = "vbd,vbd3,qdisk";
 	char *v;
 	struct xhp_share c;
 	struct xhp_xs q;
@@ -144,7 +145,7 @@ int main(int argc, char **argv)
 	target_ids(&c, target, id);
 	/* Mounts first, as upstream: no xenstore traffic when dom0 itself
 	 * holds the device. */
-	if (xhp_share_mounts(&c, mountinfo))
+	if (xhp_dom0_check(&c, mountinfo))
 		xhp_share_exit(&c);
 	xhp_xs_open(&q);
 	c.q = &q;

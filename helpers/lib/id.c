@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #ifdef __linux__
@@ -135,9 +136,9 @@ void xhp_id_free(struct xhp_idset *s)
 {
 	free(s->blk);
 	free(s->file);
-	s->blk = NULL;
-	s->file = NULL;
-	s->nblk = s->ablk = s->nfile = s->afile = 0;
+	free(s->ext);
+	free(s->via);
+	memset(s, 0, sizeof(*s));
 }
 
 static int add_user(unsigned int maj, unsigned int min, void *ctx)
@@ -149,6 +150,7 @@ int xhp_id_expand_file(struct xhp_idset *s, dev_t dev, ino_t ino)
 {
 	if (xhp_id_add_file(s, dev, ino) == -1)
 		return -1;
+	xhp_stack_file(s, dev, ino, 0, XHP_EXT_ALL);
 	/* A file is in use through every loop device over it, whatever
 	 * name each was attached under. */
 	return xhp_loop_users(dev, ino, add_user, s) == 0 ? 0 : -1;
@@ -177,10 +179,17 @@ int xhp_id_expand_blk(struct xhp_idset *s, unsigned long maj,
 
 int xhp_id_expand_st(struct xhp_idset *s, const struct stat *st)
 {
-	if (S_ISBLK(st->st_mode))
-		return xhp_id_expand_blk(s, xhp_id_major(st->st_rdev),
-					 xhp_id_minor(st->st_rdev));
-	if (S_ISREG(st->st_mode))
+	unsigned long maj = xhp_id_major(st->st_rdev),
+		      min = xhp_id_minor(st->st_rdev);
+
+	/* And where its sectors live, for the overlap with other stacks. */
+	if (S_ISBLK(st->st_mode)) {
+		xhp_stack_blk(s, maj, min);
+		return xhp_id_expand_blk(s, maj, min);
+	}
+	if (S_ISREG(st->st_mode)) {
+		s->isfile = 1;
 		return xhp_id_expand_file(s, st->st_dev, st->st_ino);
+	}
 	return 1;
 }

@@ -86,15 +86,16 @@ int xhp_loop_status(int fd, dev_t *dev, ino_t *ino, char *tag)
 	return 0;
 }
 
-int xhp_loop_backing(unsigned int maj, unsigned int min, dev_t *dev,
-		     ino_t *ino)
+int xhp_loop_info(unsigned int maj, unsigned int min,
+		  struct xhp_loop_info *info)
 {
 	char link[64], target[PATH_MAX], node[64];
+	struct loop_info64 li;
 	const char *name;
 	unsigned long n;
 	struct stat st;
 	ssize_t len;
-	int fd, r, err;
+	int fd, err;
 
 	/* The loop major is fixed, but the minor of loopN depends on
 	 * max_part, so ask sysfs which device MAJ:MIN is. */
@@ -128,11 +129,39 @@ int xhp_loop_backing(unsigned int maj, unsigned int min, dev_t *dev,
 		errno = ENODEV;
 		return -1;
 	}
-	r = xhp_loop_status(fd, dev, ino, NULL);
-	err = errno;
-	if (close(fd) == -1 && r != -1)
+	memset(&li, 0, sizeof(li));
+	if (ioctl(fd, LOOP_GET_STATUS64, &li) == -1) {
+		err = errno;
+		(void)close(fd);
+		/* ENXIO is the loop driver's "no file bound". */
+		if (err == ENXIO)
+			return 1;
+		errno = err;
 		return -1;
-	errno = err;
+	}
+	if (close(fd) == -1)
+		return -1;
+	info->dev = xhp_loop_decode_dev(li.lo_device);
+	info->ino = (ino_t)li.lo_inode;
+	/* The backing inode's own device number: not 0 only when the loop
+	 * device is over a block device. */
+	info->rdev = li.lo_rdevice != 0 ? xhp_loop_decode_dev(li.lo_rdevice) :
+					  0;
+	info->offset = li.lo_offset;
+	info->sizelimit = li.lo_sizelimit;
+	return 0;
+}
+
+int xhp_loop_backing(unsigned int maj, unsigned int min, dev_t *dev,
+		     ino_t *ino)
+{
+	struct xhp_loop_info li;
+	int r = xhp_loop_info(maj, min, &li);
+
+	if (r == 0) {
+		*dev = li.dev;
+		*ino = li.ino;
+	}
 	return r;
 }
 
@@ -389,6 +418,15 @@ int xhp_loop_status(int fd, dev_t *dev, ino_t *ino, char *tag)
 	(void)tag;
 	errno = ENOTTY;
 	return -1;
+}
+
+int xhp_loop_info(unsigned int maj, unsigned int min,
+		  struct xhp_loop_info *info)
+{
+	(void)maj;
+	(void)min;
+	(void)info;
+	return 1;
 }
 
 int xhp_loop_backing(unsigned int maj, unsigned int min, dev_t *dev,

@@ -46,45 +46,6 @@ void xhp_share_exit(const struct xhp_share *c)
 	exit(XHP_NO);
 }
 
-int xhp_share_mounts(struct xhp_share *c, const char *file)
-{
-	struct xhp_mount m;
-	struct stat st;
-	char *line = NULL;
-	size_t cap = 0;
-	int busy = 0;
-	FILE *f;
-
-	f = fopen(file, "r");
-	if (f == NULL)
-		xhp_die_sys(XHP_SYS, "unable to open %s", file);
-	errno = 0;
-	while (!busy && getline(&line, &cap, f) != -1) {
-		if (xhp_parse_mountinfo(line, &m) == -1)
-			continue;
-		/* Major 0 is an anonymous device (btrfs, for one): the source
-		 * names the real block device. */
-		if (m.maj == 0) {
-			if (m.source[0] != '/' || stat(m.source, &st) == -1 ||
-			    !S_ISBLK(st.st_mode))
-				continue;
-			m.maj = xhp_id_major(st.st_rdev);
-			m.min = xhp_id_minor(st.st_rdev);
-		}
-		if (!xhp_id_has_blk(&c->ids, m.maj, m.min))
-			continue;
-		if (c->mode == 'r' && !m.sb_rw)
-			continue;
-		busy = xhp_share_busy(c, "local", m.maj, m.min, m.mnt);
-	}
-	if (!busy && ferror(f))
-		xhp_die_sys(XHP_SYS, "unable to read %s", file);
-	free(line);
-	if (fclose(f) == EOF)
-		xhp_die_sys(XHP_SYS, "unable to close %s", file);
-	return busy;
-}
-
 int xhp_share_vm_same(const char *ours, const char *theirs)
 {
 	size_t lo = strlen(ours), lt = strlen(theirs);
@@ -172,6 +133,7 @@ struct backend {
 	int mode;               /* its mode canonicalised, 0 when absent; read
 	                         * only when we are a reader and it names a
 	                         * device of ours */
+	int use;                /* uses(): 0 not asked yet, 1 no, 2 yes */
 };
 enum { NAMES_NONE, NAMES_BLK, NAMES_FILE };
 
@@ -179,6 +141,9 @@ enum { NAMES_NONE, NAMES_BLK, NAMES_FILE };
 struct domain {
 	char *path;
 	const char *id;         /* DOM, in PATH */
+	int byparams;           /* TYPE is vbd3 (tapdisk) or qdisk (QEMU):
+	                         * the backend opens params itself, and its
+	                         * physical-device-path is no disk */
 	int vm_read;            /* VM and TVM fetched */
 	char *vm, *tvm;         /* its vm and its target's: NULL when absent */
 };
@@ -279,7 +244,7 @@ static char **names(struct xhp_share *c, const char *dir,
 	return r->val == NULL ? NULL : xhp_xs_split(r->val, r->vlen, n);
 }
 
-static void add_dom(char *path)
+static void add_dom(char *path, const char *type)
 {
 	struct domain *d;
 
@@ -288,6 +253,7 @@ static void add_dom(char *path)
 	memset(d, 0, sizeof(*d));
 	d->path = path;
 	d->id = strrchr(path, '/') + 1;
+	d->byparams = strcmp(type, "vbd3") == 0 || strcmp(type, "qdisk") == 0;
 }
 
 static void add_be(char *path, size_t dom, int self)
@@ -338,10 +304,13 @@ static void list(struct xhp_share *c, const char *base, const char *types)
 	send(c);
 	for (i = 0; i < scan.nr; i++) {
 		v = names(c, scan.r[i].data, &scan.r[i], &n);
+		/* The listing's path ends in its TYPE. */
+		t = strrchr(scan.r[i].data, '/');
+		t = t != NULL ? t + 1 : (char *)scan.r[i].data;
 		for (k = 0; k < n; k++)
 			if (v[k][0] != '\0')
 				add_dom(xhp_xs_msg(XHP_SYS, scan.r[i].data,
-						   v[k], NULL, NULL));
+						   v[k], NULL, NULL), t);
 		free(v);
 	}
 	drop();
@@ -392,16 +361,97 @@ static void stat_path(struct backend *b)
 	}
 }
 
-/* Does B name a device of our identity set? */
-static int uses(const struct xhp_share *c, const struct backend *b)
+/* Where the sectors of what B names live, into O (freed by the caller). */
+static void stack_of(const struct backend *b, struct xhp_idset *o)
 {
-	if (b->self)
-		return 0;
+	memset(o, 0, sizeof(*o));
 	if (b->names == NAMES_BLK)
-		return xhp_id_has_blk(&c->ids, b->maj, b->min);
-	if (b->names == NAMES_FILE)
-		return xhp_id_has_file(&c->ids, b->dev, b->ino);
-	return 0;
+		xhp_stack_blk(o, b->maj, b->min);
+	else
+		xhp_stack_file(o, b->dev, b->ino, 0, XHP_EXT_ALL);
+}
+
+/* Does B name a device of our identity set, or one whose sectors meet
+ * ours anywhere in the block-device stack (a partition of our disk, the
+ * disk of our partition, a holder above or a slave below)? */
+static int uses(const struct xhp_share *c, struct backend *b)
+{
+	struct xhp_idset o;
+
+	if (b->self || b->names == NAMES_NONE)
+		return 0;
+	if (b->use == 0) {
+		if (b->names == NAMES_BLK ?
+			    xhp_id_has_blk(&c->ids, b->maj, b->min) :
+			    xhp_id_has_file(&c->ids, b->dev, b->ino)) {
+			b->use = 2;
+		} else {
+			stack_of(b, &o);
+			b->use = xhp_stack_overlap(&c->ids, &o) != NULL ? 2 : 1;
+			xhp_id_free(&o);
+		}
+	}
+	return b->use == 2;
+}
+
+static char *say(const char *how, const char *name, unsigned long maj,
+		 unsigned long min)
+{
+	char *r;
+	int n;
+
+	n = snprintf(NULL, 0, "%s %s (device %lx:%lx)", how, name, maj, min);
+	if (n < 0 || (r = malloc((size_t)n + 1)) == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	snprintf(r, (size_t)n + 1, "%s %s (device %lx:%lx)", how, name, maj,
+		 min);
+	return r;
+}
+
+char *xhp_share_relation(const struct xhp_share *c, unsigned long maj,
+			 unsigned long min)
+{
+	const struct xhp_via *v;
+	struct xhp_idset o;
+	const char *how;
+	char name[300];
+
+	if (xhp_id_has_blk(&c->ids, maj, min))
+		return NULL;
+	xhp_stack_name(maj, min, name, sizeof(name));
+	memset(&o, 0, sizeof(o));
+	xhp_stack_blk(&o, maj, min);
+	if ((v = xhp_stack_via(&c->ids, maj, min)) != NULL)
+		/* It is below us. */
+		how = v->depth == 1 && v->kind == XHP_VIA_DISK ?
+			      "is a partition of" : "is stacked on";
+	else if (c->ids.isfile)
+		/* An image: whatever reaches its sectors is over it. */
+		how = "lies under";
+	else if (c->ids.nblk > 0 &&
+		 (v = xhp_stack_via(&o, c->ids.blk[0].maj,
+				    c->ids.blk[0].min)) != NULL)
+		/* We are below it. */
+		how = v->depth == 1 && v->kind == XHP_VIA_DISK ?
+			      "is the whole disk of the partition" :
+		      v->depth == 1 && v->kind == XHP_VIA_SLAVE ?
+			      "is held by" : "lies under";
+	else
+		how = "overlaps";
+	xhp_id_free(&o);
+	return say(how, name, maj, min);
+}
+
+/* How our target relates to what B names, in words; NULL when it is the
+ * same device or file. */
+static char *relation(const struct xhp_share *c, const struct backend *b)
+{
+	if (b->names == NAMES_BLK)
+		return xhp_share_relation(c, b->maj, b->min);
+	if (xhp_id_has_file(&c->ids, b->dev, b->ino))
+		return NULL;
+	return say("is stacked on the image", b->pdp != NULL ? b->pdp :
+		   "of another backend", b->maj, b->min);
 }
 
 /* Do our mode and B's conflict? A reader conflicts only with writers. */
@@ -410,29 +460,59 @@ static int conflicts(const struct xhp_share *c, const struct backend *b)
 	return c->mode == 'w' || b->mode == 'w';
 }
 
-/* Read NODE (physical-device, or with PATH physical-device-path) of every
- * backend that does not name a device yet, in one batch. */
+/* Is B's NODE one to read now: B is not ours and names nothing yet, and
+ * for params, it is of a kind that opens params itself (vbd3, qdisk)? */
+static int to_read(const struct backend *b, const char *node)
+{
+	return !b->self && b->names == NAMES_NONE &&
+	       (strcmp(node, "params") != 0 || scan.dom[b->dom].byparams);
+}
+
+/* Read NODE (physical-device, or with PATH physical-device-path or
+ * params) of every backend that does not name a device yet, in one
+ * batch. */
 static void read_nodes(struct xhp_share *c, const char *node, int path)
 {
 	struct backend *b;
 	size_t i, j = 0;
 
 	for (i = 0; i < scan.nbe; i++)
-		if (!scan.be[i].self && scan.be[i].names == NAMES_NONE)
+		if (to_read(&scan.be[i], node))
 			put(XS_READ, scan.be[i].path, node);
 	if (scan.nr == 0)
 		return;
 	send(c);
 	for (i = 0; i < scan.nbe; i++) {
 		b = &scan.be[i];
-		if (b->self || b->names != NAMES_NONE)
+		if (!to_read(b, node))
 			continue;
-		if (path)
+		if (path) {
+			/* params replaces a physical-device-path that named
+			 * no disk (tapdisk's socket). */
+			free(b->pdp);
 			b->pdp = take(&scan.r[j++], &b->pdpl);
+		}
 		else
 			b->pd = take(&scan.r[j++], &b->pdl);
 	}
 	drop();
+}
+
+/* A vbd3 or qdisk params, FORMAT:PATH (libxl's), cut to PATH in place. A
+ * value without a format (no ':' before the first '/') is a path. */
+static void params_path(struct backend *b)
+{
+	char *colon;
+	size_t cut;
+
+	if (b->pdp == NULL)
+		return;
+	colon = memchr(b->pdp, ':', b->pdpl);
+	if (colon == NULL || memchr(b->pdp, '/', (size_t)(colon - b->pdp)))
+		return;
+	cut = (size_t)(colon - b->pdp) + 1;
+	memmove(b->pdp, b->pdp + cut, b->pdpl - cut + 1);
+	b->pdpl -= (unsigned int)cut;
 }
 
 /* What each backend names: its physical-device, in one batch; for those
@@ -459,6 +539,17 @@ static void fetch(struct xhp_share *c)
 	for (i = 0; i < scan.nbe; i++)
 		if (scan.be[i].pdp != NULL)
 			stat_path(&scan.be[i]);
+	/* tapdisk and QEMU open params themselves: for those whose nodes
+	 * named no disk, the file or device in params. */
+	read_nodes(c, "params", 1);
+	for (i = 0; i < scan.nbe; i++) {
+		b = &scan.be[i];
+		if (!scan.dom[b->dom].byparams || b->names != NAMES_NONE ||
+		    b->pdp == NULL)
+			continue;
+		params_path(b);
+		stat_path(b);
+	}
 
 	for (i = 0; i < scan.nbe; i++) {
 		b = &scan.be[i];
@@ -508,7 +599,7 @@ static int same_vm(const struct xhp_share *c, const struct domain *d)
  * conflicting mode and is not the same VM; NULL when there is none. */
 static const struct backend *decide(const struct xhp_share *c)
 {
-	const struct backend *b;
+	struct backend *b;
 	size_t i;
 
 	for (i = 0; i < scan.nbe; i++) {
@@ -550,8 +641,10 @@ int xhp_share_guests(struct xhp_share *c, const char *base,
 	list(c, base, types);
 	fetch(c);
 	b = decide(c);
-	if (b != NULL)
+	if (b != NULL) {
 		busy = xhp_share_busy(c, "guest", b->maj, b->min, b->path);
+		c->rel = relation(c, b);
+	}
 	scan_free();
 	return busy;
 }

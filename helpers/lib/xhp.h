@@ -5,10 +5,12 @@
  *   xhp.c    xhp_*        the program frame: name, errors, usage, stdout
  *   parse.c  xhp_parse_*  pure parsers of arguments and xenstore values
  *   id.c     xhp_id_*     device identity and the identity set
+ *   stack.c  xhp_stack_*  the block-device graph: where sectors live
  *   loop.c   xhp_loop_*   Linux loop devices: lookups, attach, clear
  *   lock.c   xhp_lock_*   the hotplug lock (locking.sh's protocol)
  *   xs.c     xhp_xs_*     the pipelined xenstore connection, paths
- *   share.c  xhp_share_*  the sharing check: dom0 mounts, other guests
+ *   share.c  xhp_share_*  the sharing check against other guests
+ *   dom0.c   xhp_dom0_*   the sharing check against dom0's own use
  *   pub.c    xhp_pub_*    the transactions of the outcome: published, failed
  *   run.c    xhp_run_*    the script run: its deadline, is it still there
  *
@@ -18,6 +20,7 @@
 #define XHP_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -158,11 +161,36 @@ struct xhp_fileid {
 	dev_t dev;
 	ino_t ino;
 };
+/* Where sectors live: [LO, HI) of a disk at the bottom of a stack
+ * (MAJ:MIN) or of a regular file (DEV, INO), in 512-byte sectors. */
+#define XHP_EXT_ALL UINT64_MAX
+struct xhp_ext {
+	int file;
+	unsigned long maj, min;
+	dev_t dev;
+	ino_t ino;
+	uint64_t lo, hi;
+};
+/* A device a stack passes through, and how it was reached from the one
+ * above: its partition's disk, a loop device's backing device, a
+ * holder's (device-mapper, md) slave. DEPTH 1 is directly below. */
+enum { XHP_VIA_DISK = 1, XHP_VIA_BACKING, XHP_VIA_SLAVE };
+struct xhp_via {
+	unsigned long maj, min;
+	int kind, depth;
+	uint64_t lo, hi;        /* the range of it we reach */
+};
 struct xhp_idset {
-	struct xhp_blkid *blk;
+	struct xhp_blkid *blk;  /* the devices that are the target */
 	size_t nblk, ablk;
 	struct xhp_fileid *file;
 	size_t nfile, afile;
+	struct xhp_ext *ext;    /* where its sectors live (stack.c) */
+	size_t next, aext;
+	struct xhp_via *via;    /* the devices below it */
+	size_t nvia, avia;
+	int isfile;             /* the target is a regular file (blk: the
+	                         * loop devices over it), not blk[0] */
 };
 /* Add members; -1 (errno ENOMEM) on allocation failure. Duplicates are
  * dropped. */
@@ -182,6 +210,44 @@ int xhp_id_expand_file(struct xhp_idset *s, dev_t dev, ino_t ino);
  * when ST is neither, -1 with errno. */
 int xhp_id_expand_st(struct xhp_idset *s, const struct stat *st);
 void xhp_id_free(struct xhp_idset *s);
+
+/* ---- stack.c: the block-device graph below a device ---- */
+
+/* Add where the sectors of block device MAJ:MIN live to S->ext, and the
+ * devices passed on the way to S->via (Linux: sysfs, the loop status,
+ * device-mapper tables; elsewhere the device itself). */
+void xhp_stack_blk(struct xhp_idset *s, unsigned long maj,
+		   unsigned long min);
+/* Add sectors [LO, HI) of the file DEV:INO to S->ext. */
+void xhp_stack_file(struct xhp_idset *s, dev_t dev, ino_t ino, uint64_t lo,
+		    uint64_t hi);
+/* The first extent of A that meets one of B, or NULL. */
+const struct xhp_ext *xhp_stack_overlap(const struct xhp_idset *a,
+					const struct xhp_idset *b);
+/* The entry of S->via for MAJ:MIN, or NULL. */
+const struct xhp_via *xhp_stack_via(const struct xhp_idset *s,
+				    unsigned long maj, unsigned long min);
+/* FN(MAJ, MIN, CTX) for each partition that meets S on a disk of its
+ * stack: the partitions of S's own devices, and those that meet S's range
+ * on every partition's disk in S->via. */
+void xhp_stack_above(const struct xhp_idset *s,
+		     void (*fn)(unsigned long, unsigned long, void *),
+		     void *ctx);
+/* A name for MAJ:MIN in messages: "/dev/NAME", with the device-mapper
+ * name when there is one; "device MAJ:MIN" when sysfs has none. */
+void xhp_stack_name(unsigned long maj, unsigned long min, char *buf,
+		    size_t n);
+
+/* ---- dom0.c: the privileged domain's own use of the target ---- */
+
+struct xhp_share; /* share.c */
+
+/* Is C's target (C->ids, with its stack) used by dom0: mounted in the
+ * mount table MOUNTINFO, and on Linux claimed by the kernel (a mount in
+ * any namespace, swap, a holder), on any layer that meets it? 0 ok, 1
+ * busy (C->verdict "local MM WHERE", C->rel the words when it is not the
+ * plain mount of the target itself). Dies 111. */
+int xhp_dom0_check(struct xhp_share *c, const char *mountinfo);
 
 /* ---- loop.c: loop devices (Linux; elsewhere there are none) ---- */
 
@@ -211,6 +277,18 @@ dev_t xhp_loop_decode_dev(unsigned long long kdev);
  * XHP_LOOP_TAG_MAX bytes); 1 when not bound; -1 on error (errno set).
  * Linux only. */
 int xhp_loop_status(int fd, dev_t *dev, ino_t *ino, char *tag);
+
+/* What a bound loop device serves: its backing inode (DEV, INO), that
+ * inode's device number when it is a block device (RDEV, else 0), and
+ * the byte range (OFFSET, SIZELIMIT: 0 for up to the end). */
+struct xhp_loop_info {
+	dev_t dev, rdev;
+	ino_t ino;
+	unsigned long long offset, sizelimit;
+};
+/* The same lookup as xhp_loop_backing, with all of the status. */
+int xhp_loop_info(unsigned int maj, unsigned int min,
+		  struct xhp_loop_info *info);
 
 /* Backing file of loop device MAJ:MIN. Returns 0 with *DEV and *INO set
  * when it is a bound loop device, 1 when it is not a loop device or not
@@ -364,17 +442,25 @@ struct xhp_share {
 	int ours_read;          /* ourvm, ourtvm fetched */
 	char *ourvm, *ourtvm;
 	char *verdict;          /* after a 1: "guest MM PATH" / "local MM MNT" */
+	char *rel;              /* after a 1, or NULL: how the target relates
+	                         * to the device in the verdict, in words
+	                         * ("is a partition of /dev/loop0 (device
+	                         * 7:0)"); NULL: it is that device */
 };
 
 /* Set C->verdict to "WHO MAJMIN WHERE" and return 1 (busy). */
 int xhp_share_busy(struct xhp_share *c, const char *who, unsigned long maj,
 		   unsigned long min, const char *where);
 
+/* How C's target relates to the block device MAJ:MIN in words ("is a
+ * partition of /dev/loop0 (device 7:0)"), malloc'd; NULL when MAJ:MIN is
+ * one of the target's own devices. */
+char *xhp_share_relation(const struct xhp_share *c, unsigned long maj,
+			 unsigned long min);
+
 /* Print C->verdict as the one line on stdout and exit 1 (busy). */
 void xhp_share_exit(const struct xhp_share *c) __attribute__((noreturn));
 
-/* dom0 mounts of MOUNTINFO against C->ids. 0 ok, 1 busy. Dies 111. */
-int xhp_share_mounts(struct xhp_share *c, const char *mountinfo);
 
 /* 1 when two domains' vm values name the same VM (same_vm rules,
  * docs/xs-stat-path.md): equal, or OURS is THEIRS plus "-1". */
