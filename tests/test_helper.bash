@@ -248,6 +248,39 @@ loop_setup() {
 
 bound() { [ -d "/sys/block/${1#/dev/}/loop" ]; }
 
+# retry N CMD...: run CMD every 20 ms until it succeeds, N times at most.
+retry() {
+	local n=$1
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		n=$((n - 1))
+		sleep 0.02
+	done
+	return 1
+}
+
+# part_disk IMG: D, a loop device over a new 64 MiB image IMG with a DOS
+# table: P1 and P2 primaries of 10 MiB, P3 an extended one to the end, P5
+# a logical one in it. losetup -P asks the kernel to read the table; a
+# kernel built without the DOS parser gets the same partitions from partx
+# (BLKPG). Skips without sfdisk (Debian's fdisk package). The caller
+# detaches D.
+part_disk() {
+	local i
+	command -v sfdisk >/dev/null || skip "no sfdisk (Debian's fdisk package)"
+	truncate -s 64M "$1"
+	printf '%s\n' 'label: dos' '2048,20480,83' '22528,20480,83' \
+	    '43008,,5' '45056,8192,83' | sfdisk -q "$1"
+	D=$(losetup -f --show -P "$1")
+	[ -e "${D}p5" ] || partx -a "$D" 2>/dev/null || :
+	for i in 1 2 3 5; do
+		retry 100 test -b "${D}p$i" || skip "no partitions on $D"
+	done
+	# shellcheck disable=SC2034 # for the caller
+	P1=${D}p1 P2=${D}p2 P3=${D}p3 P5=${D}p5
+}
+
 free_loops() {
 	free_my_loops
 	[ -z "${TAG:-}" ] || "$XHP_BIN/loop-detach" -a -t "$TAG" >/dev/null 2>&1

@@ -114,18 +114,6 @@ wait_held() {
 	appears "$LOCK" && retry 250 eval '! flock -n "$LOCK" true'
 }
 
-# retry N CMD...: run CMD every 20 ms until it succeeds, N times at most.
-retry() {
-	n=$1
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" && return 0
-		n=$((n - 1))
-		sleep 0.02
-	done
-	return 1
-}
-
 # appears FILE: wait (up to 5 s) until FILE exists.
 appears() {
 	retry 250 test -e "$1"

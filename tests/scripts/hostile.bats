@@ -44,6 +44,7 @@ setup() {
 }
 
 teardown() {
+	[ -z "${STACK_IMG:-}" ] || stack_teardown
 	free_my_loops
 	xhp_teardown
 }
@@ -520,6 +521,88 @@ other_and_ours() {
 	[[ "$(xenstore-read "$b/hotplug-error")" == *"longer than 63 bytes"* ]]
 	[ -z "$(my_loops)" ]
 	lock_clean
+}
+
+# ---- the device stack and dom0's own use (docs/block-scripts.md, "In use") ---
+
+# stack_setup: a partitioned loop disk (part_disk) over an image outside
+# the test's directory, so that no_leak's loop check sees only what the
+# add might leak; other guest 2.
+stack_setup() {
+	STACK_IMG=$XHP_TMP.disk.img
+	part_disk "$STACK_IMG"
+	mkbe 2 51712 /dev/null w
+}
+
+stack_teardown() {
+	[ -z "${SWAP:-}" ] || swapoff "$SWAP" 2>/dev/null
+	umount "$XHP_TMP/mnt" 2>/dev/null
+	[ -z "${D:-}" ] || losetup -d "$D" 2>/dev/null
+	rm -f "$STACK_IMG"
+}
+
+# theirs DEV: guest 2 has DEV read-write, published.
+theirs() {
+	xenstore-write "$VBD/2/51712/params" "$1" \
+	    "$VBD/2/51712/physical-device" "$(majmin "$1")" \
+	    "$VBD/2/51712/state" 4
+}
+
+@test "a whole disk is busy while another guest has its partition read-write" {
+	stack_setup
+	theirs "$P1"
+	mkbe 1 51712 "$D" r
+	refused busy "Device $D is the whole disk of the partition $P1 (device *), already used read-write by another guest through backend/vbd/2/51712*"
+}
+
+@test "a partition is busy while another guest has its whole disk read-write" {
+	stack_setup
+	theirs "$D"
+	mkbe 1 51712 "$P2" w
+	refused busy "Device $P2 is a partition of $D (device *), already used by another guest*"
+}
+
+@test "a logical partition is busy while another guest has the extended one" {
+	stack_setup
+	theirs "$P3"
+	mkbe 1 51712 "$P5" w
+	refused busy "Device $P5 overlaps $P3 (device *)*"
+}
+
+@test "control: a partition disjoint from another guest's is attached" {
+	stack_setup
+	theirs "$P1"
+	mkbe 1 51712 "$P2" w
+	accepted
+}
+
+@test "a device dom0 swaps on is busy, even for mode r" {
+	stack_setup
+	mkswap -q "$P2" >/dev/null
+	swapon "$P2"
+	SWAP=$P2
+	mkbe 1 51712 "$P2" r
+	refused busy "Device $P2 (device *) is active swap in the privileged domain, and so cannot be attached read-only to a guest."
+}
+
+@test "the whole disk of a partition dom0 has mounted is busy" {
+	command -v mkfs.ext4 >/dev/null || skip "no mkfs.ext4 (e2fsprogs)"
+	stack_setup
+	mkfs.ext4 -q "$P1"
+	mkdir "$XHP_TMP/mnt"
+	mount "$P1" "$XHP_TMP/mnt"
+	mkbe 1 51712 "$D" w
+	refused busy "Device $D is the whole disk of the partition $P1 (device *), which is mounted in the privileged domain at $XHP_TMP/mnt*"
+	umount "$XHP_TMP/mnt"
+}
+
+@test "an image another guest's QEMU (qdisk) serves is busy, found by its params" {
+	xenstore-write /local/domain/0/backend/qdisk/2/51712/params "raw:$XHP_TMP/img" \
+	    /local/domain/0/backend/qdisk/2/51712/mode w \
+	    /local/domain/0/backend/qdisk/2/51712/frontend-id 2 \
+	    /local/domain/2/vm /vm/uuid-2
+	mkbe 1 51712 "$XHP_TMP/img" w
+	refused busy "File $XHP_TMP/img * is already used by another guest through backend/qdisk/2/51712*"
 }
 
 # ---- every helper against hostile arguments ------------------------------------
