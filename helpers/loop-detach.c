@@ -233,17 +233,9 @@ static int remove_backend(const struct xhp_run *run, const char *lock_file,
 	xhp_xs_many(q, 0, path, R_NODES, v, len);
 	for (i = 0; i < R_NODES; i++)
 		free(path[i]);
-	for (i = 1; i < R_NODES; i++)
-		if (v[i] != NULL && !xhp_parse_value(v[i], len[i]))
-			xhp_die(XHP_REFUSED, "the value of %s/%s has a control "
-				"character or is not UTF-8",
-				backend, RNODE[i]);
-	if (v[R_DIR] != NULL && v[R_TYPE] != NULL && *v[R_TYPE] != '\0' &&
-	    strcmp(v[R_TYPE], "phy") != 0 && strcmp(v[R_TYPE], "file") != 0) {
+	if (xhp_parse_backend(backend, RNODE, v, len, R_NODES,
+			      v[R_DIR] != NULL ? v[R_TYPE] : NULL)) {
 		/* Another kind of storage: block runs block-TYPE remove. */
-		if (!xhp_parse_name(v[R_TYPE]))
-			xhp_die(XHP_REFUSED, "invalid backend type '%s'",
-				v[R_TYPE]);
 		puts(v[R_TYPE]);
 		other = 1;
 	} else if (v[R_NODE] != NULL && *v[R_NODE] != '\0') {

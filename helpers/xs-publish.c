@@ -240,16 +240,8 @@ static void read_backend(void)
 		free(path[i]);
 	if (v[N_DIR] == NULL)
 		xhp_die(XHP_GONE, "backend %s is gone", A.backend);
-	for (i = 1; i < N_NODES; i++)
-		if (v[i] != NULL && !xhp_parse_value(v[i], len[i]))
-			xhp_die(XHP_REFUSED, "the value of %s%s has a control "
-				"character or is not UTF-8",
-				A.backend, NODE[i]);
-	if (!A.explicit && v[N_TYPE] != NULL && *v[N_TYPE] != '\0' &&
-	    strcmp(v[N_TYPE], "phy") != 0 && strcmp(v[N_TYPE], "file") != 0) {
-		if (!xhp_parse_name(v[N_TYPE]))
-			xhp_die(XHP_REFUSED, "invalid backend type '%s'",
-				v[N_TYPE]);
+	if (xhp_parse_backend(A.backend, NODE, v, len, N_NODES,
+			      A.explicit ? NULL : v[N_TYPE])) {
 		/* Another kind of storage: block runs block-TYPE. */
 		puts(v[N_TYPE]);
 		xhp_close_stdout();

@@ -7,7 +7,7 @@
 FUZZ_PUB_CC   = clang-14
 FUZZ_PUB_TIME = 20
 FUZZ_PUB      = $(B)/fuzz/extra_fuzz
-FUZZ_PUB_LIB  = helpers/lib/parse.c
+FUZZ_PUB_LIB  = helpers/lib/parse.c helpers/lib/xhp.c
 
 $(FUZZ_PUB): tests/fuzz/extra_fuzz.c $(FUZZ_PUB_LIB) helpers/lib/xhp.h
 	@mkdir -p $(@D)

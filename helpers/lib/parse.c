@@ -313,3 +313,22 @@ int xhp_parse_name(const char *s)
 	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 		      "0123456789_.-") == strlen(s);
 }
+
+int xhp_parse_backend(const char *backend, const char *const *node,
+		      char *const *v, const unsigned int *len, size_t n,
+		      const char *type)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (v[i] != NULL && !xhp_parse_value(v[i], len[i]))
+			xhp_die(XHP_REFUSED, "the value of %s/%s has a control "
+				"character or is not UTF-8", backend,
+				node[i][0] == '/' ? node[i] + 1 : node[i]);
+	if (type == NULL || *type == '\0' || strcmp(type, "phy") == 0 ||
+	    strcmp(type, "file") == 0)
+		return 0;
+	if (!xhp_parse_name(type))
+		xhp_die(XHP_REFUSED, "invalid backend type '%s'", type);
+	return 1;
+}

@@ -115,6 +115,16 @@ int xhp_parse_value(const char *v, size_t len);
  * block-S: letters, digits, "_", "." and "-", not "." or "..". */
 int xhp_parse_name(const char *s);
 
+/* The nodes a helper read from BACKEND, one reply each: V[I] (LEN[I]
+ * bytes, NULL when absent) of NODE[I], for I from 1 to N-1 (0 is the
+ * directory itself). Dies 3 naming the first value that is not text
+ * (xhp_parse_value). Then TYPE, the backend's type node: 1 when it names
+ * another kind of storage (not phy, file or empty), whose block-TYPE
+ * script the caller leaves it to; dies 3 when that is no plain name. */
+int xhp_parse_backend(const char *backend, const char *const *node,
+		      char *const *v, const unsigned int *len, size_t n,
+		      const char *type);
+
 /* Split ARG "NODE[=DEFAULT]" in place: ARG becomes NODE, *DEF points to
  * DEFAULT or is NULL. Returns -1 when NODE is empty or holds a byte a
  * xenstore path cannot (anything but alnum and "-/_@"), else 0. */

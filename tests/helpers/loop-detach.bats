@@ -433,6 +433,21 @@ rmb() {
 	bound "$DEV"
 }
 
+@test "-b: a recorded node that is not text is refused (3), written, and nothing freed" {
+	be_setup
+	attach "$IMG" "$BTAG"
+	published "$DEV" "$ID"
+	xenstore-write "$B/loop-tag" "$(printf '%s\001' "$BTAG")"
+	run --separate-stderr rmb "$B"
+	msg="the value of $B/loop-tag has a control character or is not UTF-8"
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	[ "$stderr" = "loop-detach: fatal: $msg" ]
+	[ "$(xenstore-read "$B/hotplug-status")" = error ]
+	[ "$(xenstore-read "$B/hotplug-error")" = "$msg" ]
+	bound "$DEV"
+}
+
 @test "-b with a prefix that makes the tag longer than 63 bytes is refused (3)" {
 	be_setup
 	long=$(printf 'x%.0s' $(seq 1 60))
