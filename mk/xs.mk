@@ -10,9 +10,10 @@ FUZZ_XS_TIME  = 20
 FUZZ_XS_NAMES = physdev canon_mode nodearg value_ok mountinfo
 FUZZ_XS       = $(patsubst %,$(B)/fuzz/%_fuzz,$(FUZZ_XS_NAMES))
 # The parsers (parse.c) and, for physdev's round trip, xhp_id_fmt (id.c,
-# which needs loop.c, stack.c and xhp.c): none of them talks to xenstore.
+# which needs loop.c, stack.c, sysfs.c, dm.c and xhp.c): none of them talks
+# to xenstore.
 FUZZ_XS_LIB   = helpers/lib/parse.c helpers/lib/id.c helpers/lib/loop.c \
-                helpers/lib/stack.c \
+                helpers/lib/stack.c helpers/lib/sysfs.c helpers/lib/dm.c \
                 helpers/lib/xhp.c
 
 $(FUZZ_XS): $(B)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(FUZZ_XS_LIB) helpers/lib/xhp.h

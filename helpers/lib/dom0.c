@@ -155,31 +155,15 @@ static int table(struct xhp_share *c, const char *file, const struct devs *all,
 }
 
 #ifdef __linux__
-/* The /dev node of MAJ:MIN (its sysfs name), into NODE. */
-static int dev_node(unsigned long maj, unsigned long min, char *node)
-{
-	char link[64], dir[PATH_MAX];
-
-	snprintf(link, sizeof(link), "/sys/dev/block/%lu:%lu", maj, min);
-	if (realpath(link, dir) == NULL)
-		return -1;
-	snprintf(node, PATH_MAX, "/dev/%s", strrchr(dir, '/') + 1);
-	return 0;
-}
-
 /* Has something claimed MAJ:MIN? 1 when an exclusive open fails with
  * EBUSY; 0 when it succeeds, or cannot tell (no node for it, no medium,
  * a loop device with nothing bound). */
 static int claimed(unsigned long maj, unsigned long min)
 {
 	char node[PATH_MAX];
-	struct stat st;
 	int fd;
 
-	/* A stale node naming another device: no answer about ours. */
-	if (dev_node(maj, min, node) == -1 || stat(node, &st) == -1 ||
-	    !S_ISBLK(st.st_mode) || xhp_id_major(st.st_rdev) != maj ||
-	    xhp_id_minor(st.st_rdev) != min)
+	if (xhp_sysfs_node(maj, min, node) == -1)
 		return 0;
 	/* Read-only: closing a device opened for writing makes udev probe
 	 * it again. */
@@ -194,54 +178,35 @@ static int claimed(unsigned long maj, unsigned long min)
 static int disk_of(unsigned long maj, unsigned long min, unsigned long *dmaj,
 		   unsigned long *dmin)
 {
-	char p[96], buf[32];
-	ssize_t len;
-	int fd;
+	char dir[PATH_MAX], buf[16];
 
-	snprintf(p, sizeof(p), "/sys/dev/block/%lu:%lu/partition", maj, min);
-	if (access(p, F_OK) == -1)
+	if (xhp_sysfs_dir(maj, min, dir) == -1 ||
+	    xhp_sysfs_read(dir, "partition", buf, sizeof(buf)) == -1)
 		return -1;
-	snprintf(p, sizeof(p), "/sys/dev/block/%lu:%lu/../dev", maj, min);
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		return -1;
-	len = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (len <= 0)
-		return -1;
-	buf[len] = '\0';
-	return sscanf(buf, "%lu:%lu", dmaj, dmin) == 2 ? 0 : -1;
+	*strrchr(dir, '/') = '\0';
+	return xhp_sysfs_dev(dir, "dev", dmaj, dmin);
 }
 
 /* The first holder of MAJ:MIN (device-mapper, md, bcache), into NAME. */
 static int holder(unsigned long maj, unsigned long min, char *name, size_t n)
 {
-	char p[96], dev[PATH_MAX], buf[32];
+	char dir[PATH_MAX], p[PATH_MAX], sub[PATH_MAX];
 	unsigned long hmaj, hmin;
 	struct dirent *e;
-	ssize_t len;
+	int found = 0;
 	DIR *d;
-	int fd, found = 0;
 
-	snprintf(p, sizeof(p), "/sys/dev/block/%lu:%lu/holders", maj, min);
+	if (xhp_sysfs_dir(maj, min, dir) == -1)
+		return 0;
+	xhp_sysfs_join(p, dir, "holders");
 	d = opendir(p);
 	if (d == NULL)
 		return 0;
 	while (!found && (e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		if ((size_t)snprintf(dev, sizeof(dev), "%s/%s/dev", p,
-				     e->d_name) >= sizeof(dev))
-			continue;
-		fd = open(dev, O_RDONLY | O_CLOEXEC);
-		if (fd == -1)
-			continue;
-		len = read(fd, buf, sizeof(buf) - 1);
-		(void)close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = '\0';
-		if (sscanf(buf, "%lu:%lu", &hmaj, &hmin) != 2)
+		xhp_sysfs_join(sub, p, e->d_name);
+		if (xhp_sysfs_dev(sub, "dev", &hmaj, &hmin) == -1)
 			continue;
 		xhp_stack_name(hmaj, hmin, name, n);
 		found = 1;

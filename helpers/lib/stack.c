@@ -25,8 +25,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #ifdef __linux__
-#include <linux/dm-ioctl.h>
-#include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #endif
 
@@ -137,91 +135,18 @@ const struct xhp_ext *xhp_stack_overlap(const struct xhp_idset *a,
 }
 
 #ifdef __linux__
-/* OUT (PATH_MAX bytes) = A/B; sysfs paths are short, so a longer one is
- * no device of ours. */
-static void join(char *out, const char *a, const char *b)
-{
-	if ((size_t)snprintf(out, PATH_MAX, "%s/%s", a, b) >= PATH_MAX)
-		xhp_die(XHP_SYS, "path too long: %s/%s", a, b);
-}
-
-/* Read the small sysfs file DIR/NAME into BUF (its last newline cut). 0,
- * or -1 (errno) when it cannot be read. */
-static int sys_read(const char *dir, const char *name, char *buf, size_t n)
-{
-	char p[PATH_MAX];
-	ssize_t len;
-	int fd, err;
-
-	join(p, dir, name);
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		return -1;
-	len = read(fd, buf, n - 1);
-	err = errno;
-	(void)close(fd);
-	if (len < 0) {
-		errno = err;
-		return -1;
-	}
-	buf[len] = '\0';
-	if (len > 0 && buf[len - 1] == '\n')
-		buf[len - 1] = '\0';
-	return 0;
-}
-
-static int sys_u64(const char *dir, const char *name, uint64_t *v)
-{
-	char buf[32], *end;
-	unsigned long long n;
-
-	if (sys_read(dir, name, buf, sizeof(buf)) == -1)
-		return -1;
-	errno = 0;
-	n = strtoull(buf, &end, 10);
-	if (errno != 0 || end == buf || *end != '\0')
-		return -1;
-	*v = (uint64_t)n;
-	return 0;
-}
-
-static int sys_dev(const char *dir, const char *name, unsigned long *maj,
-		   unsigned long *min)
-{
-	char buf[32];
-
-	if (sys_read(dir, name, buf, sizeof(buf)) == -1)
-		return -1;
-	return sscanf(buf, "%lu:%lu", maj, min) == 2 ? 0 : -1;
-}
-
-/* The sysfs directory of MAJ:MIN, resolved (so that ".." is its disk).
- * 0, or -1 when the kernel has no such block device. */
-static int sys_dir(unsigned long maj, unsigned long min, char *dir)
-{
-	char link[64];
-
-	snprintf(link, sizeof(link), "/sys/dev/block/%lu:%lu", maj, min);
-	if (realpath(link, dir) == NULL) {
-		if (errno != ENOENT && errno != ENOTDIR)
-			xhp_die_sys(XHP_SYS, "unable to resolve %s", link);
-		return -1;
-	}
-	return 0;
-}
-
 void xhp_stack_name(unsigned long maj, unsigned long min, char *buf,
 		    size_t n)
 {
 	char dir[PATH_MAX], dm[128];
 	const char *base;
 
-	if (sys_dir(maj, min, dir) == -1) {
+	if (xhp_sysfs_dir(maj, min, dir) == -1) {
 		snprintf(buf, n, "device %lx:%lx", maj, min);
 		return;
 	}
 	base = strrchr(dir, '/') + 1;
-	if (sys_read(dir, "dm/name", dm, sizeof(dm)) == 0 && dm[0] != '\0')
+	if (xhp_sysfs_read(dir, "dm/name", dm, sizeof(dm)) == 0 && dm[0] != '\0')
 		snprintf(buf, n, "/dev/%s (device-mapper %s)", base, dm);
 	else
 		snprintf(buf, n, "/dev/%s", base);
@@ -239,9 +164,9 @@ static int dos_extended(const char *dir, unsigned long maj, unsigned long min,
 	struct stat st;
 	int fd, ok;
 
-	if (partno < 1 || partno > 4)
+	(void)dir;
+	if (partno < 1 || partno > 4 || xhp_sysfs_node(maj, min, node) == -1)
 		return -1;
-	snprintf(node, sizeof(node), "/dev/%s", strrchr(dir, '/') + 1);
 	fd = open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd == -1)
 		return -1;
@@ -265,12 +190,12 @@ static int part_range(const char *dir, const char *pdir, unsigned long pmaj,
 {
 	uint64_t no, real;
 
-	if (sys_u64(dir, "start", start) == -1 ||
-	    sys_u64(dir, "size", size) == -1)
+	if (xhp_sysfs_u64(dir, "start", start) == -1 ||
+	    xhp_sysfs_u64(dir, "size", size) == -1)
 		return -1;
 	/* The kernel shows an extended partition as 2 sectors (1 when the
 	 * table says 1); the logical ones lie in its real extent. */
-	if (*size <= 2 && sys_u64(dir, "partition", &no) == 0) {
+	if (*size <= 2 && xhp_sysfs_u64(dir, "partition", &no) == 0) {
 		if (dos_extended(pdir, pmaj, pmin, (unsigned long)no,
 				 &real) == 0)
 			*size = real;
@@ -297,15 +222,15 @@ static void slaves_whole(struct xhp_idset *s, const char *dir, int depth)
 	struct dirent *e;
 	DIR *d;
 
-	join(p, dir, "slaves");
+	xhp_sysfs_join(p, dir, "slaves");
 	d = opendir(p);
 	if (d == NULL)
 		return;
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		join(sub, p, e->d_name);
-		if (sys_dev(sub, "dev", &maj, &min) == 0) {
+		xhp_sysfs_join(sub, p, e->d_name);
+		if (xhp_sysfs_dev(sub, "dev", &maj, &min) == 0) {
 			add_via(s, maj, min, XHP_VIA_SLAVE, depth + 1, 0, ALL);
 			walk(s, maj, min, 0, ALL, depth + 1);
 		}
@@ -313,17 +238,49 @@ static void slaves_whole(struct xhp_idset *s, const char *dir, int depth)
 	(void)closedir(d);
 }
 
-/* "MAJ:MIN" at *P, then a number: a dm table's device and offset. */
-static int dm_dev_off(char **p, unsigned long *maj, unsigned long *min,
-		      uint64_t *off)
-{
-	unsigned long long o;
-	int n = 0;
+/* dm_walk's place in the walk. */
+struct dm_ctx {
+	struct xhp_idset *s;
+	uint64_t lo, hi;
+	int depth;
+};
 
-	if (sscanf(*p, " %lu:%lu %llu%n", maj, min, &o, &n) != 3)
+/* One target of the table, sectors [START, START + LEN) of the dm
+ * device: map what of [LO, HI) falls in it. */
+static int dm_target(const char *type, uint64_t start, uint64_t len,
+		     char *p, void *ctx)
+{
+	struct dm_ctx *c = ctx;
+	uint64_t off, a, b, end = start + len;
+	unsigned long maj, min, n, i;
+
+	a = c->lo > start ? c->lo : start;
+	b = c->hi < end ? c->hi : end;
+	if (a >= b || strcmp(type, "zero") == 0 || strcmp(type, "error") == 0)
+		return 0;
+	if (strcmp(type, "linear") == 0) {
+		/* "DEV OFFSET": exact. */
+		if (xhp_dm_dev_off(&p, &maj, &min, &off) == -1)
+			return -1;
+		add_via(c->s, maj, min, XHP_VIA_SLAVE, c->depth + 1, 0, ALL);
+		walk(c->s, maj, min, add_sat(off, a - start),
+		     add_sat(off, b - start), c->depth + 1);
+		return 0;
+	}
+	if (strcmp(type, "striped") != 0)
 		return -1;
-	*p += n;
-	*off = (uint64_t)o;
+	/* "STRIPES CHUNK (DEV OFFSET)...": each stripe holds at most LEN
+	 * sectors from its offset on, a superset. */
+	n = strtoul(p, &p, 10);
+	(void)strtoul(p, &p, 10);
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (xhp_dm_dev_off(&p, &maj, &min, &off) == -1)
+			return -1;
+		add_via(c->s, maj, min, XHP_VIA_SLAVE, c->depth + 1, 0, ALL);
+		walk(c->s, maj, min, off, add_sat(off, len), c->depth + 1);
+	}
 	return 0;
 }
 
@@ -332,97 +289,9 @@ static int dm_dev_off(char **p, unsigned long *maj, unsigned long *min,
 static int dm_walk(struct xhp_idset *s, unsigned long maj, unsigned long min,
 		   uint64_t lo, uint64_t hi, int depth)
 {
-	struct dm_target_spec *t;
-	struct dm_ioctl *io;
-	size_t size = 16384;
-	unsigned long dmaj, dmin, n, i;
-	uint64_t off, a, b, end;
-	char *params, *p;
-	uint32_t k, at;
-	int fd, r = 0;
+	struct dm_ctx c = { s, lo, hi, depth };
 
-	fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
-	if (fd == -1)
-		return -1;
-	for (;;) {
-		io = calloc(1, size);
-		if (io == NULL)
-			xhp_die_sys(XHP_SYS, "unable to allocate memory");
-		io->version[0] = DM_VERSION_MAJOR;
-		io->data_size = (uint32_t)size;
-		io->data_start = sizeof(*io);
-		io->dev = makedev(maj, min);
-		io->flags = DM_STATUS_TABLE_FLAG;
-		if (ioctl(fd, DM_TABLE_STATUS, io) == -1) {
-			free(io);
-			(void)close(fd);
-			return -1;
-		}
-		if (!(io->flags & DM_BUFFER_FULL_FLAG) || size >= 1 << 22)
-			break;
-		free(io);
-		size *= 4;
-	}
-	(void)close(fd);
-	if (io->flags & DM_BUFFER_FULL_FLAG) {
-		free(io);
-		return -1;
-	}
-	at = io->data_start;
-	for (k = 0; k < io->target_count && r == 0; k++) {
-		if (at + sizeof(*t) > io->data_size) {
-			r = -1;
-			break;
-		}
-		t = (struct dm_target_spec *)((char *)io + at);
-		params = (char *)(t + 1);
-		end = t->sector_start + t->length;
-		a = lo > t->sector_start ? lo : t->sector_start;
-		b = hi < end ? hi : end;
-		if (a < b) {
-			t->target_type[DM_MAX_TYPE_NAME - 1] = '\0';
-			p = params;
-			if (strcmp(t->target_type, "linear") == 0 &&
-			    dm_dev_off(&p, &dmaj, &dmin, &off) == 0) {
-				add_via(s, dmaj, dmin, XHP_VIA_SLAVE,
-					depth + 1, 0, ALL);
-				walk(s, dmaj, dmin,
-				     add_sat(off, a - t->sector_start),
-				     add_sat(off, b - t->sector_start),
-				     depth + 1);
-			} else if (strcmp(t->target_type, "striped") == 0) {
-				/* "STRIPES CHUNK (DEV OFFSET)...": each
-				 * stripe holds at most LENGTH sectors from
-				 * its offset on, a superset. */
-				n = strtoul(p, &p, 10);
-				(void)strtoul(p, &p, 10);
-				if (n == 0)
-					r = -1;
-				for (i = 0; i < n && r == 0; i++) {
-					if (dm_dev_off(&p, &dmaj, &dmin,
-						       &off) == -1) {
-						r = -1;
-						break;
-					}
-					add_via(s, dmaj, dmin, XHP_VIA_SLAVE,
-						depth + 1, 0, ALL);
-					walk(s, dmaj, dmin, off,
-					     add_sat(off, t->length),
-					     depth + 1);
-				}
-			} else if (strcmp(t->target_type, "zero") != 0 &&
-				   strcmp(t->target_type, "error") != 0) {
-				r = -1;
-			}
-		}
-		/* NEXT counts from the start of the data, not of this
-		 * target (the kernel's retrieve_status). */
-		if (t->next <= at - io->data_start)
-			break;
-		at = io->data_start + t->next;
-	}
-	free(io);
-	return r;
+	return xhp_dm_table(maj, min, dm_target, &c) == 0 ? 0 : -1;
 }
 
 /* The backing of loop device DIR (MAJ:MIN), sectors [LO, HI). 0, or 1
@@ -457,7 +326,7 @@ static int has_slaves(const char *dir)
 	int any = 0;
 	DIR *d;
 
-	join(p, dir, "slaves");
+	xhp_sysfs_join(p, dir, "slaves");
 	d = opendir(p);
 	if (d == NULL)
 		return 0;
@@ -474,15 +343,15 @@ static void walk(struct xhp_idset *s, unsigned long maj, unsigned long min,
 	unsigned long pmaj, pmin;
 	uint64_t size, start;
 
-	if (depth > DEPTH_MAX || sys_dir(maj, min, dir) == -1) {
+	if (depth > DEPTH_MAX || xhp_sysfs_dir(maj, min, dir) == -1) {
 		add_ext_blk(s, maj, min, lo, hi);
 		return;
 	}
-	if (sys_u64(dir, "partition", &start) == 0) {
+	if (xhp_sysfs_u64(dir, "partition", &start) == 0) {
 		memcpy(pdir, dir, strlen(dir) + 1);
 		slash = strrchr(pdir, '/');
 		*slash = '\0';
-		if (sys_dev(pdir, "dev", &pmaj, &pmin) == 0 &&
+		if (xhp_sysfs_dev(pdir, "dev", &pmaj, &pmin) == 0 &&
 		    part_range(dir, pdir, pmaj, pmin, &start, &size) == 0) {
 			if (hi > size)
 				hi = size;
@@ -493,12 +362,12 @@ static void walk(struct xhp_idset *s, unsigned long maj, unsigned long min,
 			return;
 		}
 	}
-	if (sys_u64(dir, "size", &size) == 0 && size > 0 && hi > size)
+	if (xhp_sysfs_u64(dir, "size", &size) == 0 && size > 0 && hi > size)
 		hi = size;
 	if (loop_walk(s, maj, min, lo, hi, depth) == 0)
 		return;
 	if (has_slaves(dir)) {
-		join(pdir, dir, "dm");
+		xhp_sysfs_join(pdir, dir, "dm");
 		if (access(pdir, F_OK) == 0 &&
 		    dm_walk(s, maj, min, lo, hi, depth) == 0)
 			return;
@@ -524,7 +393,7 @@ static void parts_of(const struct xhp_via *v,
 	struct dirent *e;
 	DIR *d;
 
-	if (sys_dir(v->maj, v->min, dir) == -1)
+	if (xhp_sysfs_dir(v->maj, v->min, dir) == -1)
 		return;
 	d = opendir(dir);
 	if (d == NULL)
@@ -532,9 +401,9 @@ static void parts_of(const struct xhp_via *v,
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		join(sub, dir, e->d_name);
-		if (sys_u64(sub, "partition", &start) == -1 ||
-		    sys_dev(sub, "dev", &maj, &min) == -1 ||
+		xhp_sysfs_join(sub, dir, e->d_name);
+		if (xhp_sysfs_u64(sub, "partition", &start) == -1 ||
+		    xhp_sysfs_dev(sub, "dev", &maj, &min) == -1 ||
 		    part_range(sub, dir, v->maj, v->min, &start, &size) == -1)
 			continue;
 		if (start < v->hi && v->lo < add_sat(start, size))

@@ -5,6 +5,8 @@
  *   xhp.c    xhp_*        the program frame: name, errors, usage, stdout
  *   parse.c  xhp_parse_*  pure parsers of arguments and xenstore values
  *   id.c     xhp_id_*     device identity and the identity set
+ *   sysfs.c  xhp_sysfs_*  the block-device graph as sysfs shows it
+ *   dm.c     xhp_dm_*     device-mapper tables
  *   stack.c  xhp_stack_*  the block-device graph: where sectors live
  *   loop.c   xhp_loop_*   Linux loop devices: lookups, attach, clear
  *   lock.c   xhp_lock_*   the hotplug lock (locking.sh's protocol)
@@ -220,6 +222,38 @@ int xhp_id_expand_file(struct xhp_idset *s, dev_t dev, ino_t ino);
  * when ST is neither, -1 with errno. */
 int xhp_id_expand_st(struct xhp_idset *s, const struct stat *st);
 void xhp_id_free(struct xhp_idset *s);
+
+/* ---- sysfs.c: the block-device graph in sysfs (Linux) ---- */
+
+/* OUT (PATH_MAX bytes) = A "/" B; dies 111 when it does not fit. */
+void xhp_sysfs_join(char *out, const char *a, const char *b);
+/* The attribute DIR/NAME into BUF (N bytes, the last newline cut): 0, or
+ * -1 (errno) when it cannot be read. */
+int xhp_sysfs_read(const char *dir, const char *name, char *buf, size_t n);
+/* The attribute as a decimal number, or as "MAJ:MIN". 0, or -1. */
+int xhp_sysfs_u64(const char *dir, const char *name, uint64_t *v);
+int xhp_sysfs_dev(const char *dir, const char *name, unsigned long *maj,
+		  unsigned long *min);
+/* The device directory of MAJ:MIN, resolved (PATH_MAX bytes): 0, or -1
+ * when the kernel has no such block device. Dies 111 on other errors. */
+int xhp_sysfs_dir(unsigned long maj, unsigned long min, char *dir);
+/* "/dev/NAME" of MAJ:MIN into NODE (PATH_MAX bytes), checked to be that
+ * device: 0, or -1. */
+int xhp_sysfs_node(unsigned long maj, unsigned long min, char *node);
+
+/* ---- dm.c: device-mapper tables (Linux) ---- */
+
+/* FN(TYPE, START, LEN, PARAMS, CTX) for each target of the table of the dm
+ * device MAJ:MIN (sectors [START, START + LEN) of it), until FN returns
+ * non-zero. 0, FN's non-zero return, or -1 when there is no table to read
+ * (not dm, no /dev/mapper/control, not Linux). */
+int xhp_dm_table(unsigned long maj, unsigned long min,
+		 int (*fn)(const char *type, uint64_t start, uint64_t len,
+			   char *params, void *ctx), void *ctx);
+/* Parse "MAJ:MIN OFFSET" at *P (a target's device and its offset) and
+ * move *P past it: 0, or -1. */
+int xhp_dm_dev_off(char **p, unsigned long *maj, unsigned long *min,
+		   uint64_t *off);
 
 /* ---- stack.c: the block-device graph below a device ---- */
 
