@@ -74,13 +74,33 @@ int xhp_sysfs_dev(const char *dir, const char *name, unsigned long *maj,
 
 int xhp_sysfs_dir(unsigned long maj, unsigned long min, char *dir)
 {
-	char link[64];
+	char link[64], to[PATH_MAX], *p, *q;
+	ssize_t n;
 
+	/* One readlink, not realpath's one per component: the scan asks
+	 * this of every device another backend names, most of which the
+	 * kernel here does not have. The link is relative
+	 * ("../../devices/.../block/sda/sda1") and /sys/dev/block holds no
+	 * other links, so dropping "dir/.." pairs resolves it. */
 	snprintf(link, sizeof(link), "/sys/dev/block/%lu:%lu", maj, min);
-	if (realpath(link, dir) == NULL) {
+	n = readlink(link, to, sizeof(to) - 1);
+	if (n == -1) {
 		if (errno != ENOENT && errno != ENOTDIR)
 			xhp_die_sys(XHP_SYS, "unable to resolve %s", link);
 		return -1;
+	}
+	to[n] = '\0';
+	if (to[0] == '/')
+		snprintf(dir, PATH_MAX, "%s", to);
+	else
+		xhp_sysfs_join(dir, "/sys/dev/block", to);
+	/* Fold "X/../" in place, left to right. */
+	while ((p = strstr(dir, "/../")) != NULL) {
+		*p = '\0';
+		q = strrchr(dir, '/');
+		if (q == NULL)
+			q = dir;
+		memmove(q, p + 3, strlen(p + 3) + 1);
 	}
 	return 0;
 }
