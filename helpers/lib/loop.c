@@ -113,9 +113,16 @@ int xhp_loop_info(unsigned int maj, unsigned int min,
 	 * rescan it. */
 	snprintf(node, sizeof(node), "/dev/loop%lu", n);
 	fd = open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd == -1)
-		/* ENXIO: the device is being removed. */
-		return errno == ENXIO ? 1 : -1;
+	if (fd == -1) {
+		/* ENXIO: the device is being removed; no node, and no sysfs
+		 * entry any more either: removed meanwhile. A bound device
+		 * with no node to ask is an error: it may serve our file. */
+		err = errno;
+		if (err == ENXIO || (err == ENOENT && access(link, F_OK) == -1))
+			return 1;
+		errno = err;
+		return -1;
+	}
 	if (fstat(fd, &st) == -1) {
 		err = errno;
 		close(fd);
