@@ -16,6 +16,10 @@
  * beside a read-only mount; anything else that claims the device
  * refuses. */
 #define _DEFAULT_SOURCE
+/* FreeBSD hides getmntinfo() and the like under _POSIX_C_SOURCE alone. */
+#if defined(__FreeBSD__) && !defined(__BSD_VISIBLE)
+#define __BSD_VISIBLE 1
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +31,11 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __FreeBSD__
+#include <sys/param.h>
+#include <sys/ucred.h>
+#include <sys/mount.h>
+#endif
 
 #include "xhp.h"
 
@@ -404,4 +413,77 @@ int xhp_dom0_check(struct xhp_share *c, const char *mountinfo)
 	free(all.d);
 	free(seen.d);
 	return busy;
+}
+
+/* ---- a dom0 whose backends open the target themselves (FreeBSD) ---- */
+
+/* The mount of SOURCE at MNT (RW: read-write): is it one of C's devices,
+ * in a conflicting mode? FreeBSD mounts character devices (a disk, a
+ * GEOM partition, an md unit); a source that is no device (a ZFS
+ * dataset, tmpfs, NFS) is no guest's disk. */
+static int bsd_mount(struct xhp_share *c, const char *source,
+		     const char *mnt, int rw)
+{
+	unsigned long maj, min;
+	struct stat st;
+
+	if (source[0] != '/' || stat(source, &st) == -1 ||
+	    !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+		return 0;
+	maj = xhp_id_major(st.st_rdev);
+	min = xhp_id_minor(st.st_rdev);
+	if (!xhp_id_has_blk(&c->ids, maj, min) || (c->mode == 'r' && !rw))
+		return 0;
+	return local(c, maj, min, mnt, 1, "is mounted %sin the privileged "
+		     "domain at %s", c->mode == 'w' ? "" : "read-write ", mnt);
+}
+
+/* The mount list FSTAB, `mount -p` lines. */
+static int bsd_fstab(struct xhp_share *c, const char *fstab)
+{
+	struct xhp_mount m;
+	char *line = NULL;
+	size_t cap = 0;
+	int busy = 0;
+	FILE *f;
+
+	f = fopen(fstab, "r");
+	if (f == NULL)
+		xhp_die_sys(XHP_SYS, "unable to open %s", fstab);
+	errno = 0;
+	while (!busy && getline(&line, &cap, f) != -1)
+		if (xhp_parse_fstab(line, &m) == 0)
+			busy = bsd_mount(c, m.source, m.mnt, m.sb_rw);
+	if (!busy && ferror(f))
+		xhp_die_sys(XHP_SYS, "unable to read %s", fstab);
+	free(line);
+	if (fclose(f) == EOF)
+		xhp_die_sys(XHP_SYS, "unable to close %s", fstab);
+	return busy;
+}
+
+int xhp_dom0_check_bsd(struct xhp_share *c, const char *fstab)
+{
+#ifdef __FreeBSD__
+	struct statfs *fs;
+	int i, n, busy = 0;
+
+	if (fstab == NULL) {
+		/* MNT_NOWAIT: the kernel's list as it is, without asking a
+		 * hung NFS server for its statistics. */
+		n = getmntinfo(&fs, MNT_NOWAIT);
+		if (n == 0)
+			xhp_die_sys(XHP_SYS, "unable to list the mounts "
+				    "(getmntinfo)");
+		for (i = 0; !busy && i < n; i++)
+			busy = bsd_mount(c, fs[i].f_mntfromname,
+					 fs[i].f_mntonname,
+					 (fs[i].f_flags & MNT_RDONLY) == 0);
+		return busy;
+	}
+#else
+	if (fstab == NULL)
+		return 0;
+#endif
+	return bsd_fstab(c, fstab);
 }

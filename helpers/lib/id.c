@@ -193,3 +193,46 @@ int xhp_id_expand_st(struct xhp_idset *s, const struct stat *st)
 	}
 	return 1;
 }
+
+static int add_md(unsigned long maj, unsigned long min, void *ctx)
+{
+	return xhp_id_add_blk(ctx, maj, min) == -1 ? -1 : 0;
+}
+
+/* A file, and every md unit and loop device over it. */
+static int expand_served(struct xhp_idset *s, dev_t dev, ino_t ino)
+{
+	if (xhp_id_expand_file(s, dev, ino) == -1)
+		return -1;
+	return xhp_md_users(dev, ino, add_md, s) == 0 ? 0 : -1;
+}
+
+int xhp_id_expand_opened(struct xhp_idset *s, const struct stat *st)
+{
+	unsigned long maj = xhp_id_major(st->st_rdev),
+		      min = xhp_id_minor(st->st_rdev);
+	dev_t dev;
+	ino_t ino;
+	int r;
+
+	if (S_ISREG(st->st_mode)) {
+		s->isfile = 1;
+		return expand_served(s, st->st_dev, st->st_ino);
+	}
+	if (S_ISBLK(st->st_mode))
+		r = xhp_id_expand_st(s, st);
+	else if (S_ISCHR(st->st_mode))
+		/* FreeBSD's disks: no stack below them that we could read
+		 * (GEOM is not followed), the device itself. */
+		r = xhp_id_add_blk(s, maj, min);
+	else
+		return 1;
+	if (r == -1)
+		return -1;
+	/* An md unit stands for its image, and so for the other units and
+	 * the files over that image. */
+	r = xhp_md_backing(maj, min, &dev, &ino);
+	if (r != 0)
+		return r == -1 ? -1 : 0;
+	return expand_served(s, dev, ino);
+}

@@ -332,3 +332,77 @@ int xhp_parse_backend(const char *backend, const char *const *node,
 		xhp_die(XHP_REFUSED, "invalid backend type '%s'", type);
 	return 1;
 }
+
+/* Cut LINE's newline; -1 when it holds another (two lines in one). */
+static int one_line(char *line)
+{
+	size_t len = strlen(line);
+
+	if (len > 0 && line[len - 1] == '\n')
+		line[len - 1] = '\0';
+	return strchr(line, '\n') != NULL ? -1 : 0;
+}
+
+/* Next field of *P separated by a run of blanks (space or tab), cut in
+ * place; NULL at the end of the line. */
+static char *blank_field(char **p)
+{
+	char *s = *p, *e;
+
+	s += strspn(s, " \t");
+	if (*s == '\0')
+		return NULL;
+	e = s + strcspn(s, " \t");
+	if (*e != '\0')
+		*e++ = '\0';
+	*p = e;
+	return s;
+}
+
+int xhp_parse_fstab(char *line, struct xhp_mount *m)
+{
+	char *p = line, *source, *mnt, *fstype, *opts;
+
+	if (one_line(line) == -1)
+		return -1;
+	/* SOURCE MOUNTPOINT FSTYPE OPTIONS [DUMP PASS], as mount -p (and
+	 * fstab(5)) lays them out; blanks pad the columns. */
+	source = blank_field(&p);
+	mnt = blank_field(&p);
+	fstype = blank_field(&p);
+	opts = blank_field(&p);
+	if (source == NULL || mnt == NULL || fstype == NULL || opts == NULL ||
+	    source[0] == '#')
+		return -1;
+	m->maj = m->min = 0;
+	m->mnt = mnt;
+	m->source = source;
+	m->sb_rw = !has_ro(opts);
+	return 0;
+}
+
+int xhp_parse_mdlist(char *line, const char **name, const char **file)
+{
+	char *f[4], *p = line;
+	int i;
+
+	if (one_line(line) == -1)
+		return -1;
+	/* NAME TYPE SIZE FILE [LABEL OPTIONS], tab-separated: a file name
+	 * may hold spaces. SIZE is right-aligned in blanks. */
+	for (i = 0; i < 4; i++) {
+		f[i] = p;
+		p = p == NULL ? NULL : strchr(p, '\t');
+		if (f[i] == NULL)
+			return -1;
+		if (p != NULL)
+			*p++ = '\0';
+	}
+	if (strncmp(f[0], "md", 2) != 0 || f[0][2] == '\0' ||
+	    strspn(f[0] + 2, "0123456789") != strlen(f[0] + 2) ||
+	    strcmp(f[1], "vnode") != 0 || f[3][0] != '/')
+		return -1;
+	*name = f[0];
+	*file = f[3];
+	return 0;
+}

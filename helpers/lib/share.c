@@ -11,6 +11,7 @@
  * the reader/writer rule, the same-VM rule). Only a backend that names a
  * device of ours costs more: its mode, its domain's vm. */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,24 +332,48 @@ static void list(struct xhp_share *c, const char *base, const char *types)
 	drop();
 }
 
+/* stat PATH as a backend that opens it itself does: FreeBSD's blkback
+ * looks a relative name up from / (its working directory) and, when that
+ * names nothing it can open, under /dev (DEVDIR). Upstream's FreeBSD
+ * script publishes params as the user gave it. */
+static int stat_opened(const char *devdir, const char *path, struct stat *st)
+{
+	char p[PATH_MAX];
+
+	if (path[0] == '/')
+		return stat(path, st);
+	if ((size_t)snprintf(p, sizeof(p), "/%s", path) < sizeof(p) &&
+	    stat(p, st) == 0 && (S_ISREG(st->st_mode) ||
+				 S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)))
+		return 0;
+	if ((size_t)snprintf(p, sizeof(p), "%s/%s", devdir, path) >=
+	    sizeof(p)) {
+		errno = ENOENT;
+		return -1;
+	}
+	return stat(p, st);
+}
+
 /* What B's physical-device-path names now: the path is the truth for a
  * path-only writer, or before libxl converted it, and an unparsable
  * physical-device may still have a path that says what the backend is
  * about to open. */
-static void stat_path(struct backend *b)
+static void stat_path(const struct xhp_share *c, struct backend *b)
 {
 	struct stat st;
 
 	/* A value with a NUL is no path any kernel backend could open. */
 	if (b->pdpl == 0 || memchr(b->pdp, '\0', b->pdpl) != NULL)
 		return;
-	if (stat(b->pdp, &st) == -1) {
+	if ((c->devdir != NULL ? stat_opened(c->devdir, b->pdp, &st) :
+	     stat(b->pdp, &st)) == -1) {
 		/* Gone: nothing to share any more. */
 		if (errno != ENOENT && errno != ENOTDIR)
 			xhp_die_sys(XHP_SYS, "unable to stat %s", b->pdp);
 		return;
 	}
-	if (S_ISBLK(st.st_mode)) {
+	if (S_ISBLK(st.st_mode) ||
+	    (c->devdir != NULL && S_ISCHR(st.st_mode))) {
 		b->names = NAMES_BLK;
 		b->maj = xhp_id_major(st.st_rdev);
 		b->min = xhp_id_minor(st.st_rdev);
@@ -538,7 +563,7 @@ static void fetch(struct xhp_share *c)
 	read_nodes(c, "physical-device-path", 1);
 	for (i = 0; i < scan.nbe; i++)
 		if (scan.be[i].pdp != NULL)
-			stat_path(&scan.be[i]);
+			stat_path(c, &scan.be[i]);
 	/* tapdisk and QEMU open params themselves: for those whose nodes
 	 * named no disk, the file or device in params. */
 	read_nodes(c, "params", 1);
@@ -548,7 +573,7 @@ static void fetch(struct xhp_share *c)
 		    b->pdp == NULL)
 			continue;
 		params_path(b);
-		stat_path(b);
+		stat_path(c, b);
 	}
 
 	for (i = 0; i < scan.nbe; i++) {

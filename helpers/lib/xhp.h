@@ -9,6 +9,7 @@
  *   dm.c     xhp_dm_*     device-mapper tables
  *   stack.c  xhp_stack_*  the block-device graph: where sectors live
  *   loop.c   xhp_loop_*   Linux loop devices: lookups, attach, clear
+ *   md.c     xhp_md_*     FreeBSD md(4) units over image files
  *   lock.c   xhp_lock_*   the hotplug lock (locking.sh's protocol)
  *   xs.c     xhp_xs_*     the pipelined xenstore connection, paths
  *   share.c  xhp_share_*  the sharing check against other guests
@@ -150,6 +151,16 @@ struct xhp_mount {
  * in a newline. */
 int xhp_parse_mountinfo(char *line, struct xhp_mount *m);
 
+/* One line of FreeBSD's `mount -p` (fstab(5)'s columns, blank-separated),
+ * split in place into M: MAJ:MIN 0:0 (the caller stats SOURCE), SB_RW
+ * unless the options hold "ro". 0, or -1 for a line that is not one. */
+int xhp_parse_fstab(char *line, struct xhp_mount *m);
+
+/* One line of FreeBSD's `mdconfig -l -v` (NAME TYPE SIZE FILE [LABEL
+ * OPTIONS], tab-separated), split in place: 0 with *NAME ("mdN") and
+ * *FILE (absolute) for a vnode unit; -1 for anything else. */
+int xhp_parse_mdlist(char *line, const char **name, const char **file);
+
 /* ---- id.c: device identity (docs/helpers.md "Device identity") ---- */
 
 /* major()/minor() of a dev_t, portable. */
@@ -222,6 +233,13 @@ int xhp_id_expand_file(struct xhp_idset *s, dev_t dev, ino_t ino);
  * when ST is neither, -1 with errno. */
 int xhp_id_expand_st(struct xhp_idset *s, const struct stat *st);
 void xhp_id_free(struct xhp_idset *s);
+/* The identity set of a target its backend opens itself (FreeBSD's
+ * blkback, -O of xs-publish): a regular file with the md(4) units (and
+ * loop devices) over it; a block or character device by its number (a
+ * character device is a disk there; block devices as xhp_id_expand_st);
+ * an md unit with its image and everything else over that image. 0, 1
+ * when ST is none of these, -1 with errno. */
+int xhp_id_expand_opened(struct xhp_idset *s, const struct stat *st);
 
 /* ---- sysfs.c: the block-device graph in sysfs (Linux) ---- */
 
@@ -292,6 +310,13 @@ struct xhp_share; /* share.c */
  * busy (C->verdict "local MM WHERE", C->rel the words when it is not the
  * plain mount of the target itself). Dies 111. */
 int xhp_dom0_check(struct xhp_share *c, const char *mountinfo);
+
+/* The same for a dom0 whose backends open the target themselves
+ * (FreeBSD): is a device of C->ids mounted, read-write or for a
+ * read-write request? The mounts are getmntinfo(3)'s on FreeBSD, or
+ * with FSTAB the `mount -p` lines in that file (elsewhere: none without
+ * it). 0 ok, 1 busy (C->verdict). Dies 111. */
+int xhp_dom0_check_bsd(struct xhp_share *c, const char *fstab);
 
 /* ---- loop.c: loop devices (Linux; elsewhere there are none) ---- */
 
@@ -366,6 +391,28 @@ int xhp_loop_clear(int lfd);
  * file, read-only filesystem without RO) or 111. Linux only. */
 int xhp_loop_attach(const char *path, int ro, const char *tag, char *node,
 		    struct stat *st);
+
+/* ---- md.c: FreeBSD md(4) units over image files (docs/freebsd.md) ---- */
+
+/* Where the units are learnt: LIST, a file of `mdconfig -l -v` lines (a
+ * test elsewhere, or debugging), or NULL: on FreeBSD the kernel
+ * (MDIOCQUERY on DEVDIR/mdctl for each DEVDIR/mdN), elsewhere none. Their
+ * nodes are DEVDIR/mdN (NULL: /dev). Call before the first lookup. */
+void xhp_md_source(const char *list, const char *devdir);
+
+/* FN(MAJ, MIN, CTX) for each vnode unit whose backing file is (DEV, INO)
+ * now (MAJ:MIN its node's device number). md(4) keeps only the name the
+ * file was attached under, so the name is stat'ed: a file renamed since
+ * is missed. A non-zero return of FN stops and is returned; 0 when done,
+ * -1 with errno. */
+int xhp_md_users(dev_t dev, ino_t ino,
+		 int (*fn)(unsigned long maj, unsigned long min, void *ctx),
+		 void *ctx);
+
+/* 0 with *DEV, *INO when MAJ:MIN is the node of a vnode unit whose file
+ * exists; 1 when it is not; -1 with errno. */
+int xhp_md_backing(unsigned long maj, unsigned long min, dev_t *dev,
+		   ino_t *ino);
 
 /* ---- lock.c: the hotplug lock (docs/flock-wrap.md) ---- */
 
@@ -481,6 +528,10 @@ struct xhp_share {
 	struct xhp_idset ids;
 	int mode;               /* 'r' or 'w' */
 	int fmt;
+	const char *devdir;     /* NULL; or the backends open their paths
+	                         * themselves (FreeBSD's blkback): a character
+	                         * device is a disk, and a relative path is
+	                         * tried at / and then under DEVDIR */
 	const char *self;       /* our backend, as given */
 	char selfn[XHP_XS_PATHMAX];
 	int ours_read;          /* ourvm, ourtvm fetched */
