@@ -29,6 +29,8 @@ static const char USAGE[] =
 	"       xs-publish -l LOCKFILE [-w SECS] [-s PID] [-B BASE] [-m MODE]\n"
 	"                  [-p] [-v] [-o FMT] [-M MOUNTINFO] [-t TAG] [-i NODE]\n"
 	"                  [-e NODE=VALUE]... BACKEND TARGET\n"
+	"       xs-publish -O -l LOCKFILE [-w SECS] [-s PID] [-B BASE] [-v]\n"
+	"                  [-d DEVDIR] [-F FSTAB] [-U MDLIST] BACKEND\n"
 	"  -l LOCKFILE   the hotplug lock (locking.sh protocol)\n"
 	"  -w SECS       the deadline: SECS after the start of PID (default 30)\n"
 	"  -s PID        the script this runs for (default: our parent); we\n"
@@ -42,6 +44,11 @@ static const char USAGE[] =
 	"  With TARGET: -m MODE (default: the mode node), -o linux|netbsd,\n"
 	"  -M MOUNTINFO (- is stdin), -t TAG, -i NODE (the file's DEV:INO\n"
 	"  there), -e extra nodes; a conflict is printed on stdout.\n"
+	"  -O: the backend opens the target itself (FreeBSD): a file, block or\n"
+	"  character device, published as physical-device-path alone; nothing\n"
+	"  attached. -d DEVDIR for relative names and md(4) units (default\n"
+	"  /dev), -F FSTAB the mounts as mount -p prints them, -U MDLIST the md\n"
+	"  units as mdconfig -l -v prints them (default: the kernel's).\n"
 	"prints: DEVPATH (block device) or /dev/loopN DEV:INO (file)\n";
 
 /* Everything one add knows; static, so that undo() reaches it when we
@@ -53,6 +60,9 @@ static struct add {
 	unsigned long ms;
 	long script;
 	int pathonly, verbose, fmt, explicit;
+	/* -O: the backend opens the target itself (FreeBSD) */
+	int opened;
+	const char *devdir, *fstab, *mdlist;
 	char **extra;
 	int nextra;
 	/* the backend and the target */
@@ -158,7 +168,7 @@ static void options(int argc, char **argv)
 	if (A.extra == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
 	opterr = 0; /* the usage alone, not getopt's message first */
-	while ((opt = getopt(argc, argv, "hl:w:s:B:T:pvm:o:M:t:i:e:")) != -1) {
+	while ((opt = getopt(argc, argv, "hl:w:s:B:T:pvm:o:M:t:i:e:Od:F:U:")) != -1) {
 		switch (opt) {
 		case 'h':
 			fputs(USAGE, stdout);
@@ -206,6 +216,10 @@ static void options(int argc, char **argv)
 				xhp_usage(USAGE);
 			A.extra[A.nextra++] = optarg;
 			break;
+		case 'O': A.opened = 1; break;
+		case 'd': A.devdir = optarg; break;
+		case 'F': A.fstab = optarg; break;
+		case 'U': A.mdlist = optarg; break;
 		default:
 			xhp_usage(USAGE);
 		}
@@ -219,6 +233,14 @@ static void options(int argc, char **argv)
 	    (!A.explicit && (A.modearg != NULL || A.idnode != NULL ||
 			     A.tagarg != NULL || A.nextra > 0)))
 		xhp_usage(USAGE);
+	if (A.opened ? A.explicit || (A.devdir != NULL && *A.devdir == '\0') :
+	    A.devdir != NULL || A.fstab != NULL || A.mdlist != NULL)
+		xhp_usage(USAGE);
+	if (A.devdir == NULL)
+		A.devdir = "/dev";
+	/* Path only: blkback opens it, and writes hotplug-status itself. */
+	if (A.opened)
+		A.pathonly = 1;
 	A.backend = argv[0];
 	A.targetarg = A.explicit ? argv[1] : NULL;
 }
@@ -298,10 +320,48 @@ static void validate(void)
 		    (strlen(p) >= 3 && strcmp(p + strlen(p) - 3, "/..") == 0))
 			xhp_die(XHP_REFUSED, "params '%s' is relative and climbs "
 				"out of /dev with ..", p);
-		snprintf(A.target, sizeof(A.target), "/dev/%s", p);
+		snprintf(A.target, sizeof(A.target), "%s/%s", A.devdir, p);
 	}
 	if (strlen(p) > PATH_MAX)
 		xhp_die(XHP_REFUSED, "params of %s is too long", A.backend);
+}
+
+/* -O: what the target is, for a backend that opens it itself (FreeBSD's
+ * blkback: vn_open of the path, a file through VOP calls, a character
+ * device through GEOM): a non-empty file or a device, published by its
+ * real path, absolute, so that blkback opens what was checked (a relative
+ * name it would first look up from /). Nothing is attached. */
+static void inspect_opened(void)
+{
+	const char *d = A.target;
+
+	if (S_ISREG(A.st.st_mode)) {
+		if (A.st.st_size == 0)
+			xhp_die(XHP_REFUSED, "%s is empty: no disk to attach",
+				d);
+		if (A.cmode == 'w' && (A.st.st_mode & 0222) == 0)
+			xhp_die(XHP_NO, "File %s is read-only, and so will not "
+				"be attached read-write to a guest.", d);
+		A.what = "File";
+	} else if (S_ISCHR(A.st.st_mode) || S_ISBLK(A.st.st_mode)) {
+		A.what = "Device";
+	} else {
+		xhp_die(XHP_REFUSED, "%s is not a file, block device or "
+			"character device", d);
+	}
+	A.devpath = realpath(d, NULL);
+	if (A.devpath == NULL)
+		xhp_die_sys(XHP_SYS, "unable to resolve %s", d);
+}
+
+/* -O: the identity set (md(4) units are read again each time: one may
+ * have been configured over the image meanwhile). */
+static void expand_opened(void)
+{
+	xhp_md_source(A.mdlist, A.devdir);
+	if (xhp_id_expand_opened(&A.c.ids, &A.st) == -1)
+		xhp_die_sys(XHP_SYS, "unable to find the md units of %s",
+			    A.target);
 }
 
 /* What the target is: a block device (published by its real node, not a
@@ -321,6 +381,13 @@ static void inspect(void)
 		if (lstat(d, &lst) == 0 && S_ISLNK(lst.st_mode))
 			xhp_die(XHP_REFUSED, "%s is a dangling symbolic link", d);
 		xhp_die(XHP_REFUSED, "%s does not exist", d);
+	}
+	if (A.opened && S_ISDIR(A.st.st_mode))
+		xhp_die(XHP_REFUSED, "%s is a directory, not a file, block "
+			"device or character device", d);
+	if (A.opened) {
+		inspect_opened();
+		return;
 	}
 	if (S_ISDIR(A.st.st_mode))
 		xhp_die(XHP_REFUSED, "%s is a directory, not a block device or "
@@ -397,6 +464,18 @@ static void busy(void)
 	exit(XHP_NO);
 }
 
+/* -O: dom0's mounts, from getmntinfo(3) on FreeBSD, or from -F; elsewhere
+ * without -F (a Linux dom0), the mount table of -M and the kernel's
+ * claims. */
+static int dom0_opened(void)
+{
+#ifndef __FreeBSD__
+	if (A.fstab == NULL)
+		return xhp_dom0_check(&A.c, A.mountinfo);
+#endif
+	return xhp_dom0_check_bsd(&A.c, A.fstab);
+}
+
 /* dom0's mounts are not under the hotplug lock anyway: check them first,
  * so that a device dom0 uses costs no lock wait. */
 static void check_dom0(void)
@@ -406,6 +485,14 @@ static void check_dom0(void)
 	A.c.fmt = A.fmt;
 	A.c.self = A.backend;
 	xhp_xs_normalise(A.c.selfn, A.backend);
+	if (A.opened) {
+		A.c.devdir = A.devdir;
+		expand_opened();
+		if (dom0_opened())
+			busy();
+		xhp_id_free(&A.c.ids);
+		return;
+	}
 	if (xhp_id_expand_st(&A.c.ids, &A.st) == -1)
 		xhp_die_sys(XHP_SYS, "unable to find the loop devices of %s",
 			    A.target);
@@ -439,7 +526,9 @@ static void lock(void)
  * against every other backend. */
 static void check_guests(void)
 {
-	if (xhp_id_expand_st(&A.c.ids, &A.st) == -1)
+	if (A.opened)
+		expand_opened();
+	else if (xhp_id_expand_st(&A.c.ids, &A.st) == -1)
 		xhp_die_sys(XHP_SYS, "unable to find the loop devices of %s",
 			    A.target);
 	if (xhp_share_guests(&A.c, A.base, A.types))
@@ -493,7 +582,9 @@ static void publish(void)
 	A.j.precommit = precommit;
 	for (i = 0; i < A.nextra; i++)
 		A.j.extra[A.j.nextra++] = A.extra[i];
-	extra("hotplug-status", "connected");
+	/* FreeBSD's blkback writes it itself once it has opened the path. */
+	if (!A.opened)
+		extra("hotplug-status", "connected");
 	A.t[1] = now_us();
 	xhp_pub_commit(&A.j);
 	if (A.j.already && A.isfile && xhp_loop_clear(A.loop_fd) == -1)
