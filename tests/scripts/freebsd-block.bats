@@ -1,0 +1,555 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2153,SC2154 # XHP_* come from test_helper.bash through bats' load, $stderr from run --separate-stderr
+# scripts/FreeBSD/block on Linux CI, run as libxl_freebsd.c runs it (env -i,
+# the absolute backend path, add or remove), under $HOTPLUG_SH, with the
+# real helpers, the test xenstore, real locks, and nodes made with mknod.
+# Stubs (tests/stubs/freebsd) only for what FreeBSD's kernel answers:
+# mount (the table getmntinfo(3) gives, as `mount -p` prints it) and
+# mdconfig (the md(4) units MDIOCQUERY gives, as `mdconfig -l -v` prints
+# them); the script gets their tables through XEN_HOTPLUG_MOUNTS and
+# XEN_HOTPLUG_MDLIST.
+#
+# Fake FreeBSD nodes under $DEV (FreeBSD's disks are character devices):
+# ada0, ada1 are char 246:0 and 246:1, a zvol char 246:64, md units char
+# 245:N (the mdconfig stub), and a block device 240:N (mkblk), which
+# libxl also accepts.
+# SC2030/SC2031: bats runs each test in its own subshell; variables set
+# there are meant to stay there.
+# shellcheck disable=SC2030,SC2031
+
+load ../test_helper
+
+bats_require_minimum_version 1.5.0
+
+BE=/local/domain/0/backend/vbd
+
+setup() {
+	require_root
+	xhp_setup
+	DEV=$XHP_TMP/dev
+	mkdir -p "$DEV/zvol/tank"
+	export XEN_HOTPLUG_DEVDIR=$DEV
+	export PATH="$XHP_TOP/tests/stubs/freebsd:$PATH"
+	SCRIPT=$XHP_TOP/scripts/FreeBSD/block
+	mknod "$DEV/ada0" c 246 0
+	mknod "$DEV/ada1" c 246 1
+	mknod "$DEV/zvol/tank/vm1" c 246 64
+	mount /dev/ada0p2 / >/dev/null
+	: >"$XHP_TMP/mdconfig.list"
+	IMG=$XHP_TMP/disk.img
+	mkimg "$IMG"
+}
+
+teardown() {
+	xhp_teardown
+}
+
+# block ARGS...: the script as libxl runs it: no environment but what
+# finds the test xenstore, the helpers and the stubs' tables.
+block() {
+	# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
+	run --separate-stderr env -i PATH="$PATH" XENSTORED_PATH="$XENSTORED_PATH" \
+	    XEN_HOTPLUG_HELPERDIR="$XHP_BIN" XEN_HOTPLUG_DEVDIR="$DEV" \
+	    XEN_HOTPLUG_LOCK_BASEDIR="$XHP_TMP/lock" \
+	    XEN_HOTPLUG_MOUNTS="$XHP_TMP/mount.p" \
+	    XEN_HOTPLUG_MDLIST="$XHP_TMP/mdconfig.list" \
+	    ${DEADLINE:+XEN_HOTPLUG_DEADLINE="$DEADLINE"} \
+	    $HOTPLUG_SH "$SCRIPT" "$@" </dev/null
+}
+
+# add DOMID PARAMS MODE: a backend as libxl writes it (mkbe, devid 768),
+# then the add. Sets B.
+add() {
+	B=$BE/$1/768
+	mkbe "$1" 768 "$2" "$3"
+	block "$B" add
+}
+
+# added DOMID PARAMS MODE: add, which must succeed.
+added() {
+	add "$@"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+}
+
+# refused STATUS MESSAGE-GLOB: the add of $B failed, wrote hotplug-status
+# STATUS and a hotplug-error matching the glob, published nothing, and
+# left the lock free.
+refused() {
+	[ "$status" -eq 1 ]
+	[ "$output" = "" ]
+	[ "$(rd "$B/hotplug-status")" = "$1" ]
+	# shellcheck disable=SC2053 # a glob on purpose
+	[[ "$(rd "$B/hotplug-error")" == $2 ]]
+	[[ "$stderr" == "block: err: xs-publish: fatal: "* ]]
+	absent "$B/physical-device-path"
+	absent "$B/physical-device"
+	lock_free
+}
+
+# only_published: the add of $B wrote physical-device-path and nothing
+# else (blkback writes hotplug-status; there is no physical-device, no
+# loop or md device of ours).
+only_published() {
+	[ "$(xenstore-list "$B" | sort | tr '\n' ' ')" = \
+	  "bootable dev device-type discard-enable frontend frontend-id mode online params physical-device-path removable script specification state type " ]
+}
+
+# blkback_opens: what FreeBSD's blkback does with $B: mode is there with
+# the path (libxl wrote it first), and the path opens read-write unless
+# the mode is r. A fake device node has no driver behind it: for those,
+# only its kind is checked.
+blkback_opens() {
+	local p m
+	m=$(rd "$B/mode")
+	p=$(rd "$B/physical-device-path")
+	case $p in /*) ;; *) return 1 ;; esac
+	if [ -f "$p" ]; then
+		if [ "$m" = r ]; then
+			(exec 3<"$p")
+		else
+			(exec 3<>"$p")
+		fi
+	else
+		[ -c "$p" ] || [ -b "$p" ]
+	fi
+}
+
+# upstream DOMID PARAMS MODE: what upstream's FreeBSD block leaves: the
+# backend libxl wrote, and params copied into physical-device-path as it
+# is, without a lock or a check.
+upstream() {
+	mkbe "$1" 768 "$2" "$3"
+	xenstore-write "$BE/$1/768/physical-device-path" "$2"
+}
+
+# ---- arguments ---------------------------------------------------------------
+
+@test "block with the wrong number of arguments prints its usage and fails" {
+	block "$BE/3/768"
+	[ "$status" -eq 1 ]
+	[ "$output" = "" ]
+	[ "$stderr" = "usage: block BACKEND add|remove" ]
+}
+
+@test "a backend path that is not absolute is refused and nothing is written anywhere" {
+	mkbe 3 768 "$IMG" w
+	block backend/vbd/3/768 add
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"backend path must be absolute, /local/domain/N/backend/...: backend/vbd/3/768" ]]
+	absent "$BE/3/768/hotplug-error"
+	absent "$BE/3/768/physical-device-path"
+	absent /local/domain/0/backend/vbd/3/768/hotplug-status
+	run xenstore-exists /backend
+	[ "$status" -ne 0 ]
+}
+
+@test "a backend path with an empty, . or .. component is refused and nothing is written" {
+	mkbe 3 768 "$IMG" w
+	for p in "$BE/3/768/" "$BE//3/768" "$BE/3/./768" "$BE/3/768/.." \
+	    /local/domain/0/backend/; do
+		block "$p" add
+		[ "$status" -eq 1 ]
+		[[ "$stderr" == *"backend path must be absolute"* ]]
+	done
+	absent "$BE/3/768/hotplug-error"
+	absent "$BE/3/768/physical-device-path"
+}
+
+@test "an unknown command fails and says so in hotplug-error" {
+	mkbe 3 768 "$IMG" w
+	B=$BE/3/768
+	block "$B" online
+	[ "$status" -eq 1 ]
+	[ "$(rd "$B/hotplug-status")" = error ]
+	[ "$(rd "$B/hotplug-error")" = "unknown command 'online' (expected add or remove)" ]
+	absent "$B/physical-device-path"
+}
+
+@test "xs-publish -O takes the backend alone, and -d, -F, -U come only with -O" {
+	only_dash
+	L=$XHP_TMP/lock/block
+	usage_refused xs-publish -O -l "$L" "$BE/3/768" "$IMG"
+	usage_refused xs-publish -O -l "$L" -e a=b "$BE/3/768"
+	usage_refused xs-publish -O -l "$L" -d '' "$BE/3/768"
+	usage_refused xs-publish -l "$L" -d "$DEV" "$BE/3/768"
+	usage_refused xs-publish -l "$L" -F "$XHP_TMP/mount.p" "$BE/3/768"
+	usage_refused xs-publish -l "$L" -U "$XHP_TMP/mdconfig.list" "$BE/3/768"
+	run xs-publish -h
+	[[ "$output" == *"xs-publish -O -l LOCKFILE"* ]]
+}
+
+@test "xs-publish -O with an md list or a mount list it cannot read is a system failure (111)" {
+	mkbe 3 768 "$IMG" w
+	B=$BE/3/768
+	run --separate-stderr xs-publish -O -l "$XHP_TMP/lock/block" -d "$DEV" \
+	    -U "$XHP_TMP/none" -F "$XHP_TMP/mount.p" "$B"
+	[ "$status" -eq 111 ]
+	[[ "$stderr" == "xs-publish: fatal: unable to find the md units of $IMG: No such file or directory" ]]
+	run --separate-stderr xs-publish -O -l "$XHP_TMP/lock/block" -d "$DEV" \
+	    -U "$XHP_TMP/mdconfig.list" -F "$XHP_TMP/none" "$B"
+	[ "$status" -eq 111 ]
+	[[ "$stderr" == "xs-publish: fatal: unable to open $XHP_TMP/none: No such file or directory" ]]
+	absent "$B/physical-device-path"
+}
+
+# ---- what an add publishes -----------------------------------------------------
+
+@test "a file is published as its path alone: no physical-device, no hotplug-status, nothing attached" {
+	added 3 "$IMG" w
+	[ "$output" = "" ]
+	[ "$stderr" = "" ]
+	[ "$(rd "$B/physical-device-path")" = "$IMG" ]
+	only_published
+	[ "$(loops_of "$IMG")" -eq 0 ]
+	[ ! -s "$XHP_TMP/mdconfig.list" ]
+	blkback_opens
+	lock_free
+}
+
+@test "a file named through a symbolic link is published by its real path" {
+	ln -s "$IMG" "$XHP_TMP/link.img"
+	added 3 "$XHP_TMP/link.img" w
+	[ "$(rd "$B/physical-device-path")" = "$IMG" ]
+	blkback_opens
+}
+
+@test "a character device (a FreeBSD disk) is published by its path" {
+	added 3 "$DEV/ada1" w
+	[ "$(rd "$B/physical-device-path")" = "$DEV/ada1" ]
+	only_published
+	blkback_opens
+}
+
+@test "a zvol, a character device below /dev/zvol, is published by its path" {
+	added 3 "$DEV/zvol/tank/vm1" w
+	[ "$(rd "$B/physical-device-path")" = "$DEV/zvol/tank/vm1" ]
+	only_published
+}
+
+@test "a block device, which libxl also accepts, is published by its path" {
+	mkblk "$DEV/blk0" 21
+	added 3 "$DEV/blk0" w
+	[ "$(rd "$B/physical-device-path")" = "$DEV/blk0" ]
+	only_published
+	blkback_opens
+}
+
+@test "a relative params names a device under /dev and is published absolute, as blkback would find it" {
+	added 3 ada1 w
+	[ "$(rd "$B/physical-device-path")" = "$DEV/ada1" ]
+	added 4 zvol/tank/vm1 r
+	[ "$(rd "$B/physical-device-path")" = "$DEV/zvol/tank/vm1" ]
+	blkback_opens
+}
+
+@test "a relative params that climbs out of /dev is refused" {
+	add 3 ../disk.img w
+	refused error "params '../disk.img' is relative and climbs out of /dev with .."
+}
+
+@test "paths with spaces and shell metacharacters are published as they are" {
+	f="$XHP_TMP/my disk \$(touch pwned) *.img"
+	mkimg "$f"
+	added 3 "$f" w
+	[ "$(rd "$B/physical-device-path")" = "$f" ]
+	[ ! -e pwned ] && [ ! -e "$XHP_TMP/pwned" ]
+	add 4 "$f" w
+	refused busy "File $f (device *) is already used by another guest through $BE/3/768, and so cannot be attached read-write now."
+}
+
+@test "a second add of a published backend does nothing and succeeds" {
+	added 3 "$IMG" w
+	xenstore-write "$B/hotplug-status" connected
+	added 3 "$IMG" w
+	[ "$(rd "$B/physical-device-path")" = "$IMG" ]
+	[ "$(rd "$B/hotplug-status")" = connected ]
+}
+
+@test "mode w! skips the sharing check" {
+	added 3 "$IMG" w
+	added 4 "$IMG" 'w!'
+	[ "$(rd "$B/physical-device-path")" = "$IMG" ]
+}
+
+# ---- the other guests ----------------------------------------------------------
+
+@test "a file another guest has read-write is busy, and the reason names that backend" {
+	added 3 "$IMG" w
+	add 4 "$IMG" w
+	refused busy "File $IMG (device *) is already used by another guest through $BE/3/768, and so cannot be attached read-write now."
+	[[ "$stderr" == *"already used by another guest through $BE/3/768"* ]]
+}
+
+@test "a hard link to a file another guest has is the same file: busy" {
+	added 3 "$IMG" w
+	ln "$IMG" "$XHP_TMP/hard.img"
+	add 4 "$XHP_TMP/hard.img" r
+	refused busy "File $XHP_TMP/hard.img * is already used read-write by another guest through $BE/3/768, and so cannot be attached read-only now."
+}
+
+@test "a disk another guest has is busy, whether named absolute, relative or through a link" {
+	added 3 "$DEV/ada1" w
+	add 4 ada1 w
+	refused busy "Device $DEV/ada1 (device f6:1) is already used by another guest through $BE/3/768,*"
+	ln -s "$DEV/ada1" "$XHP_TMP/alias"
+	add 5 "$XHP_TMP/alias" r
+	refused busy "Device $XHP_TMP/alias (device f6:1) is already used read-write *"
+}
+
+@test "another disk is not a conflict" {
+	added 3 "$DEV/ada1" w
+	added 4 "$DEV/zvol/tank/vm1" w
+	mkimg "$XHP_TMP/other.img"
+	added 5 "$XHP_TMP/other.img" w
+}
+
+@test "upstream's lock-less script's physical-device-path is seen: absolute, and relative as blkback resolves it" {
+	upstream 3 "$IMG" w
+	add 4 "$IMG" w
+	refused busy "File $IMG (device *) is already used by another guest through $BE/3/768,*"
+	upstream 5 ada1 w
+	add 6 "$DEV/ada1" r
+	refused busy "Device $DEV/ada1 (device f6:1) is already used read-write by another guest through $BE/5/768,*"
+}
+
+@test "readers share; a writer and a reader do not, in either order" {
+	added 3 "$IMG" r
+	added 4 "$IMG" r
+	add 5 "$IMG" w
+	refused busy "File $IMG * is already used by another guest through $BE/*/768, and so cannot be attached read-write now."
+	added 6 "$DEV/ada1" w
+	add 7 ada1 r
+	refused busy "Device $DEV/ada1 * is already used read-write by another guest through $BE/6/768, and so cannot be attached read-only now."
+}
+
+@test "the domains of one VM may share, as upstream's same_vm: the same vm, vm plus -1, a stubdomain's guest" {
+	added 3 "$IMG" w
+	# A stubdomain: its target is the guest.
+	mkbe 5 768 "$IMG" w
+	xenstore-write /local/domain/5/vm /vm/stub-5 /local/domain/5/target 3
+	block "$BE/5/768" add
+	[ "$status" -eq 0 ]
+	# A domain being migrated or restored locally: the new one's vm is
+	# the old one's plus "-1".
+	mkbe 4 768 "$IMG" w
+	xenstore-write /local/domain/4/vm /vm/uuid-3-1
+	block "$BE/4/768" add
+	[ "$status" -eq 0 ]
+	# Another VM.
+	add 6 "$IMG" w
+	refused busy "File $IMG * already used by another guest *"
+}
+
+# ---- md(4): an image through a memory disk, by inode --------------------------
+
+@test "an md unit over the image another guest has as a file is busy, and the reverse" {
+	added 3 "$IMG" w
+	[ "$(mdconfig -a -t vnode -f "$IMG")" = md0 ]
+	add 4 md0 w
+	refused busy "Device $DEV/md0 (device *) is already used by another guest through $BE/3/768,*"
+	add 5 "$DEV/md0" r
+	refused busy "Device $DEV/md0 * already used read-write *"
+	mkimg "$XHP_TMP/b.img"
+	mdconfig -a -t vnode -f "$XHP_TMP/b.img" -u 4
+	added 6 "$DEV/md4" w
+	add 7 "$XHP_TMP/b.img" r
+	refused busy "File $XHP_TMP/b.img * is already used read-write by another guest through $BE/6/768,*"
+}
+
+@test "two md units over one image are one image" {
+	mdconfig -a -t vnode -f "$IMG" -u 1
+	mdconfig -a -t vnode -f "$IMG" -u 2 -o readonly
+	added 3 "$DEV/md1" w
+	add 4 "$DEV/md2" r
+	refused busy "Device $DEV/md2 * already used read-write by another guest through $BE/3/768,*"
+}
+
+@test "md units are compared by inode, not by name: a hard link, or another name, is the same image" {
+	ln "$IMG" "$XHP_TMP/hard.img"
+	mdconfig -a -t vnode -f "$XHP_TMP/hard.img" -u 3
+	# Upstream's writer, so that our add of it does not decide.
+	upstream 3 "$DEV/md3" w
+	add 4 "$IMG" r
+	refused busy "File $IMG * already used read-write by another guest through $BE/3/768,*"
+	# Attached through a symbolic link: mdconfig keeps the real path.
+	ln -s "$IMG" "$XHP_TMP/link.img"
+	mdconfig -a -t vnode -f "$XHP_TMP/link.img" -u 5
+	add 5 "$DEV/md5" r
+	refused busy "Device $DEV/md5 * already used read-write by another guest through $BE/3/768,*"
+}
+
+@test "an md unit over another image is no conflict" {
+	mkimg "$XHP_TMP/other.img"
+	mdconfig -a -t vnode -f "$XHP_TMP/other.img" -u 0
+	added 3 md0 w
+	added 4 "$IMG" w
+}
+
+# ---- dom0's mounts -------------------------------------------------------------
+
+@test "a disk dom0 mounts read-write is busy for readers and writers" {
+	mount "$DEV/ada1" /data
+	add 3 "$DEV/ada1" w
+	refused busy "Device $DEV/ada1 (device f6:1) is mounted in the privileged domain at /data, and so cannot be attached read-write to a guest."
+	add 4 ada1 r
+	refused busy "Device $DEV/ada1 (device f6:1) is mounted read-write in the privileged domain at /data, and so cannot be attached read-only to a guest."
+}
+
+@test "a disk dom0 mounts read-only may be given read-only, never read-write" {
+	mount -r "$DEV/zvol/tank/vm1" /ro
+	added 3 zvol/tank/vm1 r
+	add 4 "$DEV/zvol/tank/vm1" w
+	refused busy "Device $DEV/zvol/tank/vm1 * is mounted in the privileged domain at /ro,*"
+	mount -u -w /ro
+	add 5 "$DEV/zvol/tank/vm1" r
+	refused busy "* is mounted read-write in the privileged domain at /ro,*"
+}
+
+@test "an image dom0 mounts through an md unit is busy" {
+	mdconfig -a -t vnode -f "$IMG" -u 7
+	mount "$DEV/md7" /mnt/img
+	add 3 "$IMG" r
+	refused busy "File $IMG (device f5:7) is mounted read-write in the privileged domain at /mnt/img,*"
+}
+
+@test "mounts of other devices and of no device (ZFS, tmpfs, NFS) are no conflict" {
+	printf '%s\n' 'tank/home		/home		zfs	rw,nfsv4acls	0 0' \
+	    'tmpfs			/tmp		tmpfs	rw		0 0' \
+	    'srv:/export		/net		nfs	rw		0 0' >>"$XHP_TMP/mount.p"
+	mount "$DEV/ada0" /data
+	added 3 "$DEV/ada1" w
+	added 4 "$IMG" w
+}
+
+# ---- refusals ------------------------------------------------------------------
+
+@test "missing params is refused in words, with nothing published and the lock free" {
+	mkbe 3 768 "$IMG" w
+	B=$BE/3/768
+	xenstore-rm "$B/params"
+	block "$B" add
+	refused error "$B has no params: no device or image to attach"
+}
+
+@test "a bad mode is refused" {
+	add 3 "$IMG" rwx
+	refused error "unknown mode 'rwx' in $B (expected r, w or w!)"
+	add 4 "$IMG" ''
+	refused error "$B has no mode"
+}
+
+@test "a missing frontend-id is refused" {
+	mkbe 3 768 "$IMG" w
+	B=$BE/3/768
+	xenstore-rm "$B/frontend-id"
+	block "$B" add
+	refused error "$B has no frontend-id"
+}
+
+@test "a path that does not exist, a dangling link, a directory, a fifo, an empty file are refused" {
+	add 3 "$XHP_TMP/nothing.img" w
+	refused error "$XHP_TMP/nothing.img does not exist"
+	add 4 nothing w
+	refused error "$DEV/nothing does not exist"
+	ln -s "$XHP_TMP/gone" "$XHP_TMP/dangling"
+	add 5 "$XHP_TMP/dangling" w
+	refused error "$XHP_TMP/dangling is a dangling symbolic link"
+	add 6 "$XHP_TMP" w
+	refused error "$XHP_TMP is a directory, not a file, block device or character device"
+	mkfifo "$XHP_TMP/fifo"
+	add 7 "$XHP_TMP/fifo" w
+	refused error "$XHP_TMP/fifo is not a file, block device or character device"
+	: >"$XHP_TMP/empty.img"
+	add 8 "$XHP_TMP/empty.img" w
+	refused error "$XHP_TMP/empty.img is empty: no disk to attach"
+}
+
+@test "a read-only image asked read-write is busy, as on Linux; read-only it is given" {
+	chmod a-w "$IMG"
+	add 3 "$IMG" w
+	refused busy "File $IMG is read-only, and so will not be attached read-write to a guest."
+	added 4 "$IMG" r
+}
+
+@test "a backend that is gone, or being torn down, gets nothing written" {
+	B=$BE/3/768
+	block "$B" add
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "block: warning: xs-publish: fatal: backend $B is gone" ]]
+	run xenstore-exists "$B"
+	[ "$status" -ne 0 ]
+	mkbe 4 768 "$IMG" w
+	B=$BE/4/768
+	xenstore-write "$B/online" 0 "$B/state" 5
+	block "$B" add
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"Path closed or removed during hotplug add"* ]]
+	absent "$B/hotplug-error"
+	absent "$B/physical-device-path"
+}
+
+@test "the add waits for the block lock of the Linux protocol, and fails naming the holder past the deadline" {
+	mkdir -p "$XHP_TMP/lock"
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	flock-wrap "$XHP_TMP/lock/block" sh -c 'touch "$1"; exec sleep 4' _ "$XHP_TMP/held" 3>&- &
+	holder=$!
+	while [ ! -e "$XHP_TMP/held" ]; do sleep 0.05; done
+	DEADLINE=1 add 3 "$IMG" w
+	kill "$holder"
+	wait "$holder" || true
+	refused error "*within 1 s: held by pid*"
+	xenstore-rm "$B/hotplug-status"
+	xenstore-rm "$B/hotplug-error"
+	added 3 "$IMG" w
+}
+
+@test "a helper that cannot run is a failure written into the backend" {
+	mkbe 3 768 "$IMG" w
+	B=$BE/3/768
+	# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
+	run --separate-stderr env -i PATH="$PATH" XENSTORED_PATH="$XENSTORED_PATH" \
+	    XEN_HOTPLUG_HELPERDIR="$XHP_TMP/nowhere" $HOTPLUG_SH "$SCRIPT" "$B" add
+	[ "$status" -eq 1 ]
+	[ "$(rd "$B/hotplug-status")" = error ]
+	[[ "$(rd "$B/hotplug-error")" == *xs-publish* ]]
+	absent "$B/physical-device-path"
+}
+
+# ---- remove --------------------------------------------------------------------
+
+@test "remove has nothing to free: a quiet exit 0 that changes nothing, every time" {
+	added 3 "$IMG" w
+	xenstore-write "$B/hotplug-status" connected "$B/state" 6
+	before=$(xenstore-ls -f "$B")
+	for _ in 1 2; do
+		block "$B" remove
+		[ "$status" -eq 0 ]
+		[ "$output" = "" ]
+		[ "$stderr" = "" ]
+	done
+	[ "$(xenstore-ls -f "$B")" = "$before" ]
+	xenstore-rm "$B"
+	block "$B" remove
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "" ]
+	run xenstore-exists "$B"
+	[ "$status" -ne 0 ]
+}
+
+# ---- cost ----------------------------------------------------------------------
+
+@test "an add is the shell and one helper, xs-publish: no xenstore-* tool, no mount or mdconfig" {
+	command -v strace >/dev/null || skip "strace not installed"
+	mkbe 3 768 "$IMG" w
+	B=$BE/3/768
+	# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
+	env -i PATH="$PATH" XENSTORED_PATH="$XENSTORED_PATH" \
+	    XEN_HOTPLUG_HELPERDIR="$XHP_BIN" XEN_HOTPLUG_LOCK_BASEDIR="$XHP_TMP/lock" \
+	    XEN_HOTPLUG_MOUNTS="$XHP_TMP/mount.p" XEN_HOTPLUG_MDLIST="$XHP_TMP/mdconfig.list" \
+	    strace -f -e trace=execve -o "$XHP_TMP/trace" \
+	    $HOTPLUG_SH "$SCRIPT" "$B" add </dev/null
+	[ "$(rd "$B/physical-device-path")" = "$IMG" ]
+	grep 'execve(.* = 0$' "$XHP_TMP/trace" | grep -c . | grep -qx 2
+	grep 'execve(.* = 0$' "$XHP_TMP/trace" | grep -c '/xs-publish"' | grep -qx 1
+}
