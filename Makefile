@@ -44,9 +44,31 @@ demo: all
 # SCRIPTDIR; every other library is private to our scripts and goes to
 # LIBEXECDIR with the helpers, so that upstream's vif-*, vscsi, ... keep
 # sourcing upstream's libraries of the same names. NetBSD: every library
-# beside the scripts.
+# beside the scripts. FreeBSD: the one script, under the ports' prefix
+# (/usr/local/etc/xen/scripts: Xen's script directory there), the helpers
+# in /usr/local/libexec; a PREFIX, SCRIPTDIR or LIBEXECDIR given to make
+# wins. Any other OS is an error, not a silent Linux install.
+OS_KNOWN = Linux NetBSD FreeBSD
+ifneq ($(filter install uninstall,$(MAKECMDGOALS)),)
+ifeq ($(filter $(OS),$(OS_KNOWN)),)
+$(error OS=$(OS) is not supported: use OS=Linux, OS=NetBSD or OS=FreeBSD)
+endif
+endif
 ifeq ($(OS),NetBSD)
 SCRIPTSRC     = scripts/NetBSD
+PUBLIC_LIBS   = %.sh
+SCRIPT_LIBDIR = $(SCRIPTDIR)
+else ifeq ($(OS),FreeBSD)
+ifeq ($(origin PREFIX),file)
+PREFIX        = /usr/local
+endif
+ifeq ($(origin SCRIPTDIR),file)
+SCRIPTDIR     = $(PREFIX)/etc/xen/scripts
+endif
+ifeq ($(origin LIBEXECDIR),file)
+LIBEXECDIR    = $(PREFIX)/libexec/xen-hotplug
+endif
+SCRIPTSRC     = scripts/FreeBSD
 PUBLIC_LIBS   = %.sh
 SCRIPT_LIBDIR = $(SCRIPTDIR)
 else
@@ -69,7 +91,7 @@ INSTALL_DOCS = README.md docs/api-compat.md docs/block-family.md \
 	docs/block-scripts.md docs/exit-codes.md docs/helpers.md \
 	docs/flock-wrap.md docs/loop-attach.md docs/loop-detach.md \
 	docs/xs-majmin.md docs/xs-publish.md docs/xs-readv.md \
-	docs/xs-stat-path.md docs/netbsd.md docs/packaging.md \
+	docs/xs-stat-path.md docs/netbsd.md docs/freebsd.md docs/packaging.md \
 	docs/performance.md docs/reliability.md
 MAN7 = man/xen-hotplug.7
 MAN8 = man/flock-wrap.8 man/loop-detach.8 man/xs-majmin.8 man/xs-stat-path.8

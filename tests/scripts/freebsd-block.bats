@@ -553,3 +553,52 @@ upstream() {
 	grep 'execve(.* = 0$' "$XHP_TMP/trace" | grep -c . | grep -qx 2
 	grep 'execve(.* = 0$' "$XHP_TMP/trace" | grep -c '/xs-publish"' | grep -qx 1
 }
+
+# ---- make install OS=FreeBSD -----------------------------------------------------
+
+@test "make install OS=FreeBSD puts the FreeBSD script in /usr/local/etc/xen/scripts and the helpers in /usr/local/libexec" {
+	only_dash
+	D=$XHP_TMP/dest
+	run make -C "$XHP_TOP" -s install DESTDIR="$D" OS=FreeBSD
+	echo "$output"
+	[ "$status" -eq 0 ]
+	S=$D/usr/local/etc/xen/scripts
+	[ "$(stat -c %a "$S/block")" = 755 ]
+	cmp "$S/block" "$XHP_TOP/scripts/FreeBSD/block"
+	[ "$(ls "$S")" = "$(printf '%s\n' block xen-hotplug-paths.sh)" ]
+	[ "$(stat -c %a "$D/usr/local/libexec/xen-hotplug/xs-publish")" = 755 ]
+	# shellcheck source=/dev/null
+	[ "$(. "$S/xen-hotplug-paths.sh"; echo "$XEN_HOTPLUG_HELPERDIR")" = /usr/local/libexec/xen-hotplug ]
+	[ ! -e "$D/etc" ]
+	[ ! -e "$D/usr/lib" ]
+	[ -f "$D/usr/local/share/doc/xen-hotplug/freebsd.md" ]
+	run make -C "$XHP_TOP" -s uninstall DESTDIR="$D" OS=FreeBSD
+	[ "$status" -eq 0 ]
+	[ -z "$(find "$D" ! -type d)" ]
+}
+
+@test "make install OS=FreeBSD honours SCRIPTDIR, PREFIX and LIBEXECDIR given on the command line" {
+	only_dash
+	D=$XHP_TMP/dest
+	run make -C "$XHP_TOP" -s install DESTDIR="$D" OS=FreeBSD PREFIX=/opt \
+	    SCRIPTDIR=/etc/xen/scripts
+	[ "$status" -eq 0 ]
+	[ -x "$D/etc/xen/scripts/block" ]
+	[ -x "$D/opt/libexec/xen-hotplug/xs-publish" ]
+	run make -C "$XHP_TOP" -s install DESTDIR="$D/2" OS=FreeBSD LIBEXECDIR=/usr/libexec/xhp
+	[ "$status" -eq 0 ]
+	[ -x "$D/2/usr/libexec/xhp/xs-publish" ]
+	[ -x "$D/2/usr/local/etc/xen/scripts/block" ]
+}
+
+@test "make install with an unknown OS fails with a clear error and installs nothing" {
+	only_dash
+	D=$XHP_TMP/dest
+	run make -C "$XHP_TOP" -s install DESTDIR="$D" OS=Plan9
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"OS=Plan9 is not supported: use OS=Linux, OS=NetBSD or OS=FreeBSD"* ]]
+	[ ! -e "$D" ]
+	run make -C "$XHP_TOP" -s uninstall DESTDIR="$D" OS=Plan9
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"OS=Plan9 is not supported"* ]]
+}
