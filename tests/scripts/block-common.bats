@@ -11,7 +11,7 @@ BE=/local/domain/0/backend/vbd
 setup() {
 	script_setup
 	mkdir "$XHP_TMP/s"
-	ln -s "$XHP_TOP"/scripts/Linux/*.sh "$XHP_TMP/s/"
+	beside "$XHP_TMP/s"
 	export XENBUS_PATH=backend/vbd/1/51712
 	xenstore-write "$BE/1/51712/state" 2 "$BE/1/51712/frontend-id" 1 \
 	    /local/domain/1/vm /vm/one

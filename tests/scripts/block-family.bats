@@ -17,7 +17,7 @@ setup() {
 	mkdir -p "$XHP_STUB_STATE"
 	export PATH="$XHP_TOP/tests/stubs/linux:$PATH"
 	unset XEN_HOTPLUG_ISCSI_TIMEOUT ISCSI_STUB_LINK_DELAY TAPCTL_STUB_FAIL
-	S=$XHP_TOP/scripts/Linux
+	S=$XHP_SCRIPTDIR
 }
 
 teardown() {

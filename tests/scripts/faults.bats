@@ -17,7 +17,8 @@ setup() {
 	export ST_DIR=$XHP_TMP
 	export ST_LOCKDIR=$XHP_TMP/lock
 	export XHP_TOP HOTPLUG_SH
-	unset ST_BLOCK ST_HELPERDIR
+	unset ST_HELPERDIR
+	export ST_BLOCK=$XHP_SCRIPTDIR/block
 	# shellcheck source=/dev/null # tests/stress/lib.sh
 	. "$XHP_TOP/tests/stress/lib.sh"
 	st_env

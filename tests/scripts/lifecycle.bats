@@ -190,7 +190,8 @@ nothing_published() {
 	hold_lock
 	# A third-party script, installed next to ours.
 	mkdir "$XHP_TMP/s"
-	cp "$XHP_TOP"/scripts/Linux/* "$XHP_TMP/s/"
+	# shellcheck disable=SC2046 # a list of paths without blanks
+	cp $(our_files) "$XHP_TMP/s/"
 	cat >"$XHP_TMP/s/late" <<'EOF'
 #!/bin/sh
 . "${0%/*}/block-common.sh"

@@ -13,7 +13,7 @@ BE=/local/domain/0/backend/vbd/1/51712
 setup() {
 	xhp_setup
 	mkdir "$XHP_TMP/s"
-	ln -s "$XHP_TOP"/scripts/Linux/*.sh "$XHP_TMP/s/"
+	beside "$XHP_TMP/s"
 	script_env
 	export XENBUS_PATH=backend/vbd/1/51712
 	xenstore-write "$BE/state" 2
@@ -154,9 +154,13 @@ dflt" ]
 
 @test "dir, XEN_SCRIPT_DIR and the helper directory default to the scripts' own" {
 	unset XEN_HOTPLUG_HELPERDIR
+	# The helpers: in the tree, build/bin beside scripts/; installed, the
+	# directory that xen-hotplug-paths.sh (copied beside) records.
+	h=$XHP_TMP/s/../../build/bin
+	[ -z "${XHP_INSTALLED:-}" ] || h=$XHP_BIN
 	sc 'echo "$dir|$XEN_SCRIPT_DIR|$XEN_HOTPLUG_HELPERDIR|$LANG|${LC_ALL:-unset}"'
 	[ "$status" -eq 0 ]
-	[ "$output" = "$XHP_TMP/s|$XHP_TMP/s|$XHP_TMP/s/../../build/bin|POSIX|unset" ]
+	[ "$output" = "$XHP_TMP/s|$XHP_TMP/s|$h|POSIX|unset" ]
 }
 
 @test "hotplugpath.sh and xen-hotplug-paths.sh are sourced when present; the environment wins" {

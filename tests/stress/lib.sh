@@ -274,7 +274,11 @@ st_leaks() {
 # already set: a deliberately broken copy).
 st_snapshot() {
 	mkdir -p "$ST_DIR/bin" "$ST_DIR/scripts" || return 1
-	cp -p "$ST_BIN"/* "$ST_DIR/bin/" || return 1
+	# Files only: the package's helper directory also holds its scripts/
+	# (/usr/lib/xen-hotplug/scripts, XHP_INSTALLED in test_helper.bash).
+	for _st_h in "$ST_BIN"/*; do
+		[ -d "$_st_h" ] || cp -p "$_st_h" "$ST_DIR/bin/" || return 1
+	done
 	cp -p "$XHP_TOP"/scripts/Linux/* "$ST_DIR/scripts/" || return 1
 	ST_BIN=$ST_DIR/bin
 	XHP_BIN=$ST_BIN

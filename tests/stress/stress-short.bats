@@ -14,7 +14,7 @@ setup() {
 	# Our scripts alone: a private lock directory, so this never waits
 	# for other suites. The mixed test below uses the real one.
 	export ST_LOCKDIR=$XHP_TMP/lock
-	unset ST_BLOCK
+	export ST_BLOCK=$XHP_SCRIPTDIR/block
 	# The runs' scratch directories (images) under ours.
 	export TMPDIR=$XHP_TMP
 }
