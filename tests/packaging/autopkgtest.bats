@@ -30,9 +30,11 @@ install_tree() {
 
 # suite_installed SUITE: run tests/scripts/SUITE under dash with
 # XHP_INSTALLED=1 against $P, with none of this suite's own helper
-# directory in the environment.
+# directory in the environment: not XEN_HOTPLUG_HELPERDIR, and not XHP_BIN
+# either, which make check-asan sets to its own build for every suite.
 suite_installed() {
-	run env -u XEN_HOTPLUG_HELPERDIR PATH="${PATH#"$XHP_BIN:"}" \
+	run env -u XEN_HOTPLUG_HELPERDIR -u XHP_BIN -u XHP_LIBDIR \
+		PATH="${PATH#"$XHP_BIN:"}" \
 		XHP_INSTALLED=1 XHP_SCRIPTDIR="$P/etc/xen/scripts" HOTPLUG_SH=dash \
 		bats --tap "$XHP_TOP/tests/scripts/$1"
 }
