@@ -429,12 +429,12 @@ static void loop_free(const char *node)
 	xclose(fd, node);
 }
 
-/* The publishing transaction in four round trips, as ours: start it; read
- * state, online (libxl's tear-down, as ours) and physical-device with the
- * writes that do not depend on them;
- * physical-device (if there is none); the commit, only once every write
- * succeeded (xenstored would commit the others). 0 done, 1 backend gone
- * (nothing written), or -1 with errno (EAGAIN: again). */
+/* The publishing transaction in three round trips, as ours: start it;
+ * read state, online (libxl's tear-down, as ours) and physical-device
+ * with every write, which the abort discards when the backend is gone or
+ * already published; the commit, only once every write succeeded
+ * (xenstored would commit the others). 0 done (or already), 1 backend
+ * gone (nothing written), or -1 with errno (EAGAIN: again). */
 static int publish(const char *be, const char *devpath, const char *node,
 		   const char *pd)
 {
@@ -464,6 +464,8 @@ static int publish(const char *be, const char *devpath, const char *node,
 	}
 	put_write(&r[n], &buf[n], t, p4, "connected");
 	n++;
+	put_write(&r[n], &buf[n], t, dp, pd);
+	n++;
 	xhp_xs_batch(&xs, r, n);
 	/* A remove may have run while we waited for the lock: never recreate
 	 * a backend directory that libxl has deleted (the abort discards
@@ -479,16 +481,8 @@ static int publish(const char *be, const char *devpath, const char *node,
 		free(buf[k]);
 		buf[k] = NULL;
 	}
-	if (!gone && !had) {
-		put_write(&r[0], &buf[0], t, dp, pd);
-		xhp_xs_batch(&xs, r, 1);
-		if (r[0].err)
-			xhp_die(XHP_SYS, "unable to write in %s: %s", be,
-				strerror(r[0].err));
-		free(r[0].val);
-		free(buf[0]);
-	}
-	r[0] = (struct xhp_xs_req){ XS_TRANSACTION_END, t, gone ? "F" : "T", 2,
+	r[0] = (struct xhp_xs_req){ XS_TRANSACTION_END, t,
+				   gone || had ? "F" : "T", 2,
 				   NULL, 0, 0 };
 	xhp_xs_batch(&xs, r, 1);
 	err = r[0].err;

@@ -4,7 +4,8 @@
  * failure (hotplug-status and hotplug-error).
  *
  * Each is three round trips: the start; the backend's listing and reads
- * together with the writes, which an abort discards; the commit. The
+ * together with the writes, which an abort discards; the commit (four for
+ * the toolstack conversion, whose writes depend on what it reads). The
  * commit is never sent before every write of the transaction has
  * succeeded: xenstored would commit the writes that did, and leave the
  * publication half done. And neither writes into a backend directory
@@ -209,8 +210,8 @@ static int attempt(struct xhp_pub *j, struct batch *b)
 	char dm[XHP_MAJMIN_MAX];
 	const char *mm = j->mm, *online, *state;
 	unsigned int tx = start(j->q, b);
-	size_t ls, on, st, pp = 0;
-	int has_pd, err;
+	size_t ls, on, st, pp = 0, w;
+	int has_pd, err, ahead;
 
 	if (tx == 0)
 		xhp_die_sys(XHP_SYS, "unable to start a transaction");
@@ -223,6 +224,13 @@ static int attempt(struct xhp_pub *j, struct batch *b)
 	if (j->devpath == NULL)
 		pp = put(b, j->backend, XS_READ, tx, "physical-device-path",
 			 NULL);
+	/* A publication once (xs-publish) writes the same whatever the reads
+	 * say, or nothing at all: its writes go with them, and an abort
+	 * discards them when the reads say no. */
+	ahead = j->once && j->devpath != NULL;
+	w = b->n;
+	if (ahead)
+		put_writes(j, b, tx, mm, 0);
 	xhp_xs_batch(j->q, b->r, b->n);
 	if (b->r[ls].err != 0) {
 		if (b->r[ls].err == ENOENT)
@@ -249,11 +257,15 @@ static int attempt(struct xhp_pub *j, struct batch *b)
 		convert(j, b, tx, &b->r[pp], dm);
 		mm = dm;
 	}
-	clear(b);
-	put_writes(j, b, tx, mm, has_pd);
-	if (b->n > 0) {
-		xhp_xs_batch(j->q, b->r, b->n);
-		check_writes(j, b, 0);
+	if (ahead)
+		check_writes(j, b, w);
+	else {
+		clear(b);
+		put_writes(j, b, tx, mm, has_pd);
+		if (b->n > 0) {
+			xhp_xs_batch(j->q, b->r, b->n);
+			check_writes(j, b, 0);
+		}
 	}
 	if (j->precommit != NULL)
 		j->precommit();
