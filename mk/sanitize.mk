@@ -47,7 +47,7 @@ asan-build: $(ASAN_BINS) $(ASAN_XSD)
 # LeakSanitizer cannot work in a process traced by strace (block.bats
 # counts execve calls that way): a strace first in PATH turns leak
 # detection off for what it traces, and only for that.
-check-asan: all asan-build
+check-asan: all bench-tools asan-build
 	rm -rf $(ASAN_LOG) $(ASAN_B)/wrap && mkdir -p $(ASAN_LOG) $(ASAN_B)/wrap
 	printf '#!/bin/sh\nASAN_OPTIONS="$${ASAN_OPTIONS:-}:detect_leaks=0" exec %s "$$@"\n' \
 	    "$$(command -v strace || echo strace)" >$(ASAN_B)/wrap/strace
