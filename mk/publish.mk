@@ -7,13 +7,13 @@
 FUZZ_PUB_CC   = clang-14
 FUZZ_PUB_TIME = 20
 FUZZ_PUB      = $(B)/fuzz/extra_fuzz
-FUZZ_PUB_LIB  = helpers/lib/parse.c helpers/lib/xhp.c
+FUZZ_PUB_LIB  = $(LIBSRC)
 
 $(FUZZ_PUB): tests/fuzz/extra_fuzz.c $(FUZZ_PUB_LIB) helpers/lib/xhp.h
 	@mkdir -p $(@D)
 	$(FUZZ_PUB_CC) -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=all $(CPPFLAGS) -Wall -Wextra -Werror \
-	    -Ihelpers/lib -o $@ $< $(FUZZ_PUB_LIB)
+	    $(XS_CFLAGS) -Ihelpers/lib -o $@ $< $(FUZZ_PUB_LIB) $(XS_LIBS)
 
 fuzz-publish: $(FUZZ_PUB)
 	mkdir -p $(B)/fuzz/extra

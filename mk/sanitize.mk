@@ -66,14 +66,15 @@ valgrind: all
 	sh tests/valgrind.sh
 
 # New parser fuzzers of this file; the others come with their own rules in
-# mk/loop.mk, mk/xs.mk, mk/xenstored.mk and mk/publish.mk. fuzz-all builds
-# them all (a recipe, so that the other files' variables are known by
-# then) and tests/fuzz/run.sh runs each for FUZZ_TIME seconds.
+# mk/loop.mk, mk/xs.mk, mk/xenstored.mk and mk/publish.mk. fuzz-build
+# builds them all (a recipe, so that the other files' variables are known
+# by then; tests/packaging/fuzz.bats builds them and replays their seeds)
+# and fuzz-all then runs each for FUZZ_TIME seconds (tests/fuzz/run.sh).
 FUZZ_TIME   = 30
 FUZZ_SAN_CC = clang-14
 FUZZ_SAN    = $(B)/fuzz/ulong_fuzz $(B)/fuzz/normalise_fuzz
-$(B)/fuzz/ulong_fuzz: helpers/lib/parse.c helpers/lib/loop.c helpers/lib/xhp.c
-$(B)/fuzz/normalise_fuzz: helpers/lib/xs.c helpers/lib/xhp.c
+# Linked with the whole library (mk/xs.mk says why).
+$(FUZZ_SAN): $(LIBSRC)
 
 $(FUZZ_SAN): $(B)/fuzz/%: tests/fuzz/%.c helpers/lib/xhp.h
 	@mkdir -p $(@D)
@@ -82,11 +83,13 @@ $(FUZZ_SAN): $(B)/fuzz/%: tests/fuzz/%.c helpers/lib/xhp.h
 	    -Werror -Ihelpers/lib -o $@ $< $(filter %.c,$(filter-out $<,$^)) \
 	    $(XS_LIBS)
 
-fuzz-all: all
+fuzz-build: all
 	$(MAKE) $(FUZZ_SAN) $(FUZZ_ARGS) $(FUZZ_XS) $(FUZZ_PUB) $(B)/fuzz/xs_proto_fuzz
+
+fuzz-all: fuzz-build
 	FUZZ_TIME=$(FUZZ_TIME) sh tests/fuzz/run.sh $(FUZZ_SAN) $(FUZZ_ARGS) \
 	    $(FUZZ_XS) $(FUZZ_PUB) $(B)/fuzz/xs_proto_fuzz
 
 fuzz: fuzz-all
 
-.PHONY: asan-build check-asan valgrind fuzz-all fuzz
+.PHONY: asan-build check-asan valgrind fuzz-build fuzz-all fuzz

@@ -9,18 +9,16 @@ FUZZ_XS_CC    = clang-14
 FUZZ_XS_TIME  = 20
 FUZZ_XS_NAMES = physdev canon_mode nodearg value_ok mountinfo
 FUZZ_XS       = $(patsubst %,$(B)/fuzz/%_fuzz,$(FUZZ_XS_NAMES))
-# The parsers (parse.c) and, for physdev's round trip, xhp_id_fmt (id.c,
-# which needs loop.c, stack.c, sysfs.c, dm.c and xhp.c): none of them talks
-# to xenstore.
-FUZZ_XS_LIB   = helpers/lib/parse.c helpers/lib/id.c helpers/lib/loop.c \
-                helpers/lib/stack.c helpers/lib/sysfs.c helpers/lib/dm.c \
-                helpers/lib/xhp.c
+# The parsers (parse.c) and, for physdev's round trip, xhp_id_fmt (id.c):
+# linked with the whole library, as the parser fuzzers are (but the
+# argument fuzzers, which stub modules), so that no list goes stale.
+FUZZ_XS_LIB   = $(LIBSRC)
 
 $(FUZZ_XS): $(B)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(FUZZ_XS_LIB) helpers/lib/xhp.h
 	@mkdir -p $(@D)
 	$(FUZZ_XS_CC) -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=all $(CPPFLAGS) -Wall -Wextra -Werror \
-	    -Ihelpers/lib -o $@ $< $(FUZZ_XS_LIB)
+	    $(XS_CFLAGS) -Ihelpers/lib -o $@ $< $(FUZZ_XS_LIB) $(XS_LIBS)
 
 fuzz-xs: $(FUZZ_XS)
 	for n in $(FUZZ_XS_NAMES); do mkdir -p $(B)/fuzz/$$n && \
