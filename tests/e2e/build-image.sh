@@ -33,9 +33,12 @@ esac
 # The device stacks of the sharing check (issue 12): lvm2, dmsetup, mdadm
 # (its debconf questions take their defaults), fdisk for sfdisk. udev comes
 # in anyway and is never started: libdevmapper and LVM make their own nodes.
+# iproute2 (Priority: important, so on every real host, but not in minbase)
+# for the package stage's bridge: upstream's vif-bridge runs `ip`, and uses
+# brctl only if bridge-utils is there, which it is not here.
 pkgs="xen-hypervisor-$xenver-amd64 xen-utils-$xenver xenstore-utils linux-image-amd64
 initramfs-tools kmod util-linux procps busybox bats make e2fsprogs
-coreutils findutils grep sed gawk lvm2 dmsetup mdadm fdisk"
+coreutils findutils grep sed gawk lvm2 dmsetup mdadm fdisk iproute2"
 
 key=$({
 	printf 'suite=%s mirror=%s secmirror=%s\n' "$suite" "$mirror" "$secmirror"
@@ -117,9 +120,15 @@ mkdir -p "$work/img"
 zcat "$root/boot/xen-$xenver-amd64.gz" > "$work/img/xen.elf"
 cp "$root"/boot/vmlinuz-* "$work/img/vmlinuz"
 cp "$root"/boot/initrd.img-* "$work/img/initrd.img"
-# Nothing in the test dom0 reads these; they only cost image size.
-rm -rf "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/locale/* \
-	"$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
+# Nothing in the test dom0 reads these; they only cost image size. Of the
+# documentation only the files go: the directories stay, as dpkg's database
+# lists them. A package unpacked later (ours, in the package stage) that
+# finds a directory it shares with another package missing takes it over,
+# and dpkg then rewrites that package's file list without every path the
+# two share, diverted ones included: xen-utils-common lost its block family
+# that way (dpkg 1.22, trixie) and dpkg -S no longer found them.
+find "$root/usr/share/doc" "$root/usr/share/man" "$root/usr/share/locale" ! -type d -delete
+rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
 	"$root"/lib/modules/*/kernel/sound "$root"/lib/modules/*/kernel/drivers/gpu \
 	"$root"/lib/modules/*/kernel/drivers/net/wireless "$root"/lib/modules/*/kernel/drivers/media \
 	"$root"/lib/modules/*/kernel/drivers/infiniband "${root:?}"/boot/*
