@@ -7,9 +7,13 @@
 #   E2E_OUT    directory for figures (timing-*.txt)
 #   E2E_GUEST  kernel used for paused PV guests (dom0's own)
 #   E2E_STACK  1 (default): run the device-stack scenarios in this boot
+#   E2E_KEEP   set: the tests of the file are steps of one story (package.bats):
+#              guests, images and loop devices carry over from one test to
+#              the next, and the file's teardown_file cleans up
 #
 # Every test starts from a dom0 with no guests, no extra disks and no loop
-# devices, and teardown puts it back there whatever the test did.
+# devices, and teardown puts it back there whatever the test did (unless
+# E2E_KEEP is set).
 #
 # Each scenario prints marker lines into the TAP stream (so to the serial
 # console) and appends them to E2E_OUT/markers:
@@ -53,8 +57,19 @@ e2e_setup() {
 	_e2e_t0=$(now_ms)
 	_e2e_log_at=$(stat -c %s "$HOTPLUG_LOG" 2>/dev/null || echo 0)
 	e2e_mark "BEGIN scenario $E2E_IMPL $BATS_TEST_NUMBER $BATS_TEST_DESCRIPTION"
-	rm -rf "$E2E_TMP"
+	[ -n "${E2E_KEEP:-}" ] || rm -rf "$E2E_TMP"
 	mkdir -p "$E2E_TMP"
+}
+
+# Every test file's setup and teardown: outside the e2e dom0 the tests skip.
+setup() {
+	[ -e /proc/xen/capabilities ] || skip "not in the e2e dom0"
+	e2e_setup
+}
+
+teardown() {
+	[ -e /proc/xen/capabilities ] || return 0
+	e2e_teardown
 }
 
 # e2e_rm_fakes: the made-up backends and domains of the crowd scenario.
@@ -67,7 +82,7 @@ e2e_rm_fakes() {
 
 e2e_teardown() {
 	e2e_mark "END scenario $E2E_IMPL $BATS_TEST_NUMBER $(($(now_ms) - _e2e_t0))"
-	[ -n "${E2E_UNTOUCHED:-}" ] || e2e_cleanup
+	[ -n "${E2E_UNTOUCHED:-}${E2E_KEEP:-}" ] || e2e_cleanup
 	if [ -n "${BATS_TEST_SKIPPED:-}" ]; then
 		_e2e_rc=skip
 	elif [ "${BATS_TEST_COMPLETED:-}" = 1 ]; then

@@ -7,16 +7,6 @@
 
 load e2e_helper
 
-setup() {
-	[ -e /proc/xen/capabilities ] || skip "not in the e2e dom0"
-	e2e_setup
-}
-
-teardown() {
-	[ -e /proc/xen/capabilities ] || return 0
-	e2e_teardown
-}
-
 # A scenario skipped before it did anything needs no clean-up.
 # shellcheck disable=SC2034 # E2E_UNTOUCHED is read by e2e_teardown
 ours_only() { [ "$E2E_IMPL" = ours ] || { E2E_UNTOUCHED=1; skip "ours only"; }; }
