@@ -1,8 +1,11 @@
 #!/bin/sh
 # Runs inside the e2e dom0, started by the image's PID 1 from the 9p share
 # (the host copies this file to SHARE/run). It brings up the Xen toolstack
-# with the xenstored named in SHARE/config, installs the suite with
-# `make install` from the host-built tree, runs every stage under a timeout
+# with the xenstored named in SHARE/config, runs the package stage (when
+# SHARE/config says PACKAGE=1: package.bats against the host-built .deb in
+# SHARE/deb, on xen-utils-common's pristine /etc/xen/scripts, which it
+# leaves as it found it), installs the suite with `make install` from the
+# host-built tree, runs every stage under a timeout
 # and writes marker lines to the console and to SHARE/out/SUITE/XSD/markers:
 #   XHP-E2E BOOT <suite> <xsd> <kernel> <uptime>
 #   XHP-E2E BEGIN <stage>
@@ -18,6 +21,7 @@ SUITE=trixie
 XSD=oxenstored
 UPSTREAM=1
 STACK=1
+PACKAGE=0
 FILTER=
 # shellcheck source=/dev/null
 . "$S/config"
@@ -84,9 +88,48 @@ install_suite() {
 	# (there is no compiler here), only files to install.
 	make -C "$S/src" -q all || { echo "build tree is not up to date"; return 1; }
 	make -C "$S/src" install || return 1
+	guest_kernel || return 1
+	ls -l /etc/xen/scripts /usr/lib/xen-hotplug
+}
+
+# guest_kernel: the kernel of the paused guests (dom0's own, from the host).
+guest_kernel() {
 	mkdir -p /var/lib/xhp-e2e
 	cp "$S/guest/vmlinuz" /var/lib/xhp-e2e/vmlinuz
-	ls -l /etc/xen/scripts /usr/lib/xen-hotplug
+}
+
+# The upgrade path with the real package (package.bats).
+package() {
+	_t0=$(cut -d' ' -f1 /proc/uptime)
+	guest_kernel || return 1
+	set -- "$S"/deb/xen-hotplug_*.deb
+	echo "package: $1"
+	dpkg-deb -f "$1" Package Version Architecture Depends
+	E2E_IMPL=package E2E_OUT=$OUT E2E_DEB=$1 bats --tap "$S/src/tests/e2e/package.bats"
+	_rc=$?
+	_t1=$(cut -d' ' -f1 /proc/uptime)
+	printf 'package stage: %s s (uptime %s s to %s s), bats status %s\n' \
+		"$(awk -v a="$_t0" -v b="$_t1" 'BEGIN { printf "%.1f", b - a }')" \
+		"$_t0" "$_t1" "$_rc" > "$OUT/timing-package.txt"
+	return "$_rc"
+}
+
+# package_gone: after the package stage, even one killed by its timeout,
+# dom0 must be as before for make install: the package purged, no
+# diversion of it left.
+package_gone() {
+	_rc=0
+	if dpkg -s xen-hotplug >/dev/null 2>&1; then
+		echo "package: xen-hotplug is still installed after the package stage; purging it"
+		xl list | awk 'NR > 2 { print $1 }' | xargs -r -n 1 xl destroy
+		dpkg -P xen-hotplug
+		_rc=1
+	fi
+	if dpkg-divert --list | grep xen-hotplug; then
+		echo "package: diversions of xen-hotplug left after the package stage"
+		_rc=1
+	fi
+	return "$_rc"
 }
 
 # E2E_STACK=1: this boot runs the device-stack scenarios (run.sh gives them
@@ -109,6 +152,15 @@ fi
 : > "$OUT/markers"
 mark "BOOT $SUITE $XSD $(uname -r) $(cut -d' ' -f1 /proc/uptime)s"
 if stage xen-up 300 "$0" --stage xen_up; then
+	# Before make install: the package goes over xen-utils-common's own
+	# scripts, as on a real host.
+	if [ "$PACKAGE" = 1 ]; then
+		stage package 900 "$0" --stage package
+		package_gone >> "$OUT/package.log" 2>&1 || {
+			mark "RESULT package-gone 1"
+			overall=1
+		}
+	fi
 	stage install 300 "$0" --stage install_suite
 	stage transcript 120 "$S/bin/xs-transcript"
 	cp "$OUT/transcript.log" "$OUT/transcript.txt" 2>/dev/null

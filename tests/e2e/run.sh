@@ -8,13 +8,19 @@
 # 1. Build (or reuse) the suite's dom0 image: build-image.sh, cached in
 #    $XHP_E2E_CACHE (default ~/.cache/xen-hotplug), keyed by suite and recipe.
 # 2. Boot Xen + dom0 once per xenstored (oxenstored, C xenstored); dom0 runs
-#    dom0-run.sh from the 9p share: make install, xs-transcript, the
-#    scenarios with upstream's stock block script (baseline) and with ours.
+#    dom0-run.sh from the 9p share: the package stage (package.bats: our
+#    .deb installed with dpkg -i over xen-utils-common's pristine scripts,
+#    real xl guests across the upgrade, a vif on a bridge, dpkg -r back to
+#    upstream; dom0 is left as it was), then make install, xs-transcript,
+#    the scenarios with upstream's stock block script (baseline) and with
+#    ours.
 #    A boot that dies without its END marker (a crash of the machine, or no
 #    BOOT marker in time) is booted once more; a hang that runs into the
 #    boot timeout is not.
 # Before that, the work tree is snapshot into build/e2e/src and built there
-# on the host, once (dom0 has no compiler; the libxenstore ABI is the same).
+# on the host, once (dom0 has no compiler; the libxenstore ABI is the same),
+# and so is the Debian package (dpkg-buildpackage in a copy of the
+# snapshot, into build/e2e/deb), unless XHP_E2E_PACKAGE=none.
 # At the end the xenstore transcripts are compared: the real xenstoreds
 # against our test one.
 #
@@ -22,8 +28,10 @@
 # XHP_E2E_XSD (default "oxenstored xenstored"), XHP_E2E_UPSTREAM (first:
 # run the upstream baseline in the first boot of each suite only; all;
 # none), XHP_E2E_STACK (last: the device-stack scenarios in the last boot
-# of each suite only; all; none), XHP_E2E_FILTER (a bats -f regex: run
-# only the matching scenarios),
+# of each suite only; all; none), XHP_E2E_PACKAGE (first: the package
+# stage in the first boot of each suite only; all; none), XHP_E2E_FILTER
+# (a bats -f regex: run only the matching scenarios of scenarios.bats; the
+# package stage is not filtered),
 # XHP_E2E_BOOT_TIMEOUT (s, default 2400), XHP_E2E_MARKER_TIMEOUT (s until
 # the BOOT marker, default 600), XHP_E2E_IMAGE_TIMEOUT (s, 3600).
 # Results: build/e2e/out/<suite>/<xsd>/ (markers, *.log, TAP, timing,
@@ -39,6 +47,7 @@ marker_timeout=${XHP_E2E_MARKER_TIMEOUT:-600}
 image_timeout=${XHP_E2E_IMAGE_TIMEOUT:-3600}
 upstream_mode=${XHP_E2E_UPSTREAM:-first}
 stack_mode=${XHP_E2E_STACK:-last}
+package_mode=${XHP_E2E_PACKAGE:-first}
 filter=${XHP_E2E_FILTER:-}
 R=$top/build/e2e
 status=0
@@ -51,6 +60,10 @@ case $filter in *"'"*) die "XHP_E2E_FILTER must not contain a single quote" ;; e
 case $stack_mode in
 last | all | none) ;;
 *) die "XHP_E2E_STACK is last, all or none, not '$stack_mode'" ;;
+esac
+case $package_mode in
+first | all | none) ;;
+*) die "XHP_E2E_PACKAGE is first, all or none, not '$package_mode'" ;;
 esac
 for suite in $suites; do
 	case $suite in
@@ -78,6 +91,26 @@ cc -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Wextra -Werror \
 	"$here/xs-transcript.c" $(pkg-config --libs xenstore) ||
 	die "unable to build xs-transcript"
 install -m 0755 "$here/dom0-run.sh" "$R/run"
+# The package, for the package stage: built in a copy (dpkg-buildpackage
+# cleans the tree it builds in), on this host (Debian 12); dom0 installs it
+# with dpkg -i, without network.
+if [ "$package_mode" != none ]; then
+	if ! command -v dpkg-buildpackage >/dev/null || [ ! -f /usr/share/perl5/Debian/Debhelper/Dh_Lib.pm ]; then
+		die "the package stage needs dpkg-buildpackage and debhelper (Debian: dpkg-dev debhelper fakeroot), or XHP_E2E_PACKAGE=none"
+	fi
+	mkdir -p "$R/pkg/xen-hotplug" "$R/deb"
+	tar -C "$R/src" --exclude=./build -cf - . | tar -C "$R/pkg/xen-hotplug" -xf - ||
+		die "unable to copy the snapshot for the package build"
+	(cd "$R/pkg/xen-hotplug" && dpkg-buildpackage -us -uc -b) > "$R/deb-build.log" 2>&1 || {
+		tail -n 40 "$R/deb-build.log"
+		die "package build failed (build/e2e/deb-build.log)"
+	}
+	mv "$R"/pkg/xen-hotplug_*.deb "$R/deb/" || die "dpkg-buildpackage made no .deb"
+	rm -rf "$R/pkg"
+	for deb in "$R"/deb/*.deb; do
+		say "package for dom0: ${deb##*/}, Depends: $(dpkg-deb -f "$deb" Depends)"
+	done
+fi
 
 # qemu_boot IMG LOG: one boot of Xen + dom0 under TCG, serial console to
 # LOG, live marker and TAP lines on stdout. Status: QEMU's (124 when the
@@ -140,6 +173,7 @@ for suite in $suites; do
 	mkdir -p "$R/guest"
 	cp "$img/vmlinuz" "$R/guest/vmlinuz"
 	upstream=$upstream_mode
+	package=$package_mode
 	# shellcheck disable=SC2086 # the list is meant to split
 	last_xsd=$(printf '%s\n' $xsds | tail -n 1)
 	for xsd in $xsds; do
@@ -147,6 +181,11 @@ for suite in $suites; do
 		all) up=1 ;;
 		first) up=1; upstream=none ;;
 		*) up=0 ;;
+		esac
+		case $package in
+		all) pkg=1 ;;
+		first) pkg=1; package=none ;;
+		*) pkg=0 ;;
 		esac
 		# The device stacks (issue 12) are read from sysfs, not from
 		# xenstore: one boot of each suite runs them, the last (by
@@ -156,8 +195,8 @@ for suite in $suites; do
 		last) if [ "$xsd" = "$last_xsd" ]; then stack=1; else stack=0; fi ;;
 		*) stack=0 ;;
 		esac
-		printf "SUITE=%s\nXSD=%s\nUPSTREAM=%s\nSTACK=%s\nFILTER='%s'\n" \
-			"$suite" "$xsd" "$up" "$stack" "$filter" > "$R/config"
+		printf "SUITE=%s\nXSD=%s\nUPSTREAM=%s\nSTACK=%s\nPACKAGE=%s\nFILTER='%s'\n" \
+			"$suite" "$xsd" "$up" "$stack" "$pkg" "$filter" > "$R/config"
 		log=$R/serial-$suite-$xsd.log
 		out=$R/out/$suite/$xsd
 		tb=$(date +%s)
@@ -183,8 +222,16 @@ for suite in $suites; do
 			say "$suite/$xsd: booting once more (a crash of the dom0 kernel under TCG was seen once in five boots)"
 		done
 		te=$(date +%s)
+		# The package stage's own line in the summary.
+		pk=
+		if [ "$pkg" = 1 ]; then
+			prc=$(sed -n 's/^XHP-E2E RESULT package //p' "$out/markers" 2>/dev/null)
+			# shellcheck disable=SC2046 # three numbers
+			set -- $(count_tap "$out/package.log")
+			pk="; package stage: status ${prc:-none (not run)}, $1 ok, $2 skipped, $3 not ok"
+		fi
 		# shellcheck disable=SC2046 # three numbers
-		set -- $(count_tap "$out/upstream.log" "$out/ours.log")
+		set -- $(count_tap "$out/package.log" "$out/upstream.log" "$out/ours.log")
 		npass=$((npass + $1)) nskip=$((nskip + $2)) nfail=$((nfail + $3))
 		if [ ! -f "$out/status" ]; then
 			result="NO END MARKER"
@@ -201,8 +248,8 @@ for suite in $suites; do
 			result=passed
 			say "$suite/$xsd: passed ($((te - tb)) s)"
 		fi
-		printf '%s %s %s %s s, try %s: %s ok, %s skipped, %s not ok\n' \
-			"$suite" "$xsd" "$result" "$((te - tb))" "$try" "$1" "$2" "$3" >> "$R/summary"
+		printf '%s %s %s %s s, try %s: %s ok, %s skipped, %s not ok%s\n' \
+			"$suite" "$xsd" "$result" "$((te - tb))" "$try" "$1" "$2" "$3" "$pk" >> "$R/summary"
 	done
 done
 
