@@ -68,16 +68,24 @@ diversions() {
 	LC_ALL=C dpkg-divert --list | grep xen-hotplug | sed -n 's/^diversion of \([^ ]*\) to .*/\1/p' | sort
 }
 
-# upstreams_own NAME: /etc/xen/scripts/NAME is xen-utils-common's file.
+# owners NAME...: dpkg -S of each /etc/xen/scripts/NAME, in one call (a
+# dpkg database read takes seconds under TCG), sorted.
+owners() {
+	dpkg -S "${@/#/$SCRIPTS/}" 2>&1 | LC_ALL=C sort
+}
+
+# upstreams_own NAME...: each /etc/xen/scripts/NAME is a plain file that
+# xen-utils-common alone owns, with no diversion.
 upstreams_own() {
-	if [ ! -f "$SCRIPTS/$1" ] || [ -L "$SCRIPTS/$1" ]; then
-		echo "$1 is not a plain file"
-		return 1
-	fi
-	[ "$(dpkg -S "$SCRIPTS/$1")" = "xen-utils-common: $SCRIPTS/$1" ] || {
-		echo "dpkg -S $1: $(dpkg -S "$SCRIPTS/$1" 2>&1)"
-		return 1
-	}
+	for _n; do
+		if [ ! -f "$SCRIPTS/$_n" ] || [ -L "$SCRIPTS/$_n" ]; then
+			echo "$_n is not a plain file"
+			return 1
+		fi
+	done
+	_got=$(owners "$@")
+	_want=$(for _n; do echo "xen-utils-common: $SCRIPTS/$_n"; done | LC_ALL=C sort)
+	[ "$_got" = "$_want" ] || { printf 'dpkg -S:\n%s\n' "$_got"; return 1; }
 }
 
 # attached NAME IMG: guest NAME's xvda is connected, on the one loop
@@ -107,7 +115,8 @@ destroyed() {
 }
 
 @test "before the package: upstream's block attaches an image file to a paused guest, on a loop device it makes" {
-	for n in $FAMILY; do upstreams_own "$n"; done
+	# shellcheck disable=SC2086 # the list is meant to split
+	upstreams_own $FAMILY
 	run diversions
 	[ "$output" = "" ]
 	run verify_scripts
@@ -132,11 +141,14 @@ destroyed() {
 	echo "$output"
 	printf '%s\n' "$output" > "$E2E_OUT/package-dpkg-i.txt"
 	[ "$status" -eq 0 ]
-	# Both packages list the name, so that dpkg -r can give it back.
+	# Both packages list each name, so that dpkg -r can give it back.
+	# shellcheck disable=SC2086 # the list is meant to split
+	owners $FAMILY > "$E2E_TMP/owners"
+	cat "$E2E_TMP/owners"
 	for n in $FAMILY; do
 		[ "$(readlink "$SCRIPTS/$n")" = "$OURS/$n" ]
 		[ -f "$SCRIPTS/$n.xen-utils-common" ]
-		dpkg -S "$SCRIPTS/$n" | grep -Fx "xen-hotplug, xen-utils-common: $SCRIPTS/$n"
+		grep -Fx "xen-hotplug, xen-utils-common: $SCRIPTS/$n" "$E2E_TMP/owners"
 	done
 	[ "$(diversions | tr '\n' ' ')" = "$(for n in $FAMILY; do echo "$SCRIPTS/$n"; done | LC_ALL=C sort | tr '\n' ' ')" ]
 	# Nothing of xen-utils-common changed but the diverted block family.
@@ -166,9 +178,10 @@ destroyed() {
 @test "with the package: a guest with a disk and a vif on a bridge; upstream's vif-bridge runs on upstream's libraries" {
 	command -v ip >/dev/null || { echo "no ip (iproute2) in dom0"; false; }
 	# vif-bridge and everything it sources stay xen-utils-common's.
-	for n in vif-bridge vif-common.sh xen-network-common.sh xen-hotplug-common.sh \
-		xen-script-common.sh locking.sh logging.sh hotplugpath.sh; do
-		upstreams_own "$n"
+	set -- vif-bridge vif-common.sh xen-network-common.sh xen-hotplug-common.sh \
+		xen-script-common.sh locking.sh logging.sh hotplugpath.sh
+	upstreams_own "$@"
+	for n; do
 		run grep -F " $SCRIPTS/$n" "$E2E_OUT/package-verify-installed.txt"
 		[ "$output" = "" ]
 	done
@@ -203,8 +216,9 @@ destroyed() {
 	echo "$output"
 	[ "$output" = "" ]
 	scripts_state | diff "$E2E_TMP/scripts-before" -
+	# shellcheck disable=SC2086 # the list is meant to split
+	upstreams_own $FAMILY
 	for n in $FAMILY; do
-		upstreams_own "$n"
 		[ ! -e "$SCRIPTS/$n.xen-utils-common" ]
 	done
 	img=$(make_image p4)
