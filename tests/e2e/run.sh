@@ -98,6 +98,7 @@ if [ "$package_mode" != none ]; then
 	if ! command -v dpkg-buildpackage >/dev/null || [ ! -f /usr/share/perl5/Debian/Debhelper/Dh_Lib.pm ]; then
 		die "the package stage needs dpkg-buildpackage and debhelper (Debian: dpkg-dev debhelper fakeroot), or XHP_E2E_PACKAGE=none"
 	fi
+	rm -rf "$R/pkg" "$R/deb"
 	mkdir -p "$R/pkg/xen-hotplug" "$R/deb"
 	tar -C "$R/src" --exclude=./build -cf - . | tar -C "$R/pkg/xen-hotplug" -xf - ||
 		die "unable to copy the snapshot for the package build"
