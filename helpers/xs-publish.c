@@ -30,7 +30,7 @@ static const char USAGE[] =
 	"                  [-p] [-v] [-o FMT] [-M MOUNTINFO] [-t TAG] [-i NODE]\n"
 	"                  [-e NODE=VALUE]... BACKEND TARGET\n"
 	"       xs-publish -O -l LOCKFILE [-w SECS] [-s PID] [-B BASE] [-v]\n"
-	"                  [-d DEVDIR] [-F FSTAB] [-U MDLIST] BACKEND\n"
+	"                  [-d DEVDIR] [-F FSTAB] [-U MDLIST] [-G GEOM] BACKEND\n"
 	"  -l LOCKFILE   the hotplug lock (locking.sh protocol)\n"
 	"  -w SECS       the deadline: SECS after the start of PID (default 30)\n"
 	"  -s PID        the script this runs for (default: our parent); we\n"
@@ -48,7 +48,8 @@ static const char USAGE[] =
 	"  character device, published as physical-device-path alone; nothing\n"
 	"  attached. -d DEVDIR for relative names and md(4) units (default\n"
 	"  /dev), -F FSTAB the mounts as mount -p prints them, -U MDLIST the md\n"
-	"  units as mdconfig -l -v prints them (default: the kernel's).\n"
+	"  units as mdconfig -l -v prints them, -G GEOM the GEOM tree as\n"
+	"  kern.geom.conftxt gives it (default: the kernel's).\n"
 	"prints: DEVPATH (block device) or /dev/loopN DEV:INO (file)\n";
 
 /* Everything one add knows; static, so that undo() reaches it when we
@@ -62,7 +63,7 @@ static struct add {
 	int pathonly, verbose, fmt, explicit;
 	/* -O: the backend opens the target itself (FreeBSD) */
 	int opened;
-	const char *devdir, *fstab, *mdlist;
+	const char *devdir, *fstab, *mdlist, *geom;
 	char **extra;
 	int nextra;
 	/* the backend and the target */
@@ -168,7 +169,7 @@ static void options(int argc, char **argv)
 	if (A.extra == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
 	opterr = 0; /* the usage alone, not getopt's message first */
-	while ((opt = getopt(argc, argv, "hl:w:s:B:T:pvm:o:M:t:i:e:Od:F:U:")) != -1) {
+	while ((opt = getopt(argc, argv, "hl:w:s:B:T:pvm:o:M:t:i:e:Od:F:U:G:")) != -1) {
 		switch (opt) {
 		case 'h':
 			fputs(USAGE, stdout);
@@ -220,6 +221,7 @@ static void options(int argc, char **argv)
 		case 'd': A.devdir = optarg; break;
 		case 'F': A.fstab = optarg; break;
 		case 'U': A.mdlist = optarg; break;
+		case 'G': A.geom = optarg; break;
 		default:
 			xhp_usage(USAGE);
 		}
@@ -234,7 +236,8 @@ static void options(int argc, char **argv)
 			     A.tagarg != NULL || A.nextra > 0)))
 		xhp_usage(USAGE);
 	if (A.opened ? A.explicit || (A.devdir != NULL && *A.devdir == '\0') :
-	    A.devdir != NULL || A.fstab != NULL || A.mdlist != NULL)
+	    A.devdir != NULL || A.fstab != NULL || A.mdlist != NULL ||
+	    A.geom != NULL)
 		xhp_usage(USAGE);
 	if (A.devdir == NULL)
 		A.devdir = "/dev";
@@ -359,6 +362,7 @@ static void inspect_opened(void)
 static void expand_opened(void)
 {
 	xhp_md_source(A.mdlist, A.devdir);
+	xhp_geom_source(A.geom, A.devdir);
 	if (xhp_id_expand_opened(&A.c.ids, &A.st) == -1)
 		xhp_die_sys(XHP_SYS, "unable to find the md units of %s",
 			    A.target);

@@ -425,15 +425,27 @@ static int bsd_mount(struct xhp_share *c, const char *source,
 		     const char *mnt, int rw)
 {
 	unsigned long maj, min;
+	struct xhp_idset o;
 	struct stat st;
+	int meet;
 
 	if (source[0] != '/' || stat(source, &st) == -1 ||
 	    !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
 		return 0;
 	maj = xhp_id_major(st.st_rdev);
 	min = xhp_id_minor(st.st_rdev);
-	if (!xhp_id_has_blk(&c->ids, maj, min) || (c->mode == 'r' && !rw))
+	if (c->mode == 'r' && !rw)
 		return 0;
+	if (!xhp_id_has_blk(&c->ids, maj, min)) {
+		/* Another provider over the same sectors: a partition of our
+		 * disk, the disk of our partition, a label of either. */
+		memset(&o, 0, sizeof(o));
+		xhp_stack_blk(&o, maj, min);
+		meet = xhp_stack_overlap(&c->ids, &o) != NULL;
+		xhp_id_free(&o);
+		if (!meet)
+			return 0;
+	}
 	return local(c, maj, min, mnt, 1, "is mounted %sin the privileged "
 		     "domain at %s", c->mode == 'w' ? "" : "read-write ", mnt);
 }

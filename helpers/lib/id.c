@@ -221,10 +221,12 @@ int xhp_id_expand_opened(struct xhp_idset *s, const struct stat *st)
 	}
 	if (S_ISBLK(st->st_mode))
 		r = xhp_id_expand_st(s, st);
-	else if (S_ISCHR(st->st_mode))
-		/* FreeBSD's disks: no stack below them that we could read
-		 * (GEOM is not followed), the device itself. */
+	else if (S_ISCHR(st->st_mode)) {
+		/* FreeBSD's disks: the device, and where its sectors live in
+		 * the GEOM tree (its partitions' disk, a label's partition). */
+		xhp_stack_blk(s, maj, min);
 		r = xhp_id_add_blk(s, maj, min);
+	}
 	else
 		return 1;
 	if (r == -1)

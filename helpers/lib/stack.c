@@ -82,7 +82,6 @@ void xhp_stack_file(struct xhp_idset *s, dev_t dev, ino_t ino, uint64_t lo,
 	add_ext(s, &e);
 }
 
-#ifdef __linux__
 /* Record that the stack passes through MAJ:MIN, reached by KIND. */
 static void add_via(struct xhp_idset *s, unsigned long maj,
 		    unsigned long min, int kind, int depth, uint64_t lo,
@@ -103,7 +102,23 @@ static void add_via(struct xhp_idset *s, unsigned long maj,
 	v->lo = lo;
 	v->hi = hi;
 }
-#endif
+
+/* One provider of a GEOM walk (geom.c): depth 0 is where the sectors
+ * live, the rest the providers passed on the way down. */
+static void geom_add(const struct xhp_via *v, void *ctx)
+{
+	if (v->depth == 0)
+		add_ext_blk(ctx, v->maj, v->min, v->lo, v->hi);
+	else
+		add_via(ctx, v->maj, v->min, v->kind, v->depth, v->lo, v->hi);
+}
+
+/* A device the GEOM tree knows (FreeBSD): 1 with S filled from it. */
+static int geom_stack(struct xhp_idset *s, unsigned long maj,
+		      unsigned long min)
+{
+	return xhp_geom_loaded() && xhp_geom_walk(maj, min, geom_add, s) > 0;
+}
 
 const struct xhp_via *xhp_stack_via(const struct xhp_idset *s,
 				    unsigned long maj, unsigned long min)
@@ -141,6 +156,8 @@ void xhp_stack_name(unsigned long maj, unsigned long min, char *buf,
 	char dir[PATH_MAX], dm[128];
 	const char *base;
 
+	if (xhp_geom_loaded() && xhp_geom_name(maj, min, buf, n) == 0)
+		return;
 	if (xhp_sysfs_dir(maj, min, dir) == -1) {
 		snprintf(buf, n, "device %lx:%lx", maj, min);
 		return;
@@ -379,7 +396,8 @@ static void walk(struct xhp_idset *s, unsigned long maj, unsigned long min,
 
 void xhp_stack_blk(struct xhp_idset *s, unsigned long maj, unsigned long min)
 {
-	walk(s, maj, min, 0, ALL, 0);
+	if (!geom_stack(s, maj, min))
+		walk(s, maj, min, 0, ALL, 0);
 }
 
 /* The partitions of disk V->maj:min that meet V's range, to FN. */
@@ -436,12 +454,15 @@ void xhp_stack_above(const struct xhp_idset *s,
 void xhp_stack_name(unsigned long maj, unsigned long min, char *buf,
 		    size_t n)
 {
+	if (xhp_geom_loaded() && xhp_geom_name(maj, min, buf, n) == 0)
+		return;
 	snprintf(buf, n, "device %lx:%lx", maj, min);
 }
 
 void xhp_stack_blk(struct xhp_idset *s, unsigned long maj, unsigned long min)
 {
-	add_ext_blk(s, maj, min, 0, ALL);
+	if (!geom_stack(s, maj, min))
+		add_ext_blk(s, maj, min, 0, ALL);
 }
 
 void xhp_stack_above(const struct xhp_idset *s,

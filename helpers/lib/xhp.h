@@ -10,6 +10,7 @@
  *   stack.c  xhp_stack_*  the block-device graph: where sectors live
  *   loop.c   xhp_loop_*   Linux loop devices: lookups, attach, clear
  *   md.c     xhp_md_*     FreeBSD md(4) units over image files
+ *   geom.c   xhp_geom_*   FreeBSD's GEOM tree: partitions, labels, mirrors
  *   lock.c   xhp_lock_*   the hotplug lock (locking.sh's protocol)
  *   xs.c     xhp_xs_*     the pipelined xenstore connection, paths
  *   share.c  xhp_share_*  the sharing check against other guests
@@ -413,6 +414,29 @@ int xhp_md_users(dev_t dev, ino_t ino,
  * exists; 1 when it is not; -1 with errno. */
 int xhp_md_backing(unsigned long maj, unsigned long min, dev_t *dev,
 		   ino_t *ino);
+
+/* ---- geom.c: FreeBSD's GEOM tree (docs/freebsd.md) ---- */
+
+/* Where the tree is learnt: CONFTXT, a file of kern.geom.conftxt lines (a
+ * test elsewhere, or debugging), or NULL: on FreeBSD the kernel's
+ * kern.geom.conftxt, elsewhere no tree. Providers are DEVDIR/NAME (NULL:
+ * /dev). Until this is called there is no tree. */
+void xhp_geom_source(const char *conftxt, const char *devdir);
+/* 1 when a tree is to be consulted (xhp_geom_source chose one). */
+int xhp_geom_loaded(void);
+/* FN(V, CTX) for each place the provider with node MAJ:MIN has in the
+ * tree: first depth 0, the disk at the bottom (V->maj:min) and the
+ * sectors [LO, HI) of it that the provider reaches; then each provider
+ * below it (depth 1 the nearest; kind XHP_VIA_DISK when it is a PART of
+ * it, else XHP_VIA_SLAVE; LO, HI the range of it reached). Returns how
+ * many places: 0 when the tree does not know MAJ:MIN. Dies 111 when the
+ * tree cannot be read. */
+int xhp_geom_walk(unsigned long maj, unsigned long min,
+		  void (*fn)(const struct xhp_via *v, void *ctx), void *ctx);
+/* "DEVDIR/NAME" of the provider MAJ:MIN into BUF (N bytes): 0, or -1
+ * when the tree has no such provider. */
+int xhp_geom_name(unsigned long maj, unsigned long min, char *buf,
+		  size_t n);
 
 /* ---- lock.c: the hotplug lock (docs/flock-wrap.md) ---- */
 

@@ -53,6 +53,7 @@ block() {
 	    XEN_HOTPLUG_LOCK_BASEDIR="$XHP_TMP/lock" \
 	    XEN_HOTPLUG_MOUNTS="$XHP_TMP/mount.p" \
 	    XEN_HOTPLUG_MDLIST="$XHP_TMP/mdconfig.list" \
+	    ${GEOM:+XEN_HOTPLUG_GEOM="$GEOM"} \
 	    ${DEADLINE:+XEN_HOTPLUG_DEADLINE="$DEADLINE"} \
 	    $HOTPLUG_SH "$SCRIPT" "$@" </dev/null
 }
@@ -601,4 +602,134 @@ upstream() {
 	run make -C "$XHP_TOP" -s uninstall DESTDIR="$D" OS=Plan9
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"OS=Plan9 is not supported"* ]]
+}
+
+# ---- the GEOM tree -------------------------------------------------------------
+
+# geom_tree: the GEOM tree as kern.geom.conftxt gives it (into $GEOM, which
+# block passes as XEN_HOTPLUG_GEOM), and the providers' nodes:
+#   ada2 (f6:2): GPT, ada2p1 (f6:3) over sectors [40, 1048616) with the
+#     label gpt/data (f6:5) on it, ada2p2 (f6:4) over [1048616, 2097152);
+#   ada3 (f6:6): an MBR slice ada3s1 (f6:7) and in it the BSD partitions
+#     ada3s1a (f6:8) and ada3s1b (f6:9);
+#   ada4 (f6:10), ada5 (f6:11): both halves of mirror/gm0 (f6:12), which
+#     conftxt lists under each of them.
+geom_tree() {
+	mkdir -p "$DEV/gpt" "$DEV/mirror"
+	mknod "$DEV/ada2" c 246 2
+	mknod "$DEV/ada2p1" c 246 3
+	mknod "$DEV/ada2p2" c 246 4
+	mknod "$DEV/gpt/data" c 246 5
+	mknod "$DEV/ada3" c 246 6
+	mknod "$DEV/ada3s1" c 246 7
+	mknod "$DEV/ada3s1a" c 246 8
+	mknod "$DEV/ada3s1b" c 246 9
+	mknod "$DEV/ada4" c 246 10
+	mknod "$DEV/ada5" c 246 11
+	mknod "$DEV/mirror/gm0" c 246 12
+	GEOM=$XHP_TMP/conftxt
+	cat >"$GEOM" <<'TREE'
+0 DISK ada2 1073741824 512 hd 16 sc 63
+1 PART ada2p1 536870912 512 i 1 o 20480 ty freebsd-ufs xs GPT xt 516e7cb6-6ecf-11d6-8ff8-00022d09712b
+2 LABEL gpt/data 536870912 512 i 0 o 0
+1 PART ada2p2 536850432 512 i 2 o 536891392 ty freebsd-ufs xs GPT xt 516e7cb6-6ecf-11d6-8ff8-00022d09712b
+0 DISK ada3 1073741824 512 hd 16 sc 63
+1 PART ada3s1 1073709056 512 i 1 o 32256 ty freebsd xs MBR xt 165
+2 PART ada3s1a 536870912 512 i 1 o 0 ty freebsd-ufs xs BSD xt 7
+2 PART ada3s1b 536838144 512 i 2 o 536870912 ty freebsd-swap xs BSD xt 1
+0 DISK ada4 1073741824 512 hd 16 sc 63
+1 MIRROR mirror/gm0 1073741312 512
+0 DISK ada5 1073741824 512 hd 16 sc 63
+1 MIRROR mirror/gm0 1073741312 512
+TREE
+}
+
+@test "GEOM: a partition and its whole disk overlap, in either order, whatever the mode" {
+	geom_tree
+	added 3 "$DEV/ada2p1" w
+	add 4 "$DEV/ada2" w
+	refused busy "Device $DEV/ada2 is the whole disk of the partition $DEV/ada2p1 (device f6:3), already used by another guest through $BE/3/768, and so cannot be attached read-write now."
+	add 5 ada2 r
+	refused busy "*is the whole disk of the partition $DEV/ada2p1 (device f6:3)*read-only*"
+	added 6 "$DEV/ada3" w
+	add 7 "$DEV/ada3s1b" r
+	refused busy "Device $DEV/ada3s1b is stacked on $DEV/ada3 (device f6:6), already used read-write by another guest through $BE/6/768, and so cannot be attached read-only now."
+}
+
+@test "GEOM: disjoint partitions of one disk go to two writers; readers share a disk and its partition" {
+	geom_tree
+	added 3 "$DEV/ada2p1" w
+	added 4 "$DEV/ada2p2" w
+	added 5 "$DEV/ada3s1a" w
+	added 6 "$DEV/ada3s1b" w
+	added 7 "$DEV/ada4" r
+	added 8 "$DEV/mirror/gm0" r
+}
+
+@test "GEOM: a label is its partition, and a mirror is each of its disks" {
+	geom_tree
+	added 3 "$DEV/gpt/data" w
+	add 4 "$DEV/ada2p1" w
+	refused busy "Device $DEV/ada2p1 is held by $DEV/gpt/data (device f6:5), already used by another guest through $BE/3/768,*"
+	add 5 "$DEV/ada2" w
+	refused busy "*$DEV/gpt/data (device f6:5)*$BE/3/768*"
+	added 6 "$DEV/ada2p2" w
+	added 7 "$DEV/mirror/gm0" w
+	add 8 "$DEV/ada5" w
+	refused busy "Device $DEV/ada5 is held by $DEV/mirror/gm0 (device f6:c), already used*$BE/7/768*"
+	add 9 ada4 r
+	refused busy "*$DEV/mirror/gm0 (device f6:c)*$BE/7/768*"
+}
+
+@test "GEOM: upstream's lock-less writer of a partition is seen from its path" {
+	geom_tree
+	upstream 3 "$DEV/ada3s1a" w
+	B=$BE/4/768
+	add 4 "$DEV/ada3s1" w
+	refused busy "*is the whole disk of the partition $DEV/ada3s1a (device f6:8)*$BE/3/768*"
+}
+
+@test "GEOM: dom0 mounting a partition makes its disk busy, not the disk's other partitions" {
+	geom_tree
+	mount "$DEV/ada2p1" /data
+	add 3 "$DEV/ada2" w
+	refused busy "Device $DEV/ada2 is the whole disk of the partition $DEV/ada2p1 (device f6:3), which is mounted in the privileged domain at /data, and so cannot be attached read-write to a guest."
+	add 4 "$DEV/gpt/data" r
+	refused busy "*$DEV/ada2p1 (device f6:3)*mounted read-write in the privileged domain at /data*"
+	added 5 "$DEV/ada2p2" w
+	mount -r "$DEV/ada3s1a" /ro
+	added 6 "$DEV/ada3" r
+	add 7 "$DEV/ada3" w
+	refused busy "*$DEV/ada3s1a (device f6:8)*mounted in the privileged domain at /ro*"
+}
+
+@test "GEOM: without a tree each device stands alone (the old behaviour), and an unreadable tree is a system failure" {
+	geom_tree
+	mv "$GEOM" "$XHP_TMP/conftxt.off"
+	GEOM=
+	added 3 "$DEV/ada2p1" w
+	added 4 "$DEV/ada2" w
+	GEOM=$XHP_TMP/no-such-conftxt
+	add 5 "$DEV/ada2p2" w
+	[ "$status" -eq 1 ]
+	[ "$(rd "$B/hotplug-status")" = error ]
+	[ "$(rd "$B/hotplug-error")" = "xs-publish: fatal: unable to read the GEOM tree $XHP_TMP/no-such-conftxt: No such file or directory" ]
+	absent "$B/physical-device-path"
+	lock_free
+}
+
+@test "GEOM: lines that are no provider, and children without a parent, are skipped" {
+	geom_tree
+	{
+		printf '%s\n' '' 'garbage' '-1 DISK ada9 512 512' '0 DISK ada9 -5 512' \
+		    '99 PART ada2p1 512 512 i 1 o 0' '0 DISK' \
+		    '3 PART ada3s1a 512 512 i 1 o 0'
+		cat "$GEOM"
+		printf '%s\n' '2 PART ada2p2 1024 512 i 9 o 0 ty freebsd-ufs'
+	} >"$GEOM.new"
+	mv "$GEOM.new" "$GEOM"
+	added 3 "$DEV/ada2p1" w
+	added 4 "$DEV/ada2p2" w
+	add 5 "$DEV/ada2" w
+	refused busy "*is the whole disk of the partition $DEV/ada2p1*"
 }
