@@ -167,7 +167,7 @@ upstream() {
 	absent "$B/physical-device-path"
 }
 
-@test "xs-publish -O takes the backend alone, and -d, -F, -U come only with -O" {
+@test "xs-publish -O takes the backend alone, and -d, -F, -U, -G come only with -O" {
 	only_dash
 	L=$XHP_TMP/lock/block
 	usage_refused xs-publish -O -l "$L" "$BE/3/768" "$IMG"
@@ -176,6 +176,7 @@ upstream() {
 	usage_refused xs-publish -l "$L" -d "$DEV" "$BE/3/768"
 	usage_refused xs-publish -l "$L" -F "$XHP_TMP/mount.p" "$BE/3/768"
 	usage_refused xs-publish -l "$L" -U "$XHP_TMP/mdconfig.list" "$BE/3/768"
+	usage_refused xs-publish -l "$L" -G "$XHP_TMP/conftxt" "$BE/3/768"
 	run xs-publish -h
 	[[ "$output" == *"xs-publish -O -l LOCKFILE"* ]]
 }
