@@ -60,8 +60,10 @@ void xhp_geom_source(const char *conftxt, const char *devdir)
 #else
 	g.want = conftxt != NULL;
 #endif
+	/* Read again at the next look: the tree may have changed. */
+	while (g.n > 0)
+		free(g.p[--g.n].name);
 	g.loaded = 0;
-	g.n = 0;
 }
 
 static uint64_t sectors_up(uint64_t bytes)
