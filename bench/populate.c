@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 {
 	unsigned long v = 0, d = 10, first = 1;
 	const char *base = "/local/domain/0/backend/vbd";
-	int c, netbsd = 0;
+	int c, netbsd = 0, freebsd = 0;
 	xhp_init(argv[0]);
 	while ((c = getopt(argc, argv, "hV:D:f:b:o:")) != -1) {
 		switch (c) {
@@ -66,6 +66,8 @@ int main(int argc, char **argv)
 			/* NetBSD's xbdback reads a decimal dev_t. */
 			if (!strcmp(optarg, "netbsd"))
 				netbsd = 1;
+			else if (!strcmp(optarg, "freebsd"))
+				freebsd = 1;
 			else if (strcmp(optarg, "linux"))
 				xhp_usage(USAGE);
 			break;
@@ -110,11 +112,12 @@ int main(int argc, char **argv)
 			put(t, dir, "mode", "w", 0);
 			put(t, dir, "device-type", "disk", 0);
 			put(t, dir, "discard-enable", "%lu", 0);
+			/* FreeBSD's backends have the path alone. */
 			if (netbsd)
 				put(t, dir, "physical-device", "%lu",
 				    ((0xf1UL << 8) & 0xfff00UL) |
 				    ((i << 12) & 0xfff00000UL) | (i & 0xffUL));
-			else
+			else if (!freebsd)
 				put(t, dir, "physical-device", "f1:%lx", i);
 			put(t, dir, "physical-device-path", "/dev/mapper/bench-%lu", i);
 			put(t, dir, "hotplug-status", "connected", 0);

@@ -20,6 +20,7 @@ function median(k,    n, i, j, t, a) {
 	if (n % 2) return a[(n + 1) / 2]
 	return (a[n / 2] + a[n / 2 + 1]) / 2
 }
+function osname(o) { return o == 1 ? "linux" : o == 2 ? "netbsd" : "freebsd" }
 function num(x) { return x + 0 }
 function vkey(v) { return (v ~ /^[0-9]+$/) ? sprintf("%09d", v) : sprintf("%09d%s", v + 0, v) }
 # The V levels measured for case C, in vlist[1..n] in vkey order; returns n.
@@ -83,8 +84,8 @@ function targets(    ci, who, os, k, u, w, f, mx, mn, seen, kk, p, o, tag) {
 		k = "linux-phy-add" SUBSEP "0" SUBSEP
 		u = get(k "upstream" SUBSEP "secs"); w = get(k who SUBSEP "secs")
 		target("linux V=0 phy add: upstream/" who " >= 10" tag, ratio(k "upstream" SUBSEP "secs", k who SUBSEP "secs"), u >= 10 * w)
-		for (o = 1; o <= 2; o++) {
-			os = (o == 1) ? "linux" : "netbsd"
+		for (o = 1; o <= 3; o++) {
+			os = osname(o)
 			mx = -1; mn = -1; seen = 0
 			for (kk in med) {
 				split(kk, p, SUBSEP)
@@ -113,8 +114,8 @@ END {
 	for (i = 1; i <= nk; i++) med[order[i]] = median(order[i])
 
 	nrows = 0
-	for (o = 1; o <= 2; o++) {
-		os = (o == 1) ? "linux" : "netbsd"
+	for (o = 1; o <= 3; o++) {
+		os = osname(o)
 		row[++nrows] = os "-phy-add|secs|phy add (s)|s"
 		row[++nrows] = os "-procs|procs|processes per add|n"
 		row[++nrows] = os "-procs|execs|execs per add|n"
@@ -210,8 +211,11 @@ END {
 	for (r = 1; r <= nrows; r++) {
 		split(row[r], q, "|")
 		if (q[1] ~ /-phy-add$/) {
-			sect = (q[1] ~ /^netbsd/) ? "NetBSD: " metaval("ours_netbsd", "scripts/NetBSD/block") " (vnconfig, sysctl, mount stubbed)" : "Linux: " metaval("ours_linux", "scripts/Linux/block")
-			for (vv in vs) if (index(vv, (q[1] ~ /^netbsd/) ? "netbsd-" : "linux-") == 1) { printf "\n%s\n", sect; break }
+			sect = (q[1] ~ /^netbsd/) ? "NetBSD: " metaval("ours_netbsd", "scripts/NetBSD/block") " (vnconfig, sysctl, mount stubbed)" : \
+			       (q[1] ~ /^freebsd/) ? "FreeBSD: " metaval("ours_freebsd", "scripts/FreeBSD/block") " (mounts, md units, GEOM tree as tables)" : \
+			       "Linux: " metaval("ours_linux", "scripts/Linux/block")
+			split(q[1], pre, "-")
+			for (vv in vs) if (index(vv, pre[1] "-") == 1) { printf "\n%s\n", sect; break }
 		}
 		nv = vlevels(q[1])
 		for (i = 1; i <= nv; i++) {
@@ -230,8 +234,8 @@ END {
 	# burst of someone else's work can land on half the runs, and the
 	# minimum is then the better estimate of what each contender costs.
 	printf "\nphy add, fastest of the runs (what each costs without bursts of others' load)\n"
-	for (o = 1; o <= 2; o++) {
-		os = (o == 1) ? "linux" : "netbsd"
+	for (o = 1; o <= 3; o++) {
+		os = osname(o)
 		nv = vlevels(os "-phy-add")
 		for (i = 1; i <= nv; i++) {
 			v = vlist[i]

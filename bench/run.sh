@@ -14,13 +14,18 @@
 #   concurrent     32 adds of distinct devices for distinct domains at once:
 #                  wall time and the longest lock wait (LD_PRELOAD shim)
 #   netbsd *       the same for scripts/NetBSD/block (ours and floor only)
+#   freebsd *      phy add, processes per add and 32 concurrent adds of
+#                  scripts/FreeBSD/block (ours only: the floor has no
+#                  FreeBSD mode, and upstream's FreeBSD script is not in
+#                  Debian's package)
 #
 # Environment:
 #   BENCH_RUNS      runs per figure (default 9; the issue asks for >= 5)
-#   BENCH_CASES     subset to run: any of "phy file conc netbsd" (default all)
+#   BENCH_CASES     subset to run: any of "phy file conc netbsd freebsd"
+#                   (default all)
 #   BENCH_VS        V levels for phy add (default "0 100 1000")
 #   BENCH_DEB       use this xen-utils-common .deb instead of downloading
-#   BENCH_OURS_LINUX, BENCH_OURS_NETBSD
+#   BENCH_OURS_LINUX, BENCH_OURS_NETBSD, BENCH_OURS_FREEBSD
 #                   run this block script as "ours"
 #   BENCH_ALT_LINUX, BENCH_ALT_NETBSD
 #                   also run this block script, as a fourth contender "alt"
@@ -35,12 +40,13 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 prog=bench
 runs=${BENCH_RUNS:-9}
-cases=${BENCH_CASES:-phy file conc netbsd}
+cases=${BENCH_CASES:-phy file conc netbsd freebsd}
 vs=${BENCH_VS:-0 100 1000}
 bin=$top/build/bench
 xsd=$top/build/tests/test-xenstored
 ours_linux=${BENCH_OURS_LINUX:-$top/scripts/Linux/block}
 ours_netbsd=${BENCH_OURS_NETBSD:-$top/scripts/NetBSD/block}
+ours_freebsd=${BENCH_OURS_FREEBSD:-$top/scripts/FreeBSD/block}
 alt_linux=${BENCH_ALT_LINUX:-}
 alt_netbsd=${BENCH_ALT_NETBSD:-}
 results=$top/bench/results
@@ -176,9 +182,12 @@ devnode() {
 		die "unable to mknod $tmp/dev/tgt$1"
 	printf '%s\n' "$tmp/dev/tgt$1"
 }
-# expected N OS: the physical-device value of minor N (or of a loop device).
+# expected N OS: the physical-device value of minor N (or of a loop device);
+# on FreeBSD, the physical-device-path of target N (nothing else is written).
 expected() {
-	if [ "$2" = netbsd ]; then
+	if [ "$2" = freebsd ]; then
+		printf '%s\n' "$tmp/dev/tgt$1"
+	elif [ "$2" = netbsd ]; then
 		echo $(((($3 << 8) & 1048320) | (($1 << 12) & 4293918720) | ($1 & 255)))
 	else
 		printf '%x:%x\n' "$3" "$1"
@@ -201,8 +210,15 @@ unbackend() {
 	xenstore-rm "/local/domain/0/backend/vbd/$1" 2>/dev/null
 	xenstore-rm "/local/domain/$1" || die "unable to remove domain $1"
 }
-# added DOM EXPECTED: did the add publish the device?
+# added DOM EXPECTED: did the add publish the device? (On FreeBSD the path
+# alone: blkback writes hotplug-status once it has opened it.)
 added() {
+	if [ "$os" = freebsd ]; then
+		got=$(xenstore-read "/local/domain/0/backend/vbd/$1/51712/physical-device-path" 2>/dev/null)
+		[ "$got" = "$2" ] &&
+		    ! xenstore-read "/local/domain/0/backend/vbd/$1/51712/physical-device" >/dev/null 2>&1
+		return
+	fi
 	got=$(xenstore-read "/local/domain/0/backend/vbd/$1/51712/hotplug-status" \
 	    "/local/domain/0/backend/vbd/$1/51712/physical-device" 2>/dev/null)
 	[ "$got" = "connected
@@ -212,12 +228,18 @@ $2" ]
 # ---- running a contender ----
 # run_contender CONTENDER OS VERB COUNT FIRSTDOM [timerun -e args...]:
 # run COUNT copies at once, for domains FIRSTDOM..., as libxl would (the
-# environment of libxl_linux.c, or NetBSD's argv); prints timerun's output.
+# environment of libxl_linux.c, or NetBSD's and FreeBSD's argv); prints
+# timerun's output.
 # @N@ is the domain id (timerun substitutes it per copy).
 run_contender() {
 	c=$1 os=$2 verb=$3 n=$4 first=$5
 	shift 5
-	if [ "$os" = netbsd ]; then
+	if [ "$os" = freebsd ]; then
+		set -- "$@" -e "XEN_HOTPLUG_MOUNTS=$tmp/fb/mount.p" \
+		    -e "XEN_HOTPLUG_MDLIST=$tmp/fb/mdconfig.list" \
+		    -e "XEN_HOTPLUG_GEOM=$tmp/fb/conftxt" \
+		    "$ours_freebsd" "/local/domain/0/backend/vbd/@N@/51712" "$verb"
+	elif [ "$os" = netbsd ]; then
 		nverb=2
 		[ "$verb" = add ] || nverb=6
 		case $c in
@@ -256,9 +278,15 @@ rotate() {
 available() { # CONTENDER OS
 	case $1 in
 	upstream) [ "$2" = linux ] ;;
-	ours) if [ "$2" = netbsd ]; then [ -x "$ours_netbsd" ]; else [ -x "$ours_linux" ]; fi ;;
-	alt) if [ "$2" = netbsd ]; then [ -n "$alt_netbsd" ]; else [ -n "$alt_linux" ]; fi ;;
-	floor) true ;;
+	ours)
+		case $2 in
+		netbsd) [ -x "$ours_netbsd" ] ;;
+		freebsd) [ -x "$ours_freebsd" ] ;;
+		*) [ -x "$ours_linux" ] ;;
+		esac
+		;;
+	alt) case $2 in netbsd) [ -n "$alt_netbsd" ] ;; freebsd) false ;; *) [ -n "$alt_linux" ] ;; esac ;;
+	floor) [ "$2" != freebsd ] ;;
 	esac
 }
 
@@ -275,7 +303,9 @@ count_procs() { # OS V CONTENDER DOM
 	os=$1 v=$2 c=$3 dom=$4
 	dev=$(devnode 1)
 	backend "$dom" "$dev" w
-	if [ "$os" = netbsd ]; then
+	if [ "$os" = freebsd ]; then
+		set -- "$ours_freebsd" "/local/domain/0/backend/vbd/$dom/51712" add
+	elif [ "$os" = netbsd ]; then
 		case $c in
 		ours) set -- "$ours_netbsd" "/local/domain/0/backend/vbd/$dom/51712" 2 ;;
 		alt) set -- "$alt_netbsd" "/local/domain/0/backend/vbd/$dom/51712" 2 ;;
@@ -289,11 +319,18 @@ count_procs() { # OS V CONTENDER DOM
 		floor) set -- "$bin/floor" add "backend/vbd/$dom/51712" ;;
 		esac
 	fi
+	# FreeBSD's tables (what getmntinfo, MDIOCQUERY and kern.geom.conftxt
+	# give there), exported in a subshell so that no extra exec is traced.
+	(if [ "$os" = freebsd ]; then
+		XEN_HOTPLUG_MOUNTS=$tmp/fb/mount.p XEN_HOTPLUG_MDLIST=$tmp/fb/mdconfig.list \
+		    XEN_HOTPLUG_GEOM=$tmp/fb/conftxt
+		export XEN_HOTPLUG_MOUNTS XEN_HOTPLUG_MDLIST XEN_HOTPLUG_GEOM
+	fi
 	XENBUS_PATH=backend/vbd/$dom/51712 XENBUS_TYPE=vbd XENBUS_BASE_PATH=backend \
 	    script=/etc/xen/scripts/block XEN_HOTPLUG_HELPERDIR=$top/build/bin \
 	    PATH="$netbsd_path$PATH" XHP_TMP=$tmp/nb XEN_HOTPLUG_DEVDIR=$tmp/nbdev \
 	    strace -f -qq -e trace=execve,clone,clone3,fork,vfork -e signal=none \
-	    -o "$tmp/trace" "$@" </dev/null >/dev/null 2>>"$tmp/log/$c.$os.err"
+	    -o "$tmp/trace" "$@" </dev/null >/dev/null 2>>"$tmp/log/$c.$os.err")
 	st=$?
 	if [ "$st" -eq 0 ] && added "$dom" "$(expected 1 "$os" "$tmajor")"; then
 		sample "$os-procs" "$v" "$c" procs "$(awk '
@@ -467,14 +504,16 @@ pass() { # OS
 			for c in $contenders; do count_procs "$os" "$v" "$c" 11; done
 			debug_timings "$os" "$v"
 		fi
-		if has_case file && [ "$v" -le 100 ]; then
+		# FreeBSD attaches nothing for a file, and its mounts are a
+		# table (no namespace to fill): phy and conc only.
+		if has_case file && [ "$v" -le 100 ] && [ "$os" != freebsd ]; then
 			note "$os V=$v: file add+remove"
 			case_file "$os" "$v"
 		fi
 		if has_case conc && [ "$v" -eq 0 ]; then
 			note "$os V=$v: $conc_n concurrent adds"
 			case_conc "$os" "$v"
-			if has_case phy; then
+			if has_case phy && [ "$os" != freebsd ]; then
 				mounts "$os" "$v"
 			fi
 		fi
@@ -584,6 +623,23 @@ if has_case netbsd; then
 	    'tmpfs on /tmp type tmpfs (local)' >"$tmp/nb/mount.out"
 	pass netbsd
 fi
+if has_case freebsd; then
+	# What FreeBSD's kernel would answer, as tables (tests/stubs/freebsd's
+	# formats): the mounts of a small FreeBSD host (getmntinfo), no md(4)
+	# unit, and a GEOM tree of one GPT disk (kern.geom.conftxt).
+	netbsd_path=
+	mkdir -p "$tmp/fb" || die "unable to create $tmp/fb"
+	printf '%s\n' '/dev/ada0p2		/		ufs	rw		1 1' \
+	    'devfs			/dev		devfs	rw		0 0' \
+	    'tank/home		/home		zfs	rw,nfsv4acls	0 0' \
+	    'tmpfs			/tmp		tmpfs	rw		0 0' >"$tmp/fb/mount.p"
+	: >"$tmp/fb/mdconfig.list"
+	printf '%s\n' '0 DISK ada0 34359738368 512 hd 16 sc 63' \
+	    '1 PART ada0p1 524288 512 i 1 o 20480 ty freebsd-boot xs GPT xt 83bd6b9d-7f41-11dc-be0b-001560b84f0f' \
+	    '1 PART ada0p2 34359193600 512 i 2 o 544768 ty freebsd-ufs xs GPT xt 516e7cb6-6ecf-11d6-8ff8-00022d09712b' \
+	    >"$tmp/fb/conftxt"
+	pass freebsd
+fi
 elapsed=$(($(date +%s) - start))
 read -r load1 _ </proc/loadavg
 
@@ -593,7 +649,7 @@ cp /var/log/xen/xen-hotplug.log "$tmp/log/upstream-hotplug-log.err" 2>/dev/null
 for f in "$tmp"/log/*.err; do
 	[ -s "$f" ] && { printf '== %s\n' "${f##*/}"; tail -n 20 "$f"; }
 done >"$results/last-logs.log" 2>/dev/null
-meta="upstream=$up_version upstream_from=$up_from ours_linux=${ours_linux#"$top"/} ours_netbsd=${ours_netbsd#"$top"/}${alt_linux:+ alt_linux=$alt_linux}${alt_netbsd:+ alt_netbsd=$alt_netbsd} runs=$runs elapsed=$elapsed host=$(uname -n) kernel=$(uname -r) nproc=$(getconf _NPROCESSORS_ONLN) load=$load0..$load1 date=$stamp"
+meta="upstream=$up_version upstream_from=$up_from ours_linux=${ours_linux#"$top"/} ours_netbsd=${ours_netbsd#"$top"/} ours_freebsd=${ours_freebsd#"$top"/}${alt_linux:+ alt_linux=$alt_linux}${alt_netbsd:+ alt_netbsd=$alt_netbsd} runs=$runs elapsed=$elapsed host=$(uname -n) kernel=$(uname -r) nproc=$(getconf _NPROCESSORS_ONLN) load=$load0..$load1 date=$stamp"
 awk -v fmt=csv -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.csv"
 awk -v fmt=json -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.json"
 awk -v fmt=table -v meta="$meta" -f "$top/bench/report.awk" "$samples" >"$base.txt"
