@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: LGPL-2.1-only
 # Parser fuzzers of the xenstore and identity helpers (clang/libFuzzer):
 # physical-device values, mode canonicalisation, NODE=DEFAULT arguments,
-# UTF-8/control-byte validation, mountinfo lines. Each checks its parser
-# against a reference or a round trip, not only for crashes.
+# UTF-8/control-byte validation, mountinfo lines, FreeBSD's GEOM conftxt
+# lines. Each checks its parser against a reference or a round trip, not
+# only for crashes.
 # `make fuzz-xs` runs each for FUZZ_XS_TIME seconds from its seed corpus in
 # tests/fuzz/corpus/NAME (read-only; new inputs go to build/fuzz/NAME).
 FUZZ_XS_CC    = clang-14
 FUZZ_XS_TIME  = 20
-FUZZ_XS_NAMES = physdev canon_mode nodearg value_ok mountinfo
+FUZZ_XS_NAMES = physdev canon_mode nodearg value_ok mountinfo conftxt
 FUZZ_XS       = $(patsubst %,$(B)/fuzz/%_fuzz,$(FUZZ_XS_NAMES))
 # The parsers (parse.c) and, for physdev's round trip, xhp_id_fmt (id.c):
 # linked with the whole library, as the parser fuzzers are (but the

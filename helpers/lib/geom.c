@@ -32,9 +32,6 @@
 
 #include "xhp.h"
 
-/* Deeper trees than this are cut: the lines below are not followed. */
-#define LEVEL_MAX 16
-
 struct prov {
 	char *name;
 	int dev;                /* DEVDIR/NAME is a character device */
@@ -71,54 +68,17 @@ static uint64_t sectors_up(uint64_t bytes)
 	return bytes / 512 + (bytes % 512 != 0);
 }
 
-/* Parse one conftxt line (LINE is cut into): 0 and the fields, or -1
- * when it is not one. *OFF is UINT64_MAX without an " o ". */
-static int parse(char *line, unsigned *level, char **class, char **name,
-		 uint64_t *size, uint64_t *off)
-{
-	char *f[5], *key, *val, *end, *save = NULL;
-	unsigned long long v;
-	int i;
-
-	for (i = 0; i < 5; i++)
-		if ((f[i] = strtok_r(i ? NULL : line, " \t\n", &save)) == NULL)
-			return -1;
-	errno = 0;
-	v = strtoull(f[0], &end, 10);
-	if (*end != '\0' || errno != 0 || v >= LEVEL_MAX || f[0][0] == '-')
-		return -1;
-	*level = (unsigned)v;
-	v = strtoull(f[3], &end, 10);
-	if (*end != '\0' || errno != 0 || f[3][0] == '-')
-		return -1;
-	*class = f[1];
-	*name = f[2];
-	*size = v;
-	*off = UINT64_MAX;
-	while ((key = strtok_r(NULL, " \t\n", &save)) != NULL &&
-	       (val = strtok_r(NULL, " \t\n", &save)) != NULL) {
-		if (strcmp(key, "o") != 0)
-			continue;
-		v = strtoull(val, &end, 10);
-		if (*end == '\0' && errno == 0 && val[0] != '-')
-			*off = v;
-		break;
-	}
-	return 0;
-}
-
 /* Append the provider of one line; UP[LEVEL] is the last line seen at
  * each level above it. 0, or -1 (ENOMEM). */
 static int add(char *line, size_t *up, unsigned *depth)
 {
-	char node[PATH_MAX], *class, *name;
-	uint64_t size, off;
+	char node[PATH_MAX];
+	struct xhp_conftxt c;
 	struct prov *p, *par;
 	struct stat st;
-	unsigned level;
+	uint64_t off;
 
-	if (parse(line, &level, &class, &name, &size, &off) == -1 ||
-	    level > *depth)
+	if (xhp_parse_conftxt(line, &c) == -1 || c.level > *depth)
 		/* Not a line, or a child without its parent: skipped, and so
 		 * is everything below it. */
 		return 0;
@@ -133,43 +93,45 @@ static int add(char *line, size_t *up, unsigned *depth)
 	}
 	p = &g.p[g.n];
 	memset(p, 0, sizeof(*p));
-	if ((p->name = strdup(name)) == NULL) {
+	if ((p->name = strdup(c.name)) == NULL) {
 		errno = ENOMEM;
 		return -1;
 	}
-	if ((size_t)snprintf(node, sizeof(node), "%s/%s", g.devdir, name) <
+	if ((size_t)snprintf(node, sizeof(node), "%s/%s", g.devdir, c.name) <
 		    sizeof(node) &&
 	    stat(node, &st) == 0 && S_ISCHR(st.st_mode)) {
 		p->dev = 1;
 		p->maj = xhp_id_major(st.st_rdev);
 		p->min = xhp_id_minor(st.st_rdev);
 	}
-	p->part = strcmp(class, "PART") == 0 && off != UINT64_MAX;
-	if (level == 0) {
+	p->part = strcmp(c.class, "PART") == 0 && c.has_off;
+	off = c.off;
+	if (c.level == 0) {
 		p->parent = p->root = g.n;
 		p->lo = 0;
-		p->hi = sectors_up(size);
+		p->hi = sectors_up(c.size);
 	} else {
-		p->parent = up[level - 1];
+		p->parent = up[c.level - 1];
 		par = &g.p[p->parent];
 		p->root = par->root;
 		p->lo = par->lo;
 		p->hi = par->hi;
 		if (p->part && off / 512 < par->hi - par->lo) {
 			p->lo = par->lo + off / 512;
-			if (sectors_up(off % 512 + size) < par->hi - p->lo)
-				p->hi = p->lo + sectors_up(off % 512 + size);
+			if (sectors_up(off % 512 + c.size) < par->hi - p->lo)
+				p->hi = p->lo + sectors_up(off % 512 + c.size);
 		}
 	}
-	up[level] = g.n++;
-	*depth = level + 1 < LEVEL_MAX ? level + 1 : LEVEL_MAX - 1;
+	up[c.level] = g.n++;
+	*depth = c.level + 1 < XHP_CONFTXT_LEVELS ? c.level + 1 :
+						      XHP_CONFTXT_LEVELS - 1;
 	return 0;
 }
 
 /* The tree from TEXT (LEN bytes, cut into lines in place). */
 static int load_text(char *text, size_t len)
 {
-	size_t up[LEVEL_MAX];
+	size_t up[XHP_CONFTXT_LEVELS];
 	unsigned depth = 0;
 	char *s = text, *nl;
 	int r = 0;

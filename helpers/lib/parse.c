@@ -406,3 +406,50 @@ int xhp_parse_mdlist(char *line, const char **name, const char **file)
 	*file = f[3];
 	return 0;
 }
+
+/* A decimal uint64_t, digits only: 0, or -1 (empty, other bytes,
+ * overflow). */
+static int u64(const char *s, uint64_t *v)
+{
+	uint64_t n = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || n > (UINT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (uint64_t)(*s - '0');
+	}
+	*v = n;
+	return 0;
+}
+
+int xhp_parse_conftxt(char *line, struct xhp_conftxt *g)
+{
+	char *p = line, *f[5], *key, *val;
+	uint64_t level;
+	int i;
+
+	if (one_line(line) == -1)
+		return -1;
+	/* LEVEL CLASS NAME MEDIASIZE SECTORSIZE, then the class's KEY VALUE
+	 * pairs, blank-separated (GEOM names hold no blanks). */
+	for (i = 0; i < 5; i++)
+		if ((f[i] = blank_field(&p)) == NULL)
+			return -1;
+	if (u64(f[0], &level) == -1 || level >= XHP_CONFTXT_LEVELS ||
+	    u64(f[3], &g->size) == -1)
+		return -1;
+	g->level = (unsigned)level;
+	g->class = f[1];
+	g->name = f[2];
+	g->has_off = 0;
+	g->off = 0;
+	while ((key = blank_field(&p)) != NULL &&
+	       (val = blank_field(&p)) != NULL)
+		if (strcmp(key, "o") == 0) {
+			g->has_off = u64(val, &g->off) == 0;
+			break;
+		}
+	return 0;
+}

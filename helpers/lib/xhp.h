@@ -162,6 +162,20 @@ int xhp_parse_fstab(char *line, struct xhp_mount *m);
  * *FILE (absolute) for a vnode unit; -1 for anything else. */
 int xhp_parse_mdlist(char *line, const char **name, const char **file);
 
+/* One line of FreeBSD's kern.geom.conftxt (LEVEL CLASS NAME MEDIASIZE
+ * SECTORSIZE [KEY VALUE]...), split in place into G: the fields point
+ * into LINE; OFF is the "o" value (a PART's byte offset in its parent)
+ * when HAS_OFF. 0, or -1 for a line that is not one (LEVEL at least
+ * XHP_CONFTXT_LEVELS included). */
+#define XHP_CONFTXT_LEVELS 16
+struct xhp_conftxt {
+	unsigned level;
+	const char *class, *name;
+	uint64_t size, off;
+	int has_off;
+};
+int xhp_parse_conftxt(char *line, struct xhp_conftxt *g);
+
 /* ---- id.c: device identity (docs/helpers.md "Device identity") ---- */
 
 /* major()/minor() of a dev_t, portable. */
