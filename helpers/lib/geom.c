@@ -281,8 +281,3 @@ int xhp_geom_name(unsigned long maj, unsigned long min, char *buf, size_t n)
 		}
 	return -1;
 }
-
-int xhp_geom_loaded(void)
-{
-	return g.want;
-}

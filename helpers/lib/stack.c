@@ -117,7 +117,7 @@ static void geom_add(const struct xhp_via *v, void *ctx)
 static int geom_stack(struct xhp_idset *s, unsigned long maj,
 		      unsigned long min)
 {
-	return xhp_geom_loaded() && xhp_geom_walk(maj, min, geom_add, s) > 0;
+	return xhp_geom_walk(maj, min, geom_add, s) > 0;
 }
 
 const struct xhp_via *xhp_stack_via(const struct xhp_idset *s,
@@ -156,7 +156,7 @@ void xhp_stack_name(unsigned long maj, unsigned long min, char *buf,
 	char dir[PATH_MAX], dm[128];
 	const char *base;
 
-	if (xhp_geom_loaded() && xhp_geom_name(maj, min, buf, n) == 0)
+	if (xhp_geom_name(maj, min, buf, n) == 0)
 		return;
 	if (xhp_sysfs_dir(maj, min, dir) == -1) {
 		snprintf(buf, n, "device %lx:%lx", maj, min);
@@ -454,7 +454,7 @@ void xhp_stack_above(const struct xhp_idset *s,
 void xhp_stack_name(unsigned long maj, unsigned long min, char *buf,
 		    size_t n)
 {
-	if (xhp_geom_loaded() && xhp_geom_name(maj, min, buf, n) == 0)
+	if (xhp_geom_name(maj, min, buf, n) == 0)
 		return;
 	snprintf(buf, n, "device %lx:%lx", maj, min);
 }

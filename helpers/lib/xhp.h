@@ -436,15 +436,14 @@ int xhp_md_backing(unsigned long maj, unsigned long min, dev_t *dev,
  * kern.geom.conftxt, elsewhere no tree. Providers are DEVDIR/NAME (NULL:
  * /dev). Until this is called there is no tree. */
 void xhp_geom_source(const char *conftxt, const char *devdir);
-/* 1 when a tree is to be consulted (xhp_geom_source chose one). */
-int xhp_geom_loaded(void);
 /* FN(V, CTX) for each place the provider with node MAJ:MIN has in the
  * tree: first depth 0, the disk at the bottom (V->maj:min) and the
  * sectors [LO, HI) of it that the provider reaches; then each provider
  * below it (depth 1 the nearest; kind XHP_VIA_DISK when it is a PART of
  * it, else XHP_VIA_SLAVE; LO, HI the range of it reached). Returns how
- * many places: 0 when the tree does not know MAJ:MIN. Dies 111 when the
- * tree cannot be read. */
+ * many places: 0 when the tree does not know MAJ:MIN, or there is no tree
+ * (xhp_geom_source never called, or no kernel tree here). Dies 111 when
+ * the tree cannot be read. */
 int xhp_geom_walk(unsigned long maj, unsigned long min,
 		  void (*fn)(const struct xhp_via *v, void *ctx), void *ctx);
 /* "DEVDIR/NAME" of the provider MAJ:MIN into BUF (N bytes): 0, or -1
