@@ -38,29 +38,30 @@ demo: all
 	sh tests/demo.sh
 
 # ---- install, uninstall (docs/packaging.md) --------------------------------
-# Executables get 0755, sourced libraries (*.sh) 0644. Linux: the scripts
-# libxl runs, block-common.sh (which others' block-* scripts source from
-# there) and xen-hotplug-helperdir.sh (with which it finds the rest) go to
-# SCRIPTDIR; every other library is private to our scripts and goes to
-# LIBEXECDIR with the helpers, so that upstream's vif-*, vscsi, ... keep
-# sourcing upstream's libraries of the same names. NetBSD: every library
-# beside the scripts. FreeBSD: the one script, under the ports' prefix
-# (/usr/local/etc/xen/scripts: Xen's script directory there), the helpers
-# in /usr/local/libexec; a PREFIX, SCRIPTDIR or LIBEXECDIR given to make
-# wins. Any other OS is an error, not a silent Linux install.
+# Executables get 0755, sourced libraries (*.sh) 0644. The libraries are
+# the system's (scripts/OS) and the shared ones (scripts/common), installed
+# together. Linux: the scripts libxl runs, block-common.sh (which others'
+# block-* scripts source from there) and xen-hotplug-helperdir.sh (with
+# which it finds the rest) go to SCRIPTDIR; every other library is private
+# to our scripts and goes to LIBEXECDIR with the helpers, so that
+# upstream's vif-*, vscsi, ... keep sourcing upstream's libraries of the
+# same names. NetBSD: every library beside the scripts, under pkgsrc's
+# prefix (/usr/pkg/etc/xen/scripts: pkgsrc's XEN_SCRIPT_DIR), the helpers
+# in /usr/pkg/libexec. FreeBSD: likewise under the ports' prefix
+# (/usr/local/etc/xen/scripts: Xen's script directory there). For both, a
+# PREFIX, SCRIPTDIR or LIBEXECDIR given to make wins. Any other OS is an
+# error, not a silent Linux install.
 OS_KNOWN = Linux NetBSD FreeBSD
 ifneq ($(filter install uninstall,$(MAKECMDGOALS)),)
 ifeq ($(filter $(OS),$(OS_KNOWN)),)
 $(error OS=$(OS) is not supported: use OS=Linux, OS=NetBSD or OS=FreeBSD)
 endif
 endif
-ifeq ($(OS),NetBSD)
-SCRIPTSRC     = scripts/NetBSD
-PUBLIC_LIBS   = %.sh
-SCRIPT_LIBDIR = $(SCRIPTDIR)
-else ifeq ($(OS),FreeBSD)
+BSD_PREFIX_NetBSD  = /usr/pkg
+BSD_PREFIX_FreeBSD = /usr/local
+ifneq ($(BSD_PREFIX_$(OS)),)
 ifeq ($(origin PREFIX),file)
-PREFIX        = /usr/local
+PREFIX        = $(BSD_PREFIX_$(OS))
 endif
 ifeq ($(origin SCRIPTDIR),file)
 SCRIPTDIR     = $(PREFIX)/etc/xen/scripts
@@ -68,7 +69,7 @@ endif
 ifeq ($(origin LIBEXECDIR),file)
 LIBEXECDIR    = $(PREFIX)/libexec/xen-hotplug
 endif
-SCRIPTSRC     = scripts/FreeBSD
+SCRIPTSRC     = scripts/$(OS)
 PUBLIC_LIBS   = %.sh
 SCRIPT_LIBDIR = $(SCRIPTDIR)
 else
@@ -78,7 +79,7 @@ SCRIPT_LIBDIR = $(LIBEXECDIR)
 DEFAULTS      = etc/default/xen-hotplug
 endif
 SCRIPT_EXE  = $(filter-out %.sh %.md,$(wildcard $(SCRIPTSRC)/*))
-SCRIPT_LIB  = $(wildcard $(SCRIPTSRC)/*.sh)
+SCRIPT_LIB  = $(wildcard $(SCRIPTSRC)/*.sh scripts/common/*.sh)
 SCRIPT_PUB  = $(filter $(PUBLIC_LIBS),$(SCRIPT_LIB))
 SCRIPT_PRIV = $(filter-out $(PUBLIC_LIBS),$(SCRIPT_LIB))
 
@@ -92,7 +93,7 @@ INSTALL_DOCS = README.md docs/api-compat.md docs/block-family.md \
 	docs/flock-wrap.md docs/loop-attach.md docs/loop-detach.md \
 	docs/xs-majmin.md docs/xs-publish.md docs/xs-readv.md \
 	docs/xs-stat-path.md docs/netbsd.md docs/freebsd.md docs/packaging.md \
-	docs/performance.md docs/reliability.md
+	docs/performance.md docs/reliability.md docs/scripts-common.md
 MAN7 = man/xen-hotplug.7
 MAN8 = man/flock-wrap.8 man/loop-detach.8 man/xs-majmin.8 man/xs-stat-path.8
 

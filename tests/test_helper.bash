@@ -88,9 +88,10 @@
 #                             checker, not of the shell)
 #   our_files [PATTERN]       the path of each of our script files whose
 #                             name matches PATTERN (default *), one a line:
-#                             in the tree scripts/Linux/PATTERN; installed,
-#                             each name of scripts/Linux where the package
-#                             put it (XHP_LIBDIR or XHP_SCRIPTDIR), and
+#                             in the tree scripts/Linux/PATTERN and
+#                             scripts/common/PATTERN; installed, each name
+#                             of those where the package put it
+#                             (XHP_LIBDIR or XHP_SCRIPTDIR), and
 #                             xen-hotplug-paths.sh
 #   beside DIR [PATTERN]      DIR gets our_files PATTERN (default *.sh),
 #                             as a third-party script in /etc/xen/scripts
@@ -361,10 +362,14 @@ only_dash() {
 
 our_files() {
 	local f n paths=xen-hotplug-paths.sh
-	for f in "$XHP_TOP"/scripts/Linux/${1:-*}; do
+	for f in "$XHP_TOP"/scripts/Linux/${1:-*} "$XHP_TOP"/scripts/common/${1:-*}; do
+		[ -e "$f" ] || continue
 		n=${f##*/}
 		if [ -z "${XHP_INSTALLED:-}" ]; then
-			printf '%s\n' "$XHP_SCRIPTDIR/$n"
+			case $f in
+			*/common/*) printf '%s\n' "$f" ;;
+			*) printf '%s\n' "$XHP_SCRIPTDIR/$n" ;;
+			esac
 		elif [ -e "$XHP_LIBDIR/$n" ]; then
 			printf '%s\n' "$XHP_LIBDIR/$n"
 		else

@@ -4,7 +4,8 @@
 #
 # Sources xen-hotplug-common.sh, finds the command (add/remove) in the
 # arguments, checks XENBUS_PATH, and defines the block functions of upstream
-# Xen (ebusy, device_major_minor, write_dev, canonicalise_mode, same_vm) plus
+# Xen (device_major_minor, write_dev, canonicalise_mode, same_vm; ebusy
+# is scripts/common's, through xen-hotplug-common.sh) plus
 # the sharing check upstream kept in `block` (check_sharing,
 # check_device_sharing, check_file_sharing, do_ebusy, expand_dev), so that
 # third-party block-* scripts can use them too.
@@ -23,8 +24,12 @@ case $0 in
 *) dir=. ;;
 esac
 # Our libraries are private (XEN_HOTPLUG_LIBDIR), so that upstream's
-# other scripts keep upstream's libraries of the same names.
-. "$dir/xen-hotplug-helperdir.sh"
+# other scripts keep upstream's libraries of the same names. The lookup is
+# beside the scripts when installed, in ../common in the source tree.
+_xhp_lookup=$dir/xen-hotplug-helperdir.sh
+[ -f "$_xhp_lookup" ] || _xhp_lookup=$dir/../common/xen-hotplug-helperdir.sh
+# shellcheck source=../common/xen-hotplug-helperdir.sh
+. "$_xhp_lookup"
 # shellcheck source=xen-hotplug-common.sh
 . "$XEN_HOTPLUG_LIBDIR/xen-hotplug-common.sh"
 
@@ -79,21 +84,7 @@ if [ -n "$_xhp_bad_path" ]; then
 	exit 1
 fi
 
-_xhp_h=$XEN_HOTPLUG_HELPERDIR
-
-##
-# ebusy MESSAGE...
-#
-# Writes hotplug-error=MESSAGE and hotplug-status=busy, logs MESSAGE at level
-# err and exits 1 (a sharing conflict, as opposed to fatal's "error").
-#
-ebusy() {
-	xenstore_write "$XENBUS_PATH/hotplug-error" "$*" \
-	    "$XENBUS_PATH/hotplug-status" busy
-	_xhp_reported=1
-	log err "$@"
-	exit 1
-}
+_xhp_h=$XHP_H
 
 ##
 # device_major_minor PATH
@@ -169,8 +160,9 @@ write_dev() {
 	case $_xhp_locks_held in
 	*" block "*) set -- "$_xhp_h/xs-majmin" "$@" -e hotplug-status=connected ;;
 	*)
+		xhp_deadline
 		set -- "$_xhp_h/xs-publish" "$@" -l "$LOCK_BASEDIR/block" \
-		    -w "${XEN_HOTPLUG_DEADLINE:-${XEN_HOTPLUG_LOCK_TIMEOUT:-30}}" -s "$$" -B "$_xhp_base"
+		    -w "$XHP_DEADLINE" -s "$$" -B "$_xhp_base"
 		;;
 	esac
 	_xhp_rc=0

@@ -24,7 +24,13 @@
 #                           the scripts document; the environment wins
 # Variables set: dir, PATH, LANG, the hotplugpath.sh variables (sbindir,
 # bindir, LIBEXEC, LIBEXEC_BIN, XEN_SCRIPT_DIR, XEN_LOG_DIR, ...),
-# XEN_HOTPLUG_HELPERDIR.
+# XEN_HOTPLUG_HELPERDIR, XEN_HOTPLUG_LIBDIR, XHP_H, XHP_COMMON.
+#
+# The Linux shim over scripts/common (xhp-status.sh: fatal, ebusy,
+# success, xenstore_*, log, claim_lock, release_lock): what only Linux
+# has is here, upstream's Linux library's extras (hotplugpath.sh, the
+# settings file, the log file, LANG, do_without_error, sigerr and its
+# ERR trap, call_hooks) and syslog as the log's destination.
 # xenstore nodes written on failure: $XENBUS_PATH/hotplug-error,
 # $XENBUS_PATH/hotplug-status.
 
@@ -33,7 +39,12 @@ case $0 in
 *) dir=. ;;
 esac
 
-. "$dir/xen-hotplug-helperdir.sh"
+# The lookup is beside the scripts when installed, in ../common in the
+# source tree.
+_xhp_lookup=$dir/xen-hotplug-helperdir.sh
+[ -f "$_xhp_lookup" ] || _xhp_lookup=$dir/../common/xen-hotplug-helperdir.sh
+# shellcheck source=../common/xen-hotplug-helperdir.sh
+. "$_xhp_lookup"
 
 ##
 # _xhp_read_config FILE
@@ -99,12 +110,11 @@ fi
 : "${XEN_LIB_DIR:=/var/lib/xen}"
 : "${XEN_RUN_STORED:=/var/run/xenstored}"
 
-# shellcheck source=logging.sh
-. "$XEN_HOTPLUG_LIBDIR/logging.sh"
+# The status contract, log, locks and deadline (scripts/common).
+# shellcheck source=../common/xhp-status.sh
+. "$XHP_COMMON/xhp-status.sh"
 # shellcheck source=xen-script-common.sh
 . "$XEN_HOTPLUG_LIBDIR/xen-script-common.sh"
-# shellcheck source=locking.sh
-. "$XEN_HOTPLUG_LIBDIR/locking.sh"
 
 if [ -z "${XEN_HOTPLUG_LOGFILE+set}" ] && [ -d /var/log/xen ]; then
 	XEN_HOTPLUG_LOGFILE=/var/log/xen/xen-hotplug.log
@@ -121,90 +131,6 @@ export LANG="POSIX"
 # costs no process.
 unset LC_ALL LC_CTYPE LC_COLLATE LC_MESSAGES LC_NUMERIC LC_TIME LC_MONETARY \
     LC_PAPER LC_NAME LC_ADDRESS LC_TELEPHONE LC_MEASUREMENT LC_IDENTIFICATION
-
-# Set once the failure has been written to xenstore (see _xhp_on_exit).
-_xhp_reported=
-# Set by block-common.sh when XENBUS_PATH is unusable: never write there.
-_xhp_bad_path=
-
-##
-# _xenstore_write (PATH VALUE)...
-#
-# Takes path/value pairs and writes them with xenstore-write. Prints
-# nothing. Returns xenstore-write's status.
-#
-_xenstore_write() {
-	log debug "Writing $* to xenstore."
-	xenstore-write "$@"
-}
-
-##
-# xenstore_write (PATH VALUE)...
-#
-# As _xenstore_write, but a failure is fatal.
-#
-xenstore_write() {
-	_xenstore_write "$@" || fatal "Writing $* to xenstore failed."
-}
-
-##
-# xenstore_read PATH...
-#
-# Takes xenstore paths. Prints each value on its own line. Fatal when
-# nothing at all could be read, as upstream (which also lets a partial
-# result through when some of several paths are missing).
-#
-xenstore_read() {
-	_xhp_v=$(xenstore-read "$@") || :
-	[ -n "$_xhp_v" ] || fatal "xenstore-read $* failed."
-	printf '%s\n' "$_xhp_v"
-}
-
-##
-# xenstore_read_default PATH DEFAULT
-#
-# Prints the value at PATH, or DEFAULT when PATH cannot be read. Returns 0.
-#
-xenstore_read_default() {
-	xenstore-read "$1" 2>/dev/null || printf '%s\n' "$2"
-}
-
-##
-# fatal MESSAGE...
-#
-# Writes hotplug-error=MESSAGE and hotplug-status=error into the backend
-# directory (when XENBUS_PATH is set and usable), logs MESSAGE at level err
-# and exits 1. Locks still held are dropped by the exit itself (the
-# descriptor closes); the lock file is left for the next locker, which the
-# protocol allows.
-#
-fatal() {
-	if [ -n "${XENBUS_PATH:-}" ] && [ -z "$_xhp_bad_path" ] && [ -z "$_xhp_reported" ]; then
-		_xenstore_write "$XENBUS_PATH/hotplug-error" "$*" \
-		    "$XENBUS_PATH/hotplug-status" error || :
-	fi
-	_xhp_reported=1
-	log err "$@"
-	exit 1
-}
-
-##
-# success
-#
-# Writes hotplug-status=connected. Fatal if the write fails.
-#
-success() {
-	xenstore_write "$XENBUS_PATH/hotplug-status" connected
-}
-
-##
-# do_or_die COMMAND [ARG...]
-#
-# Runs the command; if it fails, fatal "COMMAND ARG... failed".
-#
-do_or_die() {
-	"$@" || fatal "$* failed"
-}
 
 ##
 # do_without_error COMMAND [ARG...]

@@ -38,7 +38,7 @@ setup_file() {
 		mkdir -p "$CF_DIR/$suite/up" "$CF_DIR/$suite/ours"
 		cp -p "$scripts"/* "$CF_DIR/$suite/up"/
 		cp -p "$scripts"/* "$CF_DIR/$suite/ours"/
-		cp -p "$XHP_TOP"/scripts/Linux/* "$CF_DIR/$suite/ours"/
+		cp -p "$XHP_TOP"/scripts/Linux/* "$XHP_TOP"/scripts/common/* "$CF_DIR/$suite/ours"/
 	done
 	# ns.sh CMD...: CMD in a private mount namespace with a tmpfs /var/log
 	# (upstream logs to /var/log/xen unconditionally) and the logger stub.

@@ -41,7 +41,8 @@ setup_file() {
 		# block-iscsi, vif and vscsi scripts stay, as consumers.
 		mkdir -p "$d/over"
 		cp -p "$scripts"/* "$d/over"/
-		cp -p "$XHP_TOP"/scripts/Linux/*.sh "$XHP_TOP/scripts/Linux/block" "$d/over"/
+		cp -p "$XHP_TOP"/scripts/Linux/*.sh "$XHP_TOP"/scripts/common/*.sh \
+		    "$XHP_TOP/scripts/Linux/block" "$d/over"/
 		# inst: upstream's scripts, then make install over them as the
 		# package lays it out, then drbd-utils' block-drbd. The helpers
 		# as built (-o all: a suite does not rebuild the tree it tests).

@@ -21,6 +21,8 @@ FAMILY="block block-common.sh block-dummy block-iscsi block-tap"
 SHARED="locking.sh logging.sh xen-hotplug-common.sh xen-script-common.sh"
 # Ours alone, beside the block family in /etc/xen/scripts: not diverted.
 OURS="xen-hotplug-helperdir.sh xen-hotplug-paths.sh"
+# Ours alone and private (scripts/common), beside the helpers only.
+PRIVATE="xhp-status.sh"
 
 setup_file() {
 	export PKG_TMP="$BATS_FILE_TMPDIR/pkg"
@@ -263,9 +265,14 @@ snapshot() {
 		cmp "$R/etc/xen/scripts/$n" "$UP/$n"
 		[ ! -e "$R/etc/xen/scripts/$n.xen-utils-common" ]
 	done
-	for n in $SHARED; do
-		cmp "$R/usr/lib/xen-hotplug/$n" "$XHP_TOP/scripts/Linux/$n"
+	# Ours, private: Linux's own and the shared library (scripts/common).
+	for n in $SHARED $PRIVATE; do
+		f=$XHP_TOP/scripts/Linux/$n
+		[ -f "$f" ] || f=$XHP_TOP/scripts/common/$n
+		cmp "$R/usr/lib/xen-hotplug/$n" "$f"
+		[ ! -e "$R/etc/xen/scripts/$n.xen-utils-common" ]
 	done
+	[ ! -e "$R/etc/xen/scripts/xhp-status.sh" ]
 	[ -x "$R/usr/lib/xen-hotplug/flock-wrap" ]
 	[ -f "$R/etc/default/xen-hotplug" ]
 	run dpkg --root="$R" --verify xen-utils-common

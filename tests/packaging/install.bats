@@ -12,7 +12,7 @@ bats_require_minimum_version 1.5.0
 # Where each installed file goes (Linux), as docs/packaging.md says.
 SCRIPTS="block block-dummy block-iscsi block-tap"
 PUBLIC_LIBS="block-common.sh xen-hotplug-helperdir.sh xen-hotplug-paths.sh"
-PRIVATE_LIBS="locking.sh logging.sh xen-hotplug-common.sh xen-script-common.sh"
+PRIVATE_LIBS="locking.sh logging.sh xen-hotplug-common.sh xen-script-common.sh xhp-status.sh"
 MAN="man7/xen-hotplug.7 man8/flock-wrap.8 man8/loop-detach.8 man8/xs-majmin.8 man8/xs-stat-path.8"
 
 setup() {
@@ -62,8 +62,9 @@ has_mode() {
 	# shellcheck disable=SC2086 # the lists are split on purpose
 	expected=$(printf '%s\n' $SCRIPTS $PUBLIC_LIBS | sort)
 	[ "$(find "$S" -mindepth 1 -printf '%f\n' | sort)" = "$expected" ]
-	# Every library of scripts/Linux is installed somewhere.
-	for f in "$XHP_TOP"/scripts/Linux/*.sh; do
+	# Every library of scripts/Linux and scripts/common is installed
+	# somewhere.
+	for f in "$XHP_TOP"/scripts/Linux/*.sh "$XHP_TOP"/scripts/common/*.sh; do
 		n=${f##*/}
 		cmp "$f" "$S/$n" 2>/dev/null || cmp "$f" "$L/$n" || { echo "$n not installed"; return 1; }
 	done
@@ -134,17 +135,45 @@ has_mode() {
 	cmp "$XHP_TMP/mine" "$F"
 }
 
-@test "OS=NetBSD installs the NetBSD script set, every library beside the scripts, and no settings file" {
-	[ -f "$XHP_TOP/scripts/NetBSD/block" ] || skip "no NetBSD scripts yet"
+@test "OS=NetBSD installs the NetBSD script set and the shared library in pkgsrc's script directory, and no settings file" {
 	run make -C "$XHP_TOP" -s install DESTDIR="$DEST" OS=NetBSD
 	[ "$status" -eq 0 ]
-	cmp "$XHP_TOP/scripts/NetBSD/block" "$DEST/etc/xen/scripts/block"
-	cmp "$XHP_TOP/scripts/NetBSD/locking.sh" "$DEST/etc/xen/scripts/locking.sh"
-	run cat "$DEST/etc/xen/scripts/xen-hotplug-paths.sh"
-	[[ "$output" == *'XEN_HOTPLUG_LIBDIR="/etc/xen/scripts"'* ]]
-	run find "$DEST/usr/lib/xen-hotplug" -name '*.sh'
+	S=$DEST/usr/pkg/etc/xen/scripts
+	has_mode 755 "$S/block"
+	cmp "$XHP_TOP/scripts/NetBSD/block" "$S/block"
+	for f in "$XHP_TOP"/scripts/NetBSD/*.sh "$XHP_TOP"/scripts/common/*.sh; do
+		has_mode 644 "$S/${f##*/}"
+		cmp "$f" "$S/${f##*/}"
+	done
+	run cat "$S/xen-hotplug-paths.sh"
+	[[ "$output" == *'XEN_HOTPLUG_LIBDIR="/usr/pkg/etc/xen/scripts"'* ]]
+	[[ "$output" == *'XEN_HOTPLUG_HELPERDIR="/usr/pkg/libexec/xen-hotplug"'* ]]
+	[ -x "$DEST/usr/pkg/libexec/xen-hotplug/xs-publish" ]
+	# Nothing under Linux's or FreeBSD's places.
+	[ ! -e "$DEST/etc" ]
+	[ ! -e "$DEST/usr/lib" ]
+	[ ! -e "$DEST/usr/local" ]
+	run make -C "$XHP_TOP" -s uninstall DESTDIR="$DEST" OS=NetBSD
+	[ "$status" -eq 0 ]
+	run find "$DEST" ! -type d
 	[ -z "$output" ]
-	[ ! -e "$DEST/etc/default/xen-hotplug" ]
+}
+
+@test "OS=NetBSD honours PREFIX, SCRIPTDIR and LIBEXECDIR given to make" {
+	run make -C "$XHP_TOP" -s install DESTDIR="$DEST" OS=NetBSD SCRIPTDIR=/etc/xen/scripts
+	[ "$status" -eq 0 ]
+	[ -x "$DEST/etc/xen/scripts/block" ]
+	[ -f "$DEST/etc/xen/scripts/xhp-status.sh" ]
+	[ -x "$DEST/usr/pkg/libexec/xen-hotplug/xs-publish" ]
+	run make -C "$XHP_TOP" -s install DESTDIR="$DEST/2" OS=NetBSD PREFIX=/opt/pkg
+	[ "$status" -eq 0 ]
+	[ -x "$DEST/2/opt/pkg/etc/xen/scripts/block" ]
+	[ -x "$DEST/2/opt/pkg/libexec/xen-hotplug/xs-publish" ]
+	run make -C "$XHP_TOP" -s install DESTDIR="$DEST/3" OS=NetBSD LIBEXECDIR=/usr/libexec/xhp
+	[ "$status" -eq 0 ]
+	[ -x "$DEST/3/usr/libexec/xhp/xs-publish" ]
+	[ -x "$DEST/3/usr/pkg/etc/xen/scripts/block" ]
+	grep -qx 'XEN_HOTPLUG_HELPERDIR="/usr/libexec/xhp"' "$DEST/3/usr/pkg/etc/xen/scripts/xen-hotplug-paths.sh"
 }
 
 @test "make uninstall leaves nothing of ours behind" {

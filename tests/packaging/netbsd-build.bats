@@ -125,16 +125,17 @@ emul_cc() {
 	run make -C "$XHP_TOP" -s install DESTDIR="$D" OS=NetBSD
 	echo "$output"
 	[ "$status" -eq 0 ]
-	S=$D/etc/xen/scripts
+	S=$D/usr/pkg/etc/xen/scripts
 	[ "$(stat -c %a "$S/block")" = 755 ]
 	cmp "$XHP_TOP/scripts/NetBSD/block" "$S/block"
 	for lib in block-common.sh xen-hotplug-common.sh locking.sh \
 	    xen-hotplug-paths.sh; do
 		[ "$(stat -c %a "$S/$lib")" = 644 ] || { echo "$lib"; return 1; }
 	done
-	cmp "$XHP_TOP/scripts/NetBSD/locking.sh" "$S/locking.sh"
-	# nothing from scripts/Linux
-	expected=$( (cd "$XHP_TOP/scripts/NetBSD" && ls; echo xen-hotplug-paths.sh) | sort)
+	cmp "$XHP_TOP/scripts/common/locking.sh" "$S/locking.sh"
+	# nothing from scripts/Linux: NetBSD's and the shared library
+	expected=$( (cd "$XHP_TOP/scripts/NetBSD" && ls; cd ../common && ls
+		echo xen-hotplug-paths.sh) | sort)
 	[ "$(find "$S" -mindepth 1 -printf '%f\n' | sort)" = "$expected" ]
 }
 
@@ -144,7 +145,7 @@ emul_cc() {
 	[ "$status" -eq 0 ]
 	run make -C "$XHP_TOP" -s uninstall DESTDIR="$D" OS=NetBSD
 	[ "$status" -eq 0 ]
-	run ls -A "$D/etc/xen/scripts"
+	run ls -A "$D/usr/pkg/etc/xen/scripts"
 	[ "$output" = "" ]
 }
 

@@ -567,7 +567,14 @@ upstream() {
 	S=$D/usr/local/etc/xen/scripts
 	[ "$(stat -c %a "$S/block")" = 755 ]
 	cmp "$S/block" "$XHP_TOP/scripts/FreeBSD/block"
-	[ "$(ls "$S")" = "$(printf '%s\n' block xen-hotplug-paths.sh)" ]
+	# The script, the shared library beside it, and nothing of Linux's
+	# or NetBSD's.
+	[ "$(LC_ALL=C ls "$S")" = "$( (echo block; echo xen-hotplug-paths.sh
+		cd "$XHP_TOP/scripts/common" && ls) | LC_ALL=C sort)" ]
+	for f in "$XHP_TOP"/scripts/common/*.sh; do
+		cmp "$f" "$S/${f##*/}"
+		[ "$(stat -c %a "$S/${f##*/}")" = 644 ]
+	done
 	[ "$(stat -c %a "$D/usr/local/libexec/xen-hotplug/xs-publish")" = 755 ]
 	# shellcheck source=/dev/null
 	[ "$(. "$S/xen-hotplug-paths.sh"; echo "$XEN_HOTPLUG_HELPERDIR")" = /usr/local/libexec/xen-hotplug ]
@@ -577,6 +584,31 @@ upstream() {
 	run make -C "$XHP_TOP" -s uninstall DESTDIR="$D" OS=FreeBSD
 	[ "$status" -eq 0 ]
 	[ -z "$(find "$D" ! -type d)" ]
+}
+
+@test "the installed FreeBSD block, run as libxl runs it, finds the shared library and the helpers by itself" {
+	P=$XHP_TMP/inst
+	run make -C "$XHP_TOP" -s install OS=FreeBSD PREFIX="$P"
+	[ "$status" -eq 0 ]
+	[ ! -e "$P/etc/xen/scripts/../common" ]
+	mkbe 3 768 "$IMG" w
+	B=$BE/3/768
+	# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
+	run --separate-stderr env -i PATH="$PATH" XENSTORED_PATH="$XENSTORED_PATH" \
+	    XEN_HOTPLUG_DEVDIR="$DEV" XEN_HOTPLUG_LOCK_BASEDIR="$XHP_TMP/lock" \
+	    XEN_HOTPLUG_MOUNTS="$XHP_TMP/mount.p" \
+	    XEN_HOTPLUG_MDLIST="$XHP_TMP/mdconfig.list" \
+	    $HOTPLUG_SH "$P/etc/xen/scripts/block" "$B" add </dev/null
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(rd "$B/physical-device-path")" = "$IMG" ]
+	# A failure is reported through the shared fatal, in FreeBSD's format.
+	# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
+	run --separate-stderr env -i PATH="$PATH" XENSTORED_PATH="$XENSTORED_PATH" \
+	    $HOTPLUG_SH "$P/etc/xen/scripts/block" "$B" frob </dev/null
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "block: err: unknown command 'frob' (expected add or remove)" ]
+	[ "$(rd "$B/hotplug-status")" = error ]
 }
 
 @test "make install OS=FreeBSD honours SCRIPTDIR, PREFIX and LIBEXECDIR given on the command line" {

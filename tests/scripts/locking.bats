@@ -11,7 +11,7 @@ load ../test_helper
 setup() {
 	xhp_setup
 	mkdir "$XHP_TMP/s"
-	ln -s "${XHP_LOCKING:-$XHP_LIBDIR/locking.sh}" "$XHP_TMP/s/locking.sh"
+	ln -s "${XHP_LOCKING:-$(our_files locking.sh)}" "$XHP_TMP/s/locking.sh"
 	export XEN_HOTPLUG_LOCK_BASEDIR=$XHP_TMP/lock
 	LOCKF=$XHP_TMP/lock/block
 	unset XEN_HOTPLUG_LOCK_TIMEOUT

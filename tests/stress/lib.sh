@@ -279,7 +279,7 @@ st_snapshot() {
 	for _st_h in "$ST_BIN"/*; do
 		[ -d "$_st_h" ] || cp -p "$_st_h" "$ST_DIR/bin/" || return 1
 	done
-	cp -p "$XHP_TOP"/scripts/Linux/* "$ST_DIR/scripts/" || return 1
+	cp -p "$XHP_TOP"/scripts/Linux/* "$XHP_TOP"/scripts/common/* "$ST_DIR/scripts/" || return 1
 	ST_BIN=$ST_DIR/bin
 	XHP_BIN=$ST_BIN
 	if [ "$ST_BLOCK" = "$XHP_TOP/scripts/Linux/block" ]; then

@@ -1,6 +1,8 @@
 # shellcheck shell=sh
 # SPDX-License-Identifier: LGPL-2.1-only
-# locking.sh: named, upstream-compatible hotplug locks (sourced).
+# locking.sh: named, upstream-compatible hotplug locks, and the deadline
+# of a script run (sourced; one copy for every system: NetBSD and FreeBSD
+# have flock(2) too).
 #
 # claim_lock NAME / release_lock NAME serialise on the file
 # "$LOCK_BASEDIR/NAME" with the protocol of upstream Xen's locking.sh:
@@ -28,12 +30,26 @@
 #                              the helpers) honours the one deadline.
 #   XEN_HOTPLUG_LOCK_TIMEOUT   older name of XEN_HOTPLUG_DEADLINE
 #   XEN_HOTPLUG_HELPERDIR      where flock-wrap is installed
+#                              (xen-hotplug-helperdir.sh)
 #
 # Variables set: LOCK_BASEDIR (callers may change it after sourcing, as with
 # upstream), _lockfd and _lockfile (the descriptor and file of the last lock
-# named, as upstream's _setlockfd leaves them).
+# named, as upstream's _setlockfd leaves them), XHP_DEADLINE (xhp_deadline).
 
 LOCK_BASEDIR=${XEN_HOTPLUG_LOCK_BASEDIR:-${LOCK_BASEDIR:-/var/run/xen-hotplug}}
+
+##
+# xhp_deadline
+#
+# Sets XHP_DEADLINE to the seconds, counted from the start of this script
+# run ($$), after which no wait goes on: XEN_HOTPLUG_DEADLINE, else the
+# older XEN_HOTPLUG_LOCK_TIMEOUT, else 30. Read at each call, so a value
+# set after sourcing counts. Every helper that waits gets it as
+# `-w "$XHP_DEADLINE" -s "$$"`. Prints nothing. Returns 0.
+#
+xhp_deadline() {
+	XHP_DEADLINE=${XEN_HOTPLUG_DEADLINE:-${XEN_HOTPLUG_LOCK_TIMEOUT:-30}}
+}
 
 # " NAME=FD ..." for every lock name seen, and " NAME ..." for those held.
 _xhp_lock_map=' '
@@ -147,8 +163,9 @@ claim_lock() {
 		fi
 		# "|| rc=$?": callers may run under set -e, and 2 is routine.
 		_xhp_lock_rc=0
+		xhp_deadline
 		_xhp_lock_err=$("${XEN_HOTPLUG_HELPERDIR:-/usr/lib/xen-hotplug}/flock-wrap" \
-		    -w "${XEN_HOTPLUG_DEADLINE:-${XEN_HOTPLUG_LOCK_TIMEOUT:-30}}" -s "$$" -F "$_lockfd" "$_lockfile" 2>&1) ||
+		    -w "$XHP_DEADLINE" -s "$$" -F "$_lockfd" "$_lockfile" 2>&1) ||
 		    _xhp_lock_rc=$?
 		if [ "$_xhp_lock_rc" -eq 0 ]; then
 			_xhp_locks_held="$_xhp_locks_held$1 "
