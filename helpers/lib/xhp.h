@@ -12,6 +12,7 @@
  *   md.c     xhp_md_*     FreeBSD md(4) units over image files
  *   geom.c   xhp_geom_*   FreeBSD's GEOM tree: partitions, labels, mirrors
  *   lock.c   xhp_lock_*   the hotplug lock (locking.sh's protocol)
+ *   holder.c xhp_holder_* who holds a flock, for a timeout's message
  *   xs.c     xhp_xs_*     the pipelined xenstore connection, paths
  *   share.c  xhp_share_*  the sharing check against other guests
  *   dom0.c   xhp_dom0_*   the sharing check against dom0's own use
@@ -479,11 +480,13 @@ int xhp_lock_open(const char *path, unsigned long ms, const char *secs,
  * "unlink" or "unlock"). */
 int xhp_lock_unlink(int fd, const char *path, const char **step);
 
+/* ---- holder.c: who holds a flock ---- */
+
 /* Describe the process holding a flock on the file (DEV, INO), from
- * /proc/locks: writes "pid N (CMDLINE)" into BUF (always NUL-terminated,
+ * /proc: writes "pid N (CMDLINE)" into BUF (always NUL-terminated,
  * truncated to LEN). Returns 0 when a holder was found, 1 when none was,
  * -1 on error (errno set). */
-int xhp_lock_holder(dev_t dev, ino_t ino, char *buf, size_t len);
+int xhp_holder_name(dev_t dev, ino_t ino, char *buf, size_t len);
 
 /* ---- xs.c: the pipelined xenstore connection (docs/performance.md) ---- */
 
