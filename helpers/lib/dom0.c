@@ -16,6 +16,8 @@
  * beside a read-only mount; anything else that claims the device
  * refuses. */
 #define _DEFAULT_SOURCE
+/* NetBSD hides getmntinfo() and sysctlbyname() likewise. */
+#define _NETBSD_SOURCE
 /* FreeBSD hides getmntinfo() and the like under _POSIX_C_SOURCE alone. */
 #if defined(__FreeBSD__) && !defined(__BSD_VISIBLE)
 #define __BSD_VISIBLE 1
@@ -35,6 +37,19 @@
 #include <sys/param.h>
 #include <sys/ucred.h>
 #include <sys/mount.h>
+/* getmntinfo(3) gives struct statfs, read-only in f_flags. */
+#define BSD_MNT struct statfs
+#define BSD_MNT_FLAGS f_flags
+#define BSD_MNT_RDONLY MNT_RDONLY
+#endif
+#ifdef __NetBSD__
+#include <sys/types.h>
+#include <sys/statvfs.h>
+#include <sys/sysctl.h>
+/* NetBSD's getmntinfo(3) gives struct statvfs, read-only in f_flag. */
+#define BSD_MNT struct statvfs
+#define BSD_MNT_FLAGS f_flag
+#define BSD_MNT_RDONLY ST_RDONLY
 #endif
 
 #include "xhp.h"
@@ -415,7 +430,7 @@ int xhp_dom0_check(struct xhp_share *c, const char *mountinfo)
 	return busy;
 }
 
-/* ---- a dom0 whose backends open the target themselves (FreeBSD) ---- */
+/* ---- a BSD dom0: FreeBSD (backends open the target themselves), NetBSD ---- */
 
 /* The mount of SOURCE at MNT (RW: read-write): is it one of C's devices,
  * in a conflicting mode? FreeBSD mounts character devices (a disk, a
@@ -436,6 +451,16 @@ static int bsd_mount(struct xhp_share *c, const char *source,
 	min = xhp_id_minor(st.st_rdev);
 	if (c->mode == 'r' && !rw)
 		return 0;
+	if (c->rawpart > 0 && min % XHP_NB_MAXPART !=
+	    (unsigned long)c->rawpart - 1 &&
+	    xhp_id_has_blk(&c->ids, maj, min - min % XHP_NB_MAXPART +
+			   (unsigned long)c->rawpart - 1))
+		/* NetBSD: the raw partition spans the disk, and so every
+		 * partition on it; the others (wd0e beside wd0a) do not
+		 * meet. */
+		return local(c, maj, min, mnt, 0, "is a partition of the "
+			     "disk, mounted %sin the privileged domain at %s",
+			     c->mode == 'w' ? "" : "read-write ", mnt);
 	if (!xhp_id_has_blk(&c->ids, maj, min)) {
 		/* Another provider over the same sectors: a partition of our
 		 * disk, the disk of our partition, a label of either. */
@@ -476,8 +501,8 @@ static int bsd_fstab(struct xhp_share *c, const char *fstab)
 
 int xhp_dom0_check_bsd(struct xhp_share *c, const char *fstab)
 {
-#ifdef __FreeBSD__
-	struct statfs *fs;
+#if defined(__FreeBSD__) || defined(__NetBSD__)
+	BSD_MNT *fs;
 	int i, n, busy = 0;
 
 	if (fstab == NULL) {
@@ -490,7 +515,8 @@ int xhp_dom0_check_bsd(struct xhp_share *c, const char *fstab)
 		for (i = 0; !busy && i < n; i++)
 			busy = bsd_mount(c, fs[i].f_mntfromname,
 					 fs[i].f_mntonname,
-					 (fs[i].f_flags & MNT_RDONLY) == 0);
+					 (fs[i].BSD_MNT_FLAGS & BSD_MNT_RDONLY)
+					 == 0);
 		return busy;
 	}
 #else
@@ -498,4 +524,20 @@ int xhp_dom0_check_bsd(struct xhp_share *c, const char *fstab)
 		return 0;
 #endif
 	return bsd_fstab(c, fstab);
+}
+
+int xhp_dom0_rawpartition(void)
+{
+#ifdef __NetBSD__
+	int raw;
+	size_t len = sizeof(raw);
+
+	if (sysctlbyname("kern.rawpartition", &raw, &len, NULL, 0) == -1)
+		xhp_die_sys(XHP_SYS, "unable to read kern.rawpartition");
+	if (raw < 0 || raw >= XHP_NB_MAXPART)
+		xhp_die(XHP_SYS, "kern.rawpartition %d is out of range", raw);
+	return raw;
+#else
+	return 3;
+#endif
 }

@@ -146,14 +146,21 @@ static int add_user(unsigned int maj, unsigned int min, void *ctx)
 	return xhp_id_add_blk(ctx, maj, min) == -1 ? -1 : 0;
 }
 
+static int add_md(unsigned long maj, unsigned long min, void *ctx)
+{
+	return xhp_id_add_blk(ctx, maj, min) == -1 ? -1 : 0;
+}
+
 int xhp_id_expand_file(struct xhp_idset *s, dev_t dev, ino_t ino)
 {
 	if (xhp_id_add_file(s, dev, ino) == -1)
 		return -1;
 	xhp_stack_file(s, dev, ino, 0, XHP_EXT_ALL);
-	/* A file is in use through every loop device over it, whatever
-	 * name each was attached under. */
-	return xhp_loop_users(dev, ino, add_user, s) == 0 ? 0 : -1;
+	/* A file is in use through every loop device (or NetBSD vnd unit)
+	 * over it, whatever name each was attached under. */
+	if (xhp_loop_users(dev, ino, add_user, s) != 0)
+		return -1;
+	return xhp_vnd_users(dev, ino, add_md, s) == 0 ? 0 : -1;
 }
 
 int xhp_id_expand_blk(struct xhp_idset *s, unsigned long maj,
@@ -168,12 +175,14 @@ int xhp_id_expand_blk(struct xhp_idset *s, unsigned long maj,
 	if (maj > 0xfffUL || min > 0xfffffUL)
 		return 0;
 	r = xhp_loop_backing((unsigned int)maj, (unsigned int)min, &dev, &ino);
+	if (r == 1)
+		r = xhp_vnd_backing(maj, min, &dev, &ino);
 	if (r == -1)
 		return -1;
 	if (r == 1)
 		return 0;
-	/* A loop device stands for its backing file, which other loop
-	 * devices may also serve. */
+	/* A loop device (a vnd unit, or a partition of one) stands for its
+	 * backing file, which other units may also serve. */
 	return xhp_id_expand_file(s, dev, ino);
 }
 
@@ -192,11 +201,6 @@ int xhp_id_expand_st(struct xhp_idset *s, const struct stat *st)
 		return xhp_id_expand_file(s, st->st_dev, st->st_ino);
 	}
 	return 1;
-}
-
-static int add_md(unsigned long maj, unsigned long min, void *ctx)
-{
-	return xhp_id_add_blk(ctx, maj, min) == -1 ? -1 : 0;
 }
 
 /* A file, and every md unit and loop device over it. */

@@ -453,3 +453,35 @@ int xhp_parse_conftxt(char *line, struct xhp_conftxt *g)
 		}
 	return 0;
 }
+
+int xhp_parse_vndtab(char *line, struct xhp_vndent *e)
+{
+	char *f[5], *p = line;
+	unsigned long u, ro;
+	uint64_t dev, ino;
+	int i;
+
+	if (one_line(line) == -1)
+		return -1;
+	/* UNIT DEV INO RO PATH, tab-separated; PATH last, so that it may
+	 * hold blanks and tabs. */
+	for (i = 0; i < 5; i++) {
+		f[i] = p;
+		if (p == NULL)
+			return -1;
+		p = i < 4 ? strchr(p, '\t') : NULL;
+		if (p != NULL)
+			*p++ = '\0';
+	}
+	if (xhp_parse_ulong(f[0], 10, XHP_VND_UNIT_MAX, &u) == -1 ||
+	    u64(f[1], &dev) == -1 || u64(f[2], &ino) == -1 ||
+	    xhp_parse_ulong(f[3], 10, 1, &ro) == -1 || f[4][0] != '/' ||
+	    (dev_t)dev != dev || (ino_t)ino != ino || ino == 0)
+		return -1;
+	e->unit = u;
+	e->dev = (dev_t)dev;
+	e->ino = (ino_t)ino;
+	e->ro = (int)ro;
+	e->path = f[4];
+	return 0;
+}

@@ -10,6 +10,7 @@
  *   stack.c  xhp_stack_*  the block-device graph: where sectors live
  *   loop.c   xhp_loop_*   Linux loop devices: lookups, attach, clear
  *   md.c     xhp_md_*     FreeBSD md(4) units over image files
+ *   vnd.c    xhp_vnd_*    NetBSD vnd(4) units: attach, verified detach
  *   geom.c   xhp_geom_*   FreeBSD's GEOM tree: partitions, labels, mirrors
  *   lock.c   xhp_lock_*   the hotplug lock (locking.sh's protocol)
  *   holder.c xhp_holder_* who holds a flock, for a timeout's message
@@ -177,6 +178,21 @@ struct xhp_conftxt {
 };
 int xhp_parse_conftxt(char *line, struct xhp_conftxt *g);
 
+/* One line of the vnd table that stands in for NetBSD's kernel where
+ * there is no vnd(4) (xhp_vnd_source; the tests on Linux): UNIT, the
+ * backing file's st_dev and st_ino (decimal), RO (0 or 1) and its PATH
+ * (absolute, last: it may hold blanks), tab-separated. Split in place:
+ * PATH points into LINE. 0, or -1 for a line that is not one. */
+#define XHP_VND_UNIT_MAX 4095UL
+struct xhp_vndent {
+	unsigned long unit;
+	dev_t dev;
+	ino_t ino;
+	int ro;
+	const char *path;
+};
+int xhp_parse_vndtab(char *line, struct xhp_vndent *e);
+
 /* ---- id.c: device identity (docs/helpers.md "Device identity") ---- */
 
 /* major()/minor() of a dev_t, portable. */
@@ -327,12 +343,18 @@ struct xhp_share; /* share.c */
  * plain mount of the target itself). Dies 111. */
 int xhp_dom0_check(struct xhp_share *c, const char *mountinfo);
 
-/* The same for a dom0 whose backends open the target themselves
- * (FreeBSD): is a device of C->ids mounted, read-write or for a
- * read-write request? The mounts are getmntinfo(3)'s on FreeBSD, or
- * with FSTAB the `mount -p` lines in that file (elsewhere: none without
- * it). 0 ok, 1 busy (C->verdict). Dies 111. */
+/* The same for a BSD dom0 (FreeBSD, NetBSD): is a device of C->ids
+ * mounted, read-write or for a read-write request? With C->rawpart, a
+ * mounted partition also uses its disk's raw partition. The mounts are
+ * getmntinfo(3)'s on FreeBSD and NetBSD, or with FSTAB the `mount -p`
+ * lines in that file (elsewhere: none without it). 0 ok, 1 busy
+ * (C->verdict). Dies 111. */
 int xhp_dom0_check_bsd(struct xhp_share *c, const char *fstab);
+
+/* NetBSD's raw partition, the one that spans the whole disk
+ * (kern.rawpartition, getrawpartition(3)): 3 (d) elsewhere, as on amd64.
+ * Dies 111 when the kernel will not say. */
+int xhp_dom0_rawpartition(void);
 
 /* ---- loop.c: loop devices (Linux; elsewhere there are none) ---- */
 
@@ -429,6 +451,51 @@ int xhp_md_users(dev_t dev, ino_t ino,
  * exists; 1 when it is not; -1 with errno. */
 int xhp_md_backing(unsigned long maj, unsigned long min, dev_t *dev,
 		   ino_t *ino);
+
+/* ---- vnd.c: NetBSD vnd(4) units over image files (docs/netbsd.md) ---- */
+
+/* NetBSD's disks have this many partitions (MAXPARTITIONS on amd64): a
+ * disk unit's partition P has minor UNIT * 16 + P. */
+#define XHP_NB_MAXPART 16
+
+/* Where the units are: TAB, a vnd table (xhp_parse_vndtab lines; the
+ * tests elsewhere), or NULL: on NetBSD the kernel (VNDIOCGET, VNDIOCSET,
+ * VNDIOCCLR on DEVDIR/rvndN<RAW>), elsewhere none. A unit's block node
+ * is DEVDIR/vndN<RAW> (NULL: /dev), RAW the raw partition (0 a, 3 d).
+ * Until this is called there are no units off NetBSD. */
+void xhp_vnd_source(const char *tab, const char *devdir, int raw);
+
+/* FN(MAJ, MIN, CTX) for each configured unit backed by the file (DEV,
+ * INO), MAJ:MIN its node's device number. A non-zero return of FN stops
+ * and is returned; 0 when done, -1 with errno. */
+int xhp_vnd_users(dev_t dev, ino_t ino,
+		  int (*fn)(unsigned long maj, unsigned long min, void *ctx),
+		  void *ctx);
+
+/* 0 with *DEV, *INO when MAJ:MIN is a partition of a configured unit
+ * (its backing file's identity); 1 when it is not; -1 with errno. */
+int xhp_vnd_backing(unsigned long maj, unsigned long min, dev_t *dev,
+		    ino_t *ino);
+
+/* Configure the regular file PATH (read-only if RO) on the first free
+ * unit, retrying when another user takes a unit first. Returns the unit,
+ * its node in NODE (N bytes) and the identity of the file the unit got
+ * in *DEV, *INO. Dies 1 (a read-only file system without RO), 111 (no
+ * unit free: the message names the units in use; a system error). Call
+ * it under the hotplug lock. */
+unsigned long xhp_vnd_attach(const char *path, int ro, char *node,
+			     size_t n, dev_t *dev, ino_t *ino);
+
+/* Unconfigure UNIT only if it is backed by (DEV, INO) now (ANY: by
+ * anything): 0 done; 1 it is not configured (done already); 2 it backs
+ * another file (left alone; its identity in *ODEV, *OINO); -1 with
+ * errno (EBUSY: it is still open, by xbdback for instance). */
+int xhp_vnd_detach(unsigned long unit, int any, dev_t dev, ino_t ino,
+		   dev_t *odev, ino_t *oino);
+
+/* 0 with *UNIT when NODE is DEVDIR/vndN<RAW>, a unit's node as attach
+ * names it; -1 otherwise. */
+int xhp_vnd_unit(const char *node, unsigned long *unit);
 
 /* ---- geom.c: FreeBSD's GEOM tree (docs/freebsd.md) ---- */
 
@@ -572,6 +639,9 @@ struct xhp_share {
 	                         * themselves (FreeBSD's blkback): a character
 	                         * device is a disk, and a relative path is
 	                         * tried at / and then under DEVDIR */
+	int rawpart;            /* NetBSD: the raw partition + 1 (a mounted
+	                         * wd0a uses wd0d, which spans the disk);
+	                         * 0: no such rule */
 	const char *self;       /* our backend, as given */
 	char selfn[XHP_XS_PATHMAX];
 	int ours_read;          /* ourvm, ourtvm fetched */

@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/* vnd.c: NetBSD's vnd(4) units over image files (docs/netbsd.md). An
+ * image is in use through every unit that serves it, and a unit stands
+ * for its image, as a Linux loop device does (loop.c) and a FreeBSD md
+ * unit (md.c). The kernel records a unit's file by its identity (the
+ * file system's device and the inode, VNDIOCGET), so a unit is told from
+ * a file by (st_dev, st_ino), never by name.
+ *
+ * On NetBSD the units are the kernel's: VNDIOCGET says what a unit is
+ * backed by, VNDIOCSET configures a free one (EBUSY when someone took it
+ * first: the next one is tried, so finding and configuring is one step),
+ * VNDIOCCLR unconfigures one, after VNDIOCGET has shown that it is still
+ * backed by the file recorded. Elsewhere (the tests on Linux) a vnd table
+ * file stands in for the kernel: one line a configured unit, appended by
+ * attach and removed by detach, both under the hotplug lock. */
+#define _DEFAULT_SOURCE
+#define _NETBSD_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#if defined(__NetBSD__) || defined(XHP_VND_IOCTL)
+#include <sys/ioctl.h>
+#include <dev/vndvar.h>
+#define VND_KERNEL 1
+#endif
+
+#include "xhp.h"
+
+static struct {
+	const char *tab, *devdir;
+	int raw;
+} vnd = { NULL, "/dev", 3 };
+
+void xhp_vnd_source(const char *tab, const char *devdir, int raw)
+{
+	vnd.tab = tab;
+	vnd.devdir = devdir != NULL ? devdir : "/dev";
+	vnd.raw = raw;
+}
+
+/* DEVDIR/[r]vndN<RAW> into BUF: 0, or -1 when it does not fit. */
+static int node_of(char *buf, size_t n, unsigned long unit, int chr)
+{
+	return (size_t)snprintf(buf, n, "%s/%svnd%lu%c", vnd.devdir,
+				chr ? "r" : "", unit, 'a' + vnd.raw) >= n ? -1 : 0;
+}
+
+/* The block node of UNIT: 0 with its MAJ:MIN, 1 when there is none. */
+static int node_dev(unsigned long unit, unsigned long *maj,
+		    unsigned long *min)
+{
+	char node[PATH_MAX];
+	struct stat st;
+
+	if (node_of(node, sizeof(node), unit, 0) == -1 ||
+	    stat(node, &st) == -1 || !S_ISBLK(st.st_mode))
+		return 1;
+	*maj = xhp_id_major(st.st_rdev);
+	*min = xhp_id_minor(st.st_rdev);
+	return 0;
+}
+
+int xhp_vnd_unit(const char *node, unsigned long *unit)
+{
+	size_t d = strlen(vnd.devdir), len;
+	const char *p = node + d + 4;
+	char want[PATH_MAX];
+
+	if (strncmp(node, vnd.devdir, d) != 0 ||
+	    strncmp(node + d, "/vnd", 4) != 0)
+		return -1;
+	len = strspn(p, "0123456789");
+	if (len == 0 || len > 4 || (len > 1 && p[0] == '0'))
+		return -1;
+	memcpy(want, p, len);
+	want[len] = '\0';
+	if (xhp_parse_ulong(want, 10, XHP_VND_UNIT_MAX, unit) == -1 ||
+	    node_of(want, sizeof(want), *unit, 0) == -1)
+		return -1;
+	return strcmp(want, node) == 0 ? 0 : -1;
+}
+
+/* ---- the vnd table, where there is no vnd(4) ---- */
+
+/* The table's units, FN(E, CTX) for each, until FN returns non-zero
+ * (returned). A missing table has no units. 0, or -1 with errno. */
+static int tab_each(int (*fn)(const struct xhp_vndent *e, void *ctx),
+		    void *ctx)
+{
+	struct xhp_vndent e;
+	char *line = NULL;
+	size_t cap = 0;
+	int r = 0, err;
+	FILE *f;
+
+	f = fopen(vnd.tab, "r");
+	if (f == NULL)
+		return errno == ENOENT ? 0 : -1;
+	errno = 0;
+	while (r == 0 && getline(&line, &cap, f) != -1)
+		if (xhp_parse_vndtab(line, &e) == 0)
+			r = fn(&e, ctx);
+	if (r == 0 && ferror(f))
+		r = -1;
+	err = errno;
+	free(line);
+	(void)fclose(f);
+	errno = err;
+	return r;
+}
+
+/* What a lookup of one unit found. */
+struct one {
+	unsigned long unit;
+	int found;
+	dev_t dev;
+	ino_t ino;
+};
+
+static int tab_find(const struct xhp_vndent *e, void *ctx)
+{
+	struct one *o = ctx;
+
+	if (e->unit != o->unit)
+		return 0;
+	o->found = 1;
+	o->dev = e->dev;
+	o->ino = e->ino;
+	return 1;
+}
+
+/* UNIT's backing file: 0 (*DEV, *INO), 1 not configured, -1. */
+static int tab_get(unsigned long unit, dev_t *dev, ino_t *ino)
+{
+	struct one o = { unit, 0, 0, 0 };
+
+	if (tab_each(tab_find, &o) == -1)
+		return -1;
+	*dev = o.dev;
+	*ino = o.ino;
+	return o.found ? 0 : 1;
+}
+
+/* The kernel's VNDIOCSET: append the unit, EBUSY when it is configured. */
+static int tab_set(unsigned long unit, const char *path, int ro,
+		   const struct stat *st)
+{
+	dev_t d;
+	ino_t i;
+	FILE *f;
+	int r;
+
+	r = tab_get(unit, &d, &i);
+	if (r != 1) {
+		if (r == 0)
+			errno = EBUSY;
+		return -1;
+	}
+	f = fopen(vnd.tab, "a");
+	if (f == NULL)
+		return -1;
+	fprintf(f, "%lu\t%ju\t%ju\t%d\t%s\n", unit, (uintmax_t)st->st_dev,
+		(uintmax_t)st->st_ino, ro, path);
+	return fclose(f) == EOF ? -1 : 0;
+}
+
+/* The kernel's VNDIOCCLR: the table without UNIT, written aside and
+ * renamed over it, so that a failure leaves it whole. A unit held open
+ * (by xbdback) is EBUSY; the tests say so with a file VNDTAB.open/vndN. */
+static int tab_clr(unsigned long unit)
+{
+	char tmp[PATH_MAX], *line = NULL;
+	struct xhp_vndent e;
+	size_t cap = 0;
+	int r = 0, err;
+	FILE *in, *out;
+	char *copy;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.open/vnd%lu", vnd.tab,
+			     unit) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (access(tmp, F_OK) == 0) {
+		errno = EBUSY;
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.new", vnd.tab);
+	in = fopen(vnd.tab, "r");
+	if (in == NULL)
+		return -1;
+	out = fopen(tmp, "w");
+	if (out == NULL) {
+		err = errno;
+		(void)fclose(in);
+		errno = err;
+		return -1;
+	}
+	while (r == 0 && getline(&line, &cap, in) != -1) {
+		copy = strdup(line);
+		if (copy == NULL) {
+			r = -1;
+			break;
+		}
+		if (xhp_parse_vndtab(copy, &e) == -1 || e.unit != unit)
+			r = fputs(line, out) == EOF ? -1 : 0;
+		free(copy);
+	}
+	if (r == 0 && ferror(in))
+		r = -1;
+	err = errno;
+	free(line);
+	(void)fclose(in);
+	if (fclose(out) == EOF && r == 0) {
+		r = -1;
+		err = errno;
+	}
+	if (r == 0 && rename(tmp, vnd.tab) == -1) {
+		r = -1;
+		err = errno;
+	}
+	if (r == -1)
+		(void)unlink(tmp);
+	errno = err;
+	return r;
+}
+
+/* ---- the kernel's units ---- */
+
+#ifdef VND_KERNEL
+/* Open UNIT's raw node: the descriptor, -1 with errno (ENOENT, ENXIO:
+ * there is no such unit). */
+static int kern_open(unsigned long unit)
+{
+	char node[PATH_MAX];
+
+	if (node_of(node, sizeof(node), unit, 1) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return open(node, O_RDWR | O_CLOEXEC);
+}
+
+/* VNDIOCGET on FD for its own unit: 0 (*DEV, *INO), 1 not configured. */
+static int kern_get(int fd, dev_t *dev, ino_t *ino)
+{
+	struct vnd_user vnu;
+
+	memset(&vnu, 0, sizeof(vnu));
+	vnu.vnu_unit = -1; /* the unit FD is open on */
+	if (ioctl(fd, VNDIOCGET, &vnu) == -1)
+		return -1;
+	*dev = vnu.vnu_dev;
+	*ino = vnu.vnu_ino;
+	return vnu.vnu_ino == 0 ? 1 : 0;
+}
+
+static int kern_unit_get(unsigned long unit, dev_t *dev, ino_t *ino)
+{
+	int fd = kern_open(unit), r, err;
+
+	if (fd == -1)
+		return errno == ENOENT || errno == ENXIO ? 1 : -1;
+	r = kern_get(fd, dev, ino);
+	err = errno;
+	(void)close(fd);
+	errno = err;
+	return r;
+}
+#endif
+
+/* What UNIT is backed by: 0 (*DEV, *INO), 1 not configured (or no such
+ * unit), -1 with errno. */
+static int get(unsigned long unit, dev_t *dev, ino_t *ino)
+{
+	if (vnd.tab != NULL)
+		return tab_get(unit, dev, ino);
+#ifdef VND_KERNEL
+	return kern_unit_get(unit, dev, ino);
+#else
+	(void)unit, (void)dev, (void)ino;
+	return 1;
+#endif
+}
+
+/* FN(UNIT, DEV, INO, CTX) for each configured unit with a node, until FN
+ * returns non-zero (returned). Units are numbered from 0, without gaps
+ * (as MAKEDEV makes their nodes): the first without a node ends the
+ * scan. 0, or -1 with errno. */
+static int each(int (*fn)(unsigned long unit, dev_t dev, ino_t ino,
+			  void *ctx), void *ctx)
+{
+	unsigned long u, maj, min;
+	dev_t dev;
+	ino_t ino;
+	int r;
+
+#ifndef VND_KERNEL
+	if (vnd.tab == NULL)
+		return 0;
+#endif
+	for (u = 0; u <= XHP_VND_UNIT_MAX; u++) {
+		if (node_dev(u, &maj, &min) == 1)
+			break;
+		r = get(u, &dev, &ino);
+		if (r == -1)
+			return -1;
+		if (r == 0 && (r = fn(u, dev, ino, ctx)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+struct users {
+	dev_t dev;
+	ino_t ino;
+	int (*fn)(unsigned long maj, unsigned long min, void *ctx);
+	void *ctx;
+};
+
+static int user(unsigned long unit, dev_t dev, ino_t ino, void *ctx)
+{
+	struct users *u = ctx;
+	unsigned long maj, min;
+
+	if (dev != u->dev || ino != u->ino || node_dev(unit, &maj, &min))
+		return 0;
+	return u->fn(maj, min, u->ctx);
+}
+
+int xhp_vnd_users(dev_t dev, ino_t ino,
+		  int (*fn)(unsigned long maj, unsigned long min, void *ctx),
+		  void *ctx)
+{
+	struct users u = { dev, ino, fn, ctx };
+
+	return each(user, &u);
+}
+
+/* The lookup of xhp_vnd_backing: the unit whose node is on the same disk
+ * (major, and minor / MAXPARTITIONS) as MAJ:MIN. */
+struct backing {
+	unsigned long maj, min;
+	dev_t dev;
+	ino_t ino;
+};
+
+static int backs(unsigned long unit, dev_t dev, ino_t ino, void *ctx)
+{
+	struct backing *b = ctx;
+	unsigned long maj, min;
+
+	if (node_dev(unit, &maj, &min) || maj != b->maj ||
+	    min / XHP_NB_MAXPART != b->min / XHP_NB_MAXPART)
+		return 0;
+	b->dev = dev;
+	b->ino = ino;
+	return 1;
+}
+
+int xhp_vnd_backing(unsigned long maj, unsigned long min, dev_t *dev,
+		    ino_t *ino)
+{
+	struct backing b = { maj, min, 0, 0 };
+	int r = each(backs, &b);
+
+	if (r != 1)
+		return r == 0 ? 1 : -1;
+	*dev = b.dev;
+	*ino = b.ino;
+	return 0;
+}
+
+/* Configure UNIT with PATH: 0, or -1 with errno (EBUSY: taken; ENXIO or
+ * ENOENT: no such unit). *ST: the file the unit got. */
+static int set(unsigned long unit, const char *path, int ro, struct stat *st)
+{
+	int fd;
+
+	if (vnd.tab != NULL) {
+		/* The kernel opens the file read-write unless read-only. */
+		fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC |
+			  O_NONBLOCK);
+		if (fd == -1)
+			return -1;
+		if (fstat(fd, st) == -1 || tab_set(unit, path, ro, st) == -1) {
+			int err = errno;
+
+			(void)close(fd);
+			errno = err;
+			return -1;
+		}
+		return close(fd);
+	}
+#ifdef VND_KERNEL
+	{
+		struct vnd_ioctl vio;
+		dev_t dev;
+		ino_t ino;
+		int r, err;
+
+		fd = kern_open(unit);
+		if (fd == -1)
+			return -1;
+		/* A configured unit answers EBUSY too; asking first spares
+		 * the kernel a lookup of PATH. */
+		r = kern_get(fd, &dev, &ino);
+		if (r == 0)
+			errno = EBUSY;
+		if (r == 1) {
+			memset(&vio, 0, sizeof(vio));
+			vio.vnd_file = (char *)path;
+			vio.vnd_flags = ro ? VNDIOF_READONLY : 0;
+			r = ioctl(fd, VNDIOCSET, &vio) == -1 ? -1 :
+			    kern_get(fd, &dev, &ino);
+			if (r == 1)
+				errno = EIO; /* configured, yet not backed */
+		}
+		err = errno;
+		(void)close(fd);
+		errno = err;
+		if (r != 0)
+			return -1;
+		memset(st, 0, sizeof(*st));
+		st->st_dev = dev;
+		st->st_ino = ino;
+		return 0;
+	}
+#else
+	(void)unit, (void)path, (void)ro, (void)st;
+	errno = ENXIO;
+	return -1;
+#endif
+}
+
+unsigned long xhp_vnd_attach(const char *path, int ro, char *node,
+			     size_t n, dev_t *dev, ino_t *ino)
+{
+	char busy[256] = "";
+	unsigned long u, maj, min;
+	struct stat st;
+	size_t len;
+
+	for (u = 0; u <= XHP_VND_UNIT_MAX; u++) {
+		if (node_dev(u, &maj, &min) == 1)
+			break;
+		if (set(u, path, ro, &st) == 0) {
+			if (node_of(node, n, u, 0) == -1)
+				xhp_die(XHP_SYS, "vnd node name too long");
+			*dev = st.st_dev;
+			*ino = st.st_ino;
+			return u;
+		}
+		if (errno == EROFS)
+			xhp_die(XHP_NO, "unable to attach %s: it is on a "
+				"read-only file system", path);
+		if (errno == ENXIO || errno == ENOENT)
+			break;
+		if (errno != EBUSY)
+			xhp_die_sys(XHP_SYS, "unable to configure vnd%lu with "
+				    "%s", u, path);
+		len = strlen(busy);
+		if (len + 16 < sizeof(busy))
+			snprintf(busy + len, sizeof(busy) - len, "%svnd%lu",
+				 len ? " " : "", u);
+	}
+	if (u == 0)
+		xhp_die(XHP_SYS, "no free vnd device for %s: no vnd nodes in "
+			"%s", path, vnd.devdir);
+	xhp_die(XHP_SYS, "no free vnd device for %s: all in use (%s)", path,
+		busy);
+}
+
+int xhp_vnd_detach(unsigned long unit, int any, dev_t dev, ino_t ino,
+		   dev_t *odev, ino_t *oino)
+{
+	int r;
+
+#ifdef VND_KERNEL
+	if (vnd.tab == NULL) {
+		struct vnd_ioctl vio;
+		int fd = kern_open(unit), err;
+
+		if (fd == -1)
+			return errno == ENOENT || errno == ENXIO ? 1 : -1;
+		/* Asked and cleared on one descriptor, under the hotplug
+		 * lock; vnconfig(8) users outside it are the known limit. */
+		r = kern_get(fd, odev, oino);
+		if (r == 0 && !any && (*odev != dev || *oino != ino))
+			r = 2;
+		if (r == 0) {
+			memset(&vio, 0, sizeof(vio));
+			if (ioctl(fd, VNDIOCCLR, &vio) == -1)
+				r = errno == ENXIO ? 1 : -1;
+		}
+		err = errno;
+		(void)close(fd);
+		errno = err;
+		return r;
+	}
+#endif
+	r = get(unit, odev, oino);
+	if (r != 0)
+		return r;
+	if (!any && (*odev != dev || *oino != ino))
+		return 2;
+	return vnd.tab != NULL ? tab_clr(unit) : 1;
+}
