@@ -31,6 +31,8 @@ static const char USAGE[] =
 	"                  [-e NODE=VALUE]... BACKEND TARGET\n"
 	"       xs-publish -O -l LOCKFILE [-w SECS] [-s PID] [-B BASE] [-v]\n"
 	"                  [-d DEVDIR] [-F FSTAB] [-U MDLIST] [-G GEOM] BACKEND\n"
+	"       xs-publish -N -l LOCKFILE [-w SECS] [-s PID] [-B BASE] [-v]\n"
+	"                  [-d DEVDIR] [-F FSTAB] [-V VNDTAB] [-R RAWPART] BACKEND\n"
 	"  -l LOCKFILE   the hotplug lock (locking.sh protocol)\n"
 	"  -w SECS       the deadline: SECS after the start of PID (default 30)\n"
 	"  -s PID        the script this runs for (default: our parent); we\n"
@@ -50,7 +52,13 @@ static const char USAGE[] =
 	"  /dev), -F FSTAB the mounts as mount -p prints them, -U MDLIST the md\n"
 	"  units as mdconfig -l -v prints them, -G GEOM the GEOM tree as\n"
 	"  kern.geom.conftxt gives it (default: the kernel's).\n"
-	"prints: DEVPATH (block device) or /dev/loopN DEV:INO (file)\n";
+	"  -N: NetBSD's xbdback: an image goes on a vnd(4) unit, physical-device\n"
+	"  is a decimal dev_t, vnd and vnd-file-id record the unit. -d DEVDIR\n"
+	"  for relative names and the vndN nodes, -F FSTAB the mounts as\n"
+	"  mount -p lines, -V VNDTAB a vnd table instead of the kernel's units,\n"
+	"  -R RAWPART the raw partition (default: kern.rawpartition, else 3).\n"
+	"prints: DEVPATH (block device), /dev/loopN DEV:INO (file), with -N\n"
+"        DEVDIR/vndNd INO:DEV (file)\n";
 
 /* Everything one add knows; static, so that undo() reaches it when we
  * die anywhere. */
@@ -64,6 +72,12 @@ static struct add {
 	/* -O: the backend opens the target itself (FreeBSD) */
 	int opened;
 	const char *devdir, *fstab, *mdlist, *geom;
+	/* -N: NetBSD, images on vnd(4) units */
+	int netbsd, raw;
+	const char *vndtab;
+	long vnd_unit;
+	dev_t vnd_dev;
+	ino_t vnd_ino;
 	char **extra;
 	int nextra;
 	/* the backend and the target */
@@ -82,7 +96,8 @@ static struct add {
 	int lock_fd, loop_fd;
 	char loop_node[32];
 	long long t[4];
-} A = { .lock_fd = -1, .loop_fd = -1, .q = { -1, 0, 0 } };
+} A = { .lock_fd = -1, .loop_fd = -1, .q = { -1, 0, 0 }, .raw = -1,
+	.vnd_unit = -1 };
 
 /* The nodes read from BACKEND, in this order (A.node[i]). */
 enum { N_DIR, N_TYPE, N_PARAMS, N_MODE, N_FID, N_STATE, N_ONLINE, N_PD,
@@ -91,6 +106,16 @@ static const char *const NODE[N_NODES] = {
 	"", "/type", "/params", "/mode", "/frontend-id", "/state", "/online",
 	"/physical-device", "/physical-device-path"
 };
+
+/* -N: unconfigure the vnd unit we configured, if it is still ours. */
+static int vnd_free(void)
+{
+	dev_t d;
+	ino_t i;
+
+	return xhp_vnd_detach((unsigned long)A.vnd_unit, 0, A.vnd_dev,
+			      A.vnd_ino, &d, &i) == -1 ? -1 : 0;
+}
 
 /* Undo what is held, and write the failure into the backend (busy for a
  * conflict, error for a refusal or the deadline), in a transaction that
@@ -105,6 +130,10 @@ static const char *undo(int code, const char *msg)
 		snprintf(note, sizeof(note), " (and unable to free %s: %s)",
 			 A.loop_node, strerror(errno));
 	A.loop_fd = -1;
+	if (A.vnd_unit != -1 && vnd_free() == -1)
+		snprintf(note, sizeof(note), " (and unable to free %s: %s)",
+			 A.loop_node, strerror(errno));
+	A.vnd_unit = -1;
 	if (A.q.fd != -1 && (code == XHP_NO || code == XHP_REFUSED ||
 			     code == XHP_TIMEOUT))
 		(void)xhp_pub_fail(&A.q, A.backend,
@@ -169,7 +198,8 @@ static void options(int argc, char **argv)
 	if (A.extra == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
 	opterr = 0; /* the usage alone, not getopt's message first */
-	while ((opt = getopt(argc, argv, "hl:w:s:B:T:pvm:o:M:t:i:e:Od:F:U:G:")) != -1) {
+	while ((opt = getopt(argc, argv,
+			     "hl:w:s:B:T:pvm:o:M:t:i:e:Od:F:U:G:NV:R:")) != -1) {
 		switch (opt) {
 		case 'h':
 			fputs(USAGE, stdout);
@@ -222,6 +252,14 @@ static void options(int argc, char **argv)
 		case 'F': A.fstab = optarg; break;
 		case 'U': A.mdlist = optarg; break;
 		case 'G': A.geom = optarg; break;
+		case 'N': A.netbsd = 1; break;
+		case 'V': A.vndtab = optarg; break;
+		case 'R':
+			if (xhp_parse_ulong(optarg, 10, XHP_NB_MAXPART - 1,
+					    &pid) == -1)
+				xhp_usage(USAGE);
+			A.raw = (int)pid;
+			break;
 		default:
 			xhp_usage(USAGE);
 		}
@@ -235,15 +273,25 @@ static void options(int argc, char **argv)
 	    (!A.explicit && (A.modearg != NULL || A.idnode != NULL ||
 			     A.tagarg != NULL || A.nextra > 0)))
 		xhp_usage(USAGE);
-	if (A.opened ? A.explicit || (A.devdir != NULL && *A.devdir == '\0') :
+	if (A.opened ? A.explicit || A.netbsd ||
+	    (A.devdir != NULL && *A.devdir == '\0') || A.vndtab != NULL ||
+	    A.raw != -1 :
+	    A.netbsd ? A.explicit || A.mdlist != NULL || A.geom != NULL ||
+	    (A.devdir != NULL && *A.devdir == '\0') :
 	    A.devdir != NULL || A.fstab != NULL || A.mdlist != NULL ||
-	    A.geom != NULL)
+	    A.geom != NULL || A.vndtab != NULL || A.raw != -1)
 		xhp_usage(USAGE);
 	if (A.devdir == NULL)
 		A.devdir = "/dev";
 	/* Path only: blkback opens it, and writes hotplug-status itself. */
 	if (A.opened)
 		A.pathonly = 1;
+	if (A.netbsd) {
+		A.fmt = XHP_FMT_NETBSD;
+		if (A.raw == -1)
+			A.raw = xhp_dom0_rawpartition();
+		xhp_vnd_source(A.vndtab, A.devdir, A.raw);
+	}
 	A.backend = argv[0];
 	A.targetarg = A.explicit ? argv[1] : NULL;
 }
@@ -422,6 +470,8 @@ static void inspect(void)
 	if (A.cmode == 'w' && (A.st.st_mode & 0222) == 0)
 		xhp_die(XHP_NO, "File %s is read-only, and so will not be "
 			"attached read-write to a guest.", d);
+	if (A.netbsd)
+		return;
 	if (A.tagarg != NULL)
 		snprintf(A.tag, sizeof(A.tag), "%s", A.tagarg);
 	else if (xhp_loop_tag_for(A.tag, A.prefix, A.backend) == -1)
@@ -500,7 +550,9 @@ static void check_dom0(void)
 	if (xhp_id_expand_st(&A.c.ids, &A.st) == -1)
 		xhp_die_sys(XHP_SYS, "unable to find the loop devices of %s",
 			    A.target);
-	if (xhp_dom0_check(&A.c, A.mountinfo))
+	A.c.rawpart = A.netbsd ? A.raw + 1 : 0;
+	if (A.netbsd ? xhp_dom0_check_bsd(&A.c, A.fstab) :
+	    xhp_dom0_check(&A.c, A.mountinfo))
 		busy();
 	xhp_id_free(&A.c.ids);
 }
@@ -539,12 +591,25 @@ static void check_guests(void)
 		busy();
 }
 
+/* The image on a free loop device, tagged; or with -N on a free vnd
+ * unit, recorded by vnd and vnd-file-id (INODE:FSDEV, decimal: the
+ * image's inode and its file system's device) for the remove. Read-only
+ * for mode r. */
 static void attach(void)
 {
 	struct stat fst;
 
-	A.loop_fd = xhp_loop_attach(A.target, A.cmode == 'r', A.tag,
-				    A.loop_node, &fst);
+	if (A.netbsd) {
+		A.vnd_unit = (long)xhp_vnd_attach(A.target, A.cmode == 'r',
+						  A.loop_node,
+						  sizeof(A.loop_node),
+						  &fst.st_dev, &fst.st_ino);
+		A.vnd_dev = fst.st_dev;
+		A.vnd_ino = fst.st_ino;
+	} else {
+		A.loop_fd = xhp_loop_attach(A.target, A.cmode == 'r', A.tag,
+					    A.loop_node, &fst);
+	}
 	/* Checked one file, attached another: refuse. */
 	if (fst.st_dev != A.st.st_dev || fst.st_ino != A.st.st_ino)
 		xhp_die(XHP_REFUSED, "%s was replaced during the check",
@@ -552,6 +617,14 @@ static void attach(void)
 	A.devpath = A.loop_node;
 	if (!A.pathonly)
 		xhp_id_stat_blk(A.loop_node, A.fmt, A.mm);
+	if (A.netbsd) {
+		snprintf(A.id, sizeof(A.id), "%ju:%ju", (uintmax_t)fst.st_ino,
+			 (uintmax_t)fst.st_dev);
+		extra("vnd", A.loop_node);
+		extra("vnd-file-id", A.id);
+		xhp_run_pause("attached");
+		return;
+	}
 	snprintf(A.id, sizeof(A.id), "%ju:%ju", (uintmax_t)fst.st_dev,
 		 (uintmax_t)fst.st_ino);
 	extra("node", A.loop_node);
@@ -591,7 +664,10 @@ static void publish(void)
 		extra("hotplug-status", "connected");
 	A.t[1] = now_us();
 	xhp_pub_commit(&A.j);
-	if (A.j.already && A.isfile && xhp_loop_clear(A.loop_fd) == -1)
+	if (A.j.already && A.isfile && !A.netbsd &&
+	    xhp_loop_clear(A.loop_fd) == -1)
+		xhp_die_sys(XHP_SYS, "unable to free %s", A.loop_node);
+	if (A.j.already && A.vnd_unit != -1 && vnd_free() == -1)
 		xhp_die_sys(XHP_SYS, "unable to free %s", A.loop_node);
 	A.t[2] = now_us();
 }
@@ -602,6 +678,7 @@ static void finish(void)
 
 	/* Published: the loop device is recorded in xenstore now. */
 	A.loop_fd = -1;
+	A.vnd_unit = -1;
 	xhp_atdie = NULL;
 	if (close(A.lock_fd) == -1)
 		xhp_die_sys(XHP_SYS, "unable to close %s", A.lock_file);
@@ -610,7 +687,7 @@ static void finish(void)
 		printf("%s %s\n", A.loop_node, A.id);
 	else if (!A.j.already)
 		puts(A.devpath);
-	if (A.isfile && close(lfd) == -1)
+	if (A.isfile && !A.netbsd && close(lfd) == -1)
 		xhp_die_sys(XHP_SYS, "unable to close %s", A.loop_node);
 	if (A.verbose)
 		fprintf(stderr, "xs-publish: check %lld us, attach %lld us, "

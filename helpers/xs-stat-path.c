@@ -18,6 +18,10 @@ static const char USAGE[] =
 	"[-M MOUNTINFO] [-o FMT] TARGET\n"
 	"       xs-stat-path -c -m MODE -s SELF [-B BASE] [-T TYPES] "
 	"[-M MOUNTINFO] [-o FMT] -i DEVHEX:INO\n"
+	"       xs-stat-path -c -N -m MODE -s SELF [-B BASE] [-T TYPES] "
+	"[-d DEVDIR] [-F FSTAB] [-V VNDTAB] [-R RAWPART] TARGET\n"
+	"-N: NetBSD (as xs-publish -N): decimal dev_t, vnd(4) units, the\n"
+	"mounts of getmntinfo(3) or FSTAB (mount -p lines).\n"
 	"FMT is linux (hex MAJ:MIN) or netbsd (decimal dev_t).\n";
 
 static struct xs_handle *xs_connect(void)
@@ -77,7 +81,10 @@ int main(int argc, char **argv)
 {
 	const char *mode = NULL, *base = "backend", *mountinfo =
 		"/proc/self/mountinfo", *node = NULL, *id = NULL, *target = NULL;
-	const char *types = "vbd,vbd3,qdisk";
+	const char *types = "vbd,vbd3,qdisk", *devdir = NULL, *fstab = NULL;
+	const char *vndtab = NULL;
+	unsigned long raw = 3;
+	int nb = 0, rawset = 0, nbopt = 0, mset = 0;
 	char *v;
 	struct xhp_share c;
 	struct xhp_xs q;
@@ -87,7 +94,7 @@ int main(int argc, char **argv)
 	xhp_init(argv[0]);
 	memset(&c, 0, sizeof(c));
 	c.fmt = XHP_FMT_DEFAULT;
-	while ((opt = getopt(argc, argv, "hcm:s:B:T:M:o:n:i:")) != -1) {
+	while ((opt = getopt(argc, argv, "hcm:s:B:T:M:o:n:i:Nd:F:V:R:")) != -1) {
 		switch (opt) {
 		case 'h':
 			fputs(USAGE, stdout);
@@ -98,9 +105,19 @@ int main(int argc, char **argv)
 		case 's': c.self = optarg; other = 1; break;
 		case 'B': base = optarg; other = 1; break;
 		case 'T': types = optarg; other = 1; break;
-		case 'M': mountinfo = optarg; other = 1; break;
+		case 'M': mountinfo = optarg; other = mset = 1; break;
 		case 'i': id = optarg; other = 1; break;
 		case 'n': node = optarg; break;
+		case 'N': nb = 1; break;
+		case 'd': devdir = optarg; nbopt = 1; break;
+		case 'F': fstab = optarg; nbopt = 1; break;
+		case 'V': vndtab = optarg; nbopt = 1; break;
+		case 'R':
+			if (xhp_parse_ulong(optarg, 10, XHP_NB_MAXPART - 1,
+					    &raw) == -1)
+				xhp_usage(USAGE);
+			rawset = nbopt = 1;
+			break;
 		case 'o':
 			c.fmt = xhp_parse_fmt(optarg);
 			if (c.fmt == -1)
@@ -112,6 +129,16 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if ((nbopt && !nb) || (nb && (!check || id != NULL || mset)) ||
+	    (devdir != NULL && *devdir == '\0'))
+		xhp_usage(USAGE);
+	if (nb) {
+		c.fmt = XHP_FMT_NETBSD;
+		if (!rawset)
+			raw = (unsigned long)xhp_dom0_rawpartition();
+		c.rawpart = (int)raw + 1;
+		xhp_vnd_source(vndtab, devdir, (int)raw);
+	}
 	if (!check) {
 		if (other || (node == NULL) != (argc == 1) ||
 		    (node != NULL && argc != 0))
@@ -145,7 +172,7 @@ int main(int argc, char **argv)
 	target_ids(&c, target, id);
 	/* Mounts first, as upstream: no xenstore traffic when dom0 itself
 	 * holds the device. */
-	if (xhp_dom0_check(&c, mountinfo))
+	if (nb ? xhp_dom0_check_bsd(&c, fstab) : xhp_dom0_check(&c, mountinfo))
 		xhp_share_exit(&c);
 	xhp_xs_open(&q);
 	c.q = &q;
