@@ -183,6 +183,23 @@ xhp_teardown() {
 	[ -z "${XHP_TMP:-}" ] || rm -rf "$XHP_TMP"
 }
 
+# stopped PID: the process is stopped (state T).
+stopped() {
+	local s
+	s=$(cut -d')' -f2 "/proc/$1/stat" 2>/dev/null) || return 1
+	[ "${s# }" != "${s# T}" ]
+}
+
+# gone_wait PID: wait until the process (not our child) has exited.
+gone_wait() {
+	local _
+	for _ in $(seq 1 500); do
+		[ -e "/proc/$1" ] || return 0
+		sleep 0.02
+	done
+	return 1
+}
+
 # require_root: skip visibly when not root (loop devices, mknod). Under
 # make check-quick (XHP_QUICK set by tests/run.sh --quick) never run, even
 # as root: the quick tier needs no root, and run.sh counts these apart.

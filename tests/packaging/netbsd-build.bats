@@ -161,12 +161,29 @@ emul_cc() {
 	B=/local/domain/0/backend/vbd/3/768
 	xenstore-write "$B/params" "$XHP_TMP/dev/sd1d" "$B/mode" w \
 		"$B/frontend-id" 3 "$B/state" 2 /local/domain/3/vm /vm/3
-	: >"$XHP_TMP/mount.out"
+	: >"$XHP_TMP/mounts"
 	run --separate-stderr env -u XEN_HOTPLUG_HELPERDIR \
-		PATH="$XHP_TOP/tests/stubs/netbsd:/usr/bin:/bin:/usr/sbin:/sbin" \
+		PATH="/usr/bin:/bin:/usr/sbin:/sbin" XEN_HOTPLUG_MOUNTS="$XHP_TMP/mounts" \
 		XEN_HOTPLUG_LOCK_BASEDIR="$XHP_TMP/lock" sh "$P/scripts/block" "$B" 2
 	echo "$stderr"
 	[ "$status" -eq 0 ]
 	[ "$(xenstore-read "$B/physical-device")" = 1043 ]
 	[ "$(xenstore-read "$B/hotplug-status")" = connected ]
+}
+
+@test "the NetBSD build compiles vnd.c's kernel code, with NetBSD's ioctl numbers" {
+	nb_build
+	# the VNDIOCSET/VNDIOCGET/VNDIOCCLR branch is in, not the no-vnd one
+	run nm "$XHP_TOP/build/netbsd-build/obj/vnd.o"
+	[[ "$output" == *" U ioctl"* ]]
+	# NetBSD's <sys/ioccom.h> encoding on LP64: direction, 13-bit size,
+	# group 'F' (0x46), number; struct vnd_ioctl is 40 bytes, vnd_user 24.
+	printf '%s\n' '#include <dev/vndvar.h>' \
+	    '_Static_assert(VNDIOCSET == 0xc0284600UL, "VNDIOCSET");' \
+	    '_Static_assert(VNDIOCCLR == 0x80284601UL, "VNDIOCCLR");' \
+	    '_Static_assert(VNDIOCGET == 0xc0184603UL, "VNDIOCGET");' \
+	    >"$XHP_TMP/ioc.c"
+	run emul_cc "$XHP_TMP/ioc.c" -std=c11
+	echo "$output"
+	[ "$status" -eq 0 ]
 }

@@ -61,23 +61,6 @@ add_paused() {
 	done
 }
 
-# stopped PID: the process is stopped (state T).
-stopped() {
-	local s
-	s=$(cut -d')' -f2 "/proc/$1/stat" 2>/dev/null) || return 1
-	[ "${s# }" != "${s# T}" ]
-}
-
-# gone_wait PID: wait until the process (not our child) has exited.
-gone_wait() {
-	local _
-	for _ in $(seq 1 500); do
-		[ -e "/proc/$1" ] || return 0
-		sleep 0.02
-	done
-	return 1
-}
-
 # teardown_as_libxl: what libxl_device.c does to remove the device: online=0
 # and state=5 in one transaction (here: one write), then the remove script.
 teardown_as_libxl() {
