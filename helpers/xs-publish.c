@@ -94,7 +94,7 @@ static struct add {
 	struct xhp_share c;
 	struct xhp_pub j;
 	int lock_fd, loop_fd;
-	char loop_node[32];
+	char loop_node[PATH_MAX];
 	long long t[4];
 } A = { .lock_fd = -1, .loop_fd = -1, .q = { -1, 0, 0 }, .raw = -1,
 	.vnd_unit = -1 };
@@ -122,7 +122,7 @@ static int vnd_free(void)
  * refuses a backend directory that is gone. */
 static const char *undo(int code, const char *msg)
 {
-	static char note[256];
+	static char note[PATH_MAX + 512];
 	size_t n;
 
 	note[0] = '\0';

@@ -235,6 +235,19 @@ vnd_clr() {
 	[ "$(vnd_units)" -eq 0 ]
 }
 
+@test "an image is attached and freed whatever the length of the device directory" {
+	local d=$XHP_TMP/a/device/directory/longer/than/a/loop/device/name
+	mkdir -p "$d"
+	mknod "$d/vnd0d" b 14 3
+	export XEN_HOTPLUG_DEVDIR=$d
+	attach 3 "$IMG" w
+	[ "$(xsr "$B/vnd")" = "$d/vnd0d" ]
+	[ "$(xsr "$B/physical-device")" = 3587 ]
+	block "$B" 6
+	[ "$status" -eq 0 ]
+	[ "$(vnd_units)" -eq 0 ]
+}
+
 @test "removing an image file unconfigures its vnd and deletes the backend" {
 	attach 3 "$IMG" w
 	block "$B" 6
