@@ -211,7 +211,7 @@ END {
 	for (r = 1; r <= nrows; r++) {
 		split(row[r], q, "|")
 		if (q[1] ~ /-phy-add$/) {
-			sect = (q[1] ~ /^netbsd/) ? "NetBSD: " metaval("ours_netbsd", "scripts/NetBSD/block") " (vnconfig, sysctl, mount stubbed)" : \
+			sect = (q[1] ~ /^netbsd/) ? "NetBSD: " metaval("ours_netbsd", "scripts/NetBSD/block") " (vnd table and mount file for the kernel)" : \
 			       (q[1] ~ /^freebsd/) ? "FreeBSD: " metaval("ours_freebsd", "scripts/FreeBSD/block") " (mounts, md units, GEOM tree as tables)" : \
 			       "Linux: " metaval("ours_linux", "scripts/Linux/block")
 			split(q[1], pre, "-")

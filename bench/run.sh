@@ -242,6 +242,8 @@ run_contender() {
 	elif [ "$os" = netbsd ]; then
 		nverb=2
 		[ "$verb" = add ] || nverb=6
+		set -- "$@" -e "XEN_HOTPLUG_MOUNTS=$tmp/nb/mounts" \
+		    -e "XEN_HOTPLUG_VNDTAB=$tmp/nb/vndtab"
 		case $c in
 		ours) set -- "$@" "$ours_netbsd" "/local/domain/0/backend/vbd/@N@/51712" "$nverb" ;;
 		alt) set -- "$@" "$alt_netbsd" "/local/domain/0/backend/vbd/@N@/51712" "$nverb" ;;
@@ -258,12 +260,11 @@ run_contender() {
 	"$bin/timerun" -n "$n" -f "$first" \
 	    -e "XENBUS_PATH=backend/vbd/@N@/51712" -e XENBUS_TYPE=vbd \
 	    -e XENBUS_BASE_PATH=backend -e script=/etc/xen/scripts/block \
-	    -e "XEN_HOTPLUG_HELPERDIR=$top/build/bin" -e PATH="$netbsd_path$PATH" \
+	    -e "XEN_HOTPLUG_HELPERDIR=$top/build/bin" -e PATH="$PATH" \
 	    -e "XEN_HOTPLUG_LOGFILE=$tmp/log/$c.$os.err" \
 	    -e "XHP_TMP=$tmp/nb" -e "XEN_HOTPLUG_DEVDIR=$tmp/nbdev" \
 	    "$@" 2>>"$tmp/log/$c.$os.err"
 }
-netbsd_path=
 
 # sample CASE V CONTENDER METRIC VALUE
 sample() { printf '%s %s %s %s %s\n' "$@" >>"$samples"; }
@@ -325,10 +326,13 @@ count_procs() { # OS V CONTENDER DOM
 		XEN_HOTPLUG_MOUNTS=$tmp/fb/mount.p XEN_HOTPLUG_MDLIST=$tmp/fb/mdconfig.list \
 		    XEN_HOTPLUG_GEOM=$tmp/fb/conftxt
 		export XEN_HOTPLUG_MOUNTS XEN_HOTPLUG_MDLIST XEN_HOTPLUG_GEOM
+	elif [ "$os" = netbsd ]; then
+		XEN_HOTPLUG_MOUNTS=$tmp/nb/mounts XEN_HOTPLUG_VNDTAB=$tmp/nb/vndtab
+		export XEN_HOTPLUG_MOUNTS XEN_HOTPLUG_VNDTAB
 	fi
 	XENBUS_PATH=backend/vbd/$dom/51712 XENBUS_TYPE=vbd XENBUS_BASE_PATH=backend \
 	    script=/etc/xen/scripts/block XEN_HOTPLUG_HELPERDIR=$top/build/bin \
-	    PATH="$netbsd_path$PATH" XHP_TMP=$tmp/nb XEN_HOTPLUG_DEVDIR=$tmp/nbdev \
+	    XHP_TMP=$tmp/nb XEN_HOTPLUG_DEVDIR=$tmp/nbdev \
 	    strace -f -qq -e trace=execve,clone,clone3,fork,vfork -e signal=none \
 	    -o "$tmp/trace" "$@" </dev/null >/dev/null 2>>"$tmp/log/$c.$os.err")
 	st=$?
@@ -410,7 +414,7 @@ file_added() {
 # last close, so allow a moment (untimed) before calling it a leak.
 file_freed() {
 	if [ "$1" = netbsd ]; then
-		left=$(cat "$tmp/nb/vnconfig.state" 2>/dev/null)
+		left=$(cat "$tmp/nb/vndtab" 2>/dev/null)
 		[ -z "$left" ]
 		return
 	fi
@@ -605,29 +609,28 @@ fetch_upstream
 note "upstream: xen-utils-common $up_version"
 pass linux
 if has_case netbsd; then
-	# NetBSD tools that cannot exist here (vnconfig, sysctl, mount) are
-	# the test suite's stubs: tests/stubs/netbsd, state under $tmp/nb, vnd
-	# nodes in $tmp/nbdev, and a dom0 mount table of a small NetBSD host.
-	netbsd_path=$top/tests/stubs/netbsd:
+	# What only NetBSD's kernel has is given to the helpers as files, as
+	# in the test suite: the vnd units (a vnd table, $tmp/nb/vndtab), the
+	# vnd nodes in $tmp/nbdev, and the mount table of a small NetBSD host
+	# as `mount -p` prints it (for getmntinfo(3)).
 	mkdir -p "$tmp/nb" "$tmp/nbdev" || die "unable to create $tmp/nb"
 	for u in 0 1 2 3; do
-		mknod "$tmp/nbdev/vnd${u}d" b 14 $((u * 8 + 3)) ||
+		mknod "$tmp/nbdev/vnd${u}d" b 14 $((u * 16 + 3)) ||
 			die "unable to mknod $tmp/nbdev/vnd${u}d"
 	done
-	printf '%s\n' '/dev/wd0a on / type ffs (local)' \
-	    '/dev/wd0e on /var type ffs (log, local)' \
-	    '/dev/wd0f on /home type ffs (log, local)' \
-	    'kernfs on /kern type kernfs (local)' \
-	    'ptyfs on /dev/pts type ptyfs (local)' \
-	    'procfs on /proc type procfs (local)' \
-	    'tmpfs on /tmp type tmpfs (local)' >"$tmp/nb/mount.out"
+	printf '%s\n' '/dev/wd0a / ffs rw 1 1' \
+	    '/dev/wd0e /var ffs rw,log 1 2' \
+	    '/dev/wd0f /home ffs rw,log 1 2' \
+	    'kernfs /kern kernfs rw 0 0' \
+	    'ptyfs /dev/pts ptyfs rw 0 0' \
+	    'procfs /proc procfs rw 0 0' \
+	    'tmpfs /tmp tmpfs rw 0 0' >"$tmp/nb/mounts"
 	pass netbsd
 fi
 if has_case freebsd; then
 	# What FreeBSD's kernel would answer, as tables (tests/stubs/freebsd's
 	# formats): the mounts of a small FreeBSD host (getmntinfo), no md(4)
 	# unit, and a GEOM tree of one GPT disk (kern.geom.conftxt).
-	netbsd_path=
 	mkdir -p "$tmp/fb" || die "unable to create $tmp/fb"
 	printf '%s\n' '/dev/ada0p2		/		ufs	rw		1 1' \
 	    'devfs			/dev		devfs	rw		0 0' \
