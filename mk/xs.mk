@@ -8,7 +8,7 @@
 # tests/fuzz/corpus/NAME (read-only; new inputs go to build/fuzz/NAME).
 FUZZ_XS_CC    = clang-14
 FUZZ_XS_TIME  = 20
-FUZZ_XS_NAMES = physdev canon_mode nodearg value_ok mountinfo conftxt
+FUZZ_XS_NAMES = physdev canon_mode nodearg value_ok mountinfo conftxt vndtab
 FUZZ_XS       = $(patsubst %,$(B)/fuzz/%_fuzz,$(FUZZ_XS_NAMES))
 # The parsers (parse.c) and, for physdev's round trip, xhp_id_fmt (id.c):
 # linked with the whole library, as the parser fuzzers are (but the

@@ -15,11 +15,14 @@
  *      loop-detach [-i DEV:INO] [-t TAG] /dev/loopN
  *      loop-detach -a -t TAG
  *      loop-detach -b -l LOCKFILE [-w SECS] [-s PID] [-T PREFIX] BACKEND
+ *      loop-detach -b -N -l LOCKFILE [-w SECS] [-s PID] [-d DEVDIR]
+ *                  [-V VNDTAB] [-R RAWPART] [-r] BACKEND
  *      loop-detach -h
  *    with POSIX getopt (the helpers are built with _POSIX_C_SOURCE, so
  *    glibc's getopt does not permute: the first operand or "--" ends the
  *    options). As the helper does: -l and -s (but for -s 0) only with -b,
- *    and -w and -T without -b are accepted and unused.
+ *    and -w and -T without -b are accepted and unused; -d, -V, -R and -r
+ *    only with -N, and -N only with -b and without -t or -T.
  *
  * The input is the arguments, NUL-separated; an argument whose first byte
  * is below 0x20 starts with a word of the grammar (TOKENS) instead.
@@ -43,12 +46,14 @@
 #include "xhp.h"
 
 /* What the helper did, as the stubs saw it. */
-enum { O_NONE, O_USAGE, O_HELP, O_ONE, O_ALL, O_REMOVE, O_REFUSED, O_DIE };
+enum { O_NONE, O_USAGE, O_HELP, O_ONE, O_ALL, O_REMOVE, O_REFUSED, O_DIE,
+       O_VND };
 static struct outcome {
 	int kind;
 	const char *node, *tag, *lock, *prefix, *backend;
 	unsigned long ms;
 	long pid;
+	int vnd;
 } got;
 static jmp_buf jb;
 
@@ -164,7 +169,7 @@ char *xhp_xs_msg(int code, const char *dir, const char *node,
 /* The lock is taken before the backend is read: where -b stops here. */
 void xhp_lock_mkparent(const char *path)
 {
-	got.kind = O_REMOVE;
+	got.kind = got.vnd ? O_VND : O_REMOVE;
 	got.lock = path;
 	longjmp(jb, 1);
 }
@@ -198,6 +203,42 @@ int xhp_pub_fail(struct xhp_xs *q, const char *backend, const char *status,
 	(void)backend;
 	(void)status;
 	(void)msg;
+	abort();
+}
+
+/* vnd.c's, not linked in: -N records that it was set up. */
+void xhp_vnd_source(const char *tab, const char *devdir, int raw)
+{
+	(void)tab;
+	(void)devdir;
+	(void)raw;
+	got.vnd = 1;
+}
+
+int xhp_vnd_unit(const char *node, unsigned long *unit)
+{
+	(void)node;
+	(void)unit;
+	abort();
+}
+
+int xhp_vnd_detach(unsigned long unit, int any, dev_t dev, ino_t ino,
+		   dev_t *odev, ino_t *oino)
+{
+	(void)unit;
+	(void)any;
+	(void)dev;
+	(void)ino;
+	(void)odev;
+	(void)oino;
+	abort();
+}
+
+void xhp_xs_batch(struct xhp_xs *q, struct xhp_xs_req *r, size_t n)
+{
+	(void)q;
+	(void)r;
+	(void)n;
 	abort();
 }
 
@@ -307,8 +348,10 @@ static struct outcome ref_args(int argc, char **argv)
 	struct outcome o = { O_NONE, NULL, NULL, NULL, "xen-hotplug", NULL,
 			     30000, 0 };
 	const char *ops[MAXARGS + 1], *id = NULL;
-	int i, nops = 0, all = 0, be = 0, dashdash = 0;
-	unsigned long pid = 0;
+	int i, nops = 0, all = 0, be = 0, dashdash = 0, nb = 0, nbopt = 0;
+	int tset = 0;
+	const char *devdir = NULL;
+	unsigned long pid = 0, raw;
 	long long ms;
 	size_t j;
 
@@ -333,14 +376,18 @@ static struct outcome ref_args(int argc, char **argv)
 				o.kind = O_HELP;
 				return o;
 			}
-			if (c == 'a' || c == 'b') {
+			if (c == 'a' || c == 'b' || c == 'N' || c == 'r') {
 				if (c == 'a')
 					all = 1;
-				else
+				else if (c == 'b')
 					be = 1;
+				else if (c == 'N')
+					nb = 1;
+				else
+					nbopt = 1;
 				continue;
 			}
-			if (strchr("itlwsT", c) == NULL) {
+			if (strchr("itlwsTdVR", c) == NULL) {
 				o.kind = O_USAGE;
 				return o;
 			}
@@ -356,7 +403,17 @@ static struct outcome ref_args(int argc, char **argv)
 			case 'i': id = arg; break;
 			case 't': o.tag = arg; break;
 			case 'l': o.lock = arg; break;
-			case 'T': o.prefix = arg; break;
+			case 'T': o.prefix = arg; tset = 1; break;
+			case 'd': devdir = arg; nbopt = 1; break;
+			case 'V': nbopt = 1; break;
+			case 'R':
+				if (ref_num(arg, strlen(arg), &raw) == -1 ||
+				    raw > 15) {
+					o.kind = O_USAGE;
+					return o;
+				}
+				nbopt = 1;
+				break;
 			case 'w':
 				ms = ref_secs(arg);
 				if (ms < 0) {
@@ -377,6 +434,16 @@ static struct outcome ref_args(int argc, char **argv)
 		}
 	}
 	o.pid = (long)pid;
+	if ((nbopt && !nb) || (nb && (!be || o.tag != NULL || tset)) ||
+	    (devdir != NULL && devdir[0] == '\0')) {
+		o.kind = O_USAGE;
+		return o;
+	}
+	if (nb) {
+		o.kind = nops != 1 || ops[0][0] == '\0' || all || id != NULL ||
+			 o.lock == NULL || o.lock[0] == '\0' ? O_USAGE : O_VND;
+		return o;
+	}
 	if (be) {
 		if (nops != 1 || ops[0][0] == '\0' || all || id != NULL ||
 		    o.tag != NULL || o.lock == NULL || o.lock[0] == '\0') {
@@ -414,7 +481,8 @@ static const char *const TOKENS[] = {
 	"-b", "-l", "-w", "-s", "-T", "-a", "-i", "-t", "-h", "--", "-",
 	"backend/vbd/3/51712", "/local/domain/0/backend/vbd/3/51712",
 	"/dev/loop0", "1:2", "0.5", "123", "/run/lock/block", "-bl",
-	"xen-hotplug", "0", "2147483648", "-ab", "tag"
+	"xen-hotplug", "0", "2147483648", "-ab", "tag", "-N", "-r", "-d",
+	"-V", "-R", "3", "16", "-bN"
 };
 #define NTOKENS (sizeof(TOKENS) / sizeof(TOKENS[0]))
 
@@ -470,6 +538,11 @@ static void args_case(const uint8_t *data, size_t size)
 		if (strcmp(got.tag, want.tag) != 0)
 			abort();
 		break;
+	case O_VND:
+		if (strcmp(got.lock, want.lock) != 0 || got.ms != want.ms ||
+		    got.pid != want.pid)
+			abort();
+		break;
 	case O_REMOVE:
 		if (strcmp(got.lock, want.lock) != 0 || got.ms != want.ms ||
 		    got.pid != want.pid)
@@ -504,7 +577,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 
-	r = parse_id(s, &dev, &ino);
+	r = parse_id(s, 0, &dev, &ino);
 	colon = strchr(s, ':');
 	ok = strlen(s) < 64 && colon != NULL &&
 	     ref_num(s, (size_t)(colon - s), &d) == 0 &&
