@@ -69,12 +69,13 @@ static int node_dev(unsigned long unit, unsigned long *maj,
 int xhp_vnd_unit(const char *node, unsigned long *unit)
 {
 	size_t d = strlen(vnd.devdir), len;
-	const char *p = node + d + 4;
 	char want[PATH_MAX];
+	const char *p;
 
 	if (strncmp(node, vnd.devdir, d) != 0 ||
 	    strncmp(node + d, "/vnd", 4) != 0)
 		return -1;
+	p = node + d + 4;
 	len = strspn(p, "0123456789");
 	if (len == 0 || len > 4 || (len > 1 && p[0] == '0'))
 		return -1;
@@ -377,11 +378,11 @@ int xhp_vnd_backing(unsigned long maj, unsigned long min, dev_t *dev,
 	return 0;
 }
 
-/* Configure UNIT with PATH: 0, or -1 with errno (EBUSY: taken; ENXIO or
- * ENOENT: no such unit). *ST: the file the unit got. */
+/* Configure UNIT with PATH: 0 done (*ST: the file the unit got); 1 it is
+ * taken (EBUSY); 2 there is no such unit; -1 with errno (the file). */
 static int set(unsigned long unit, const char *path, int ro, struct stat *st)
 {
-	int fd;
+	int fd, r;
 
 	if (vnd.tab != NULL) {
 		/* The kernel opens the file read-write unless read-only. */
@@ -389,53 +390,57 @@ static int set(unsigned long unit, const char *path, int ro, struct stat *st)
 			  O_NONBLOCK);
 		if (fd == -1)
 			return -1;
-		if (fstat(fd, st) == -1 || tab_set(unit, path, ro, st) == -1) {
+		r = fstat(fd, st) == -1 ? -1 : tab_set(unit, path, ro, st);
+		if (r == -1 && errno == EBUSY)
+			r = 1;
+		if (r == -1) {
 			int err = errno;
 
 			(void)close(fd);
 			errno = err;
 			return -1;
 		}
-		return close(fd);
+		return close(fd) == -1 ? -1 : r;
 	}
 #ifdef VND_KERNEL
 	{
 		struct vnd_ioctl vio;
 		dev_t dev;
 		ino_t ino;
-		int r, err;
+		int err;
 
 		fd = kern_open(unit);
 		if (fd == -1)
-			return -1;
+			return errno == ENOENT || errno == ENXIO ? 2 : -1;
 		/* A configured unit answers EBUSY too; asking first spares
 		 * the kernel a lookup of PATH. */
 		r = kern_get(fd, &dev, &ino);
 		if (r == 0)
-			errno = EBUSY;
-		if (r == 1) {
+			r = 1;
+		else if (r == 1) {
 			memset(&vio, 0, sizeof(vio));
 			vio.vnd_file = (char *)path;
 			vio.vnd_flags = ro ? VNDIOF_READONLY : 0;
-			r = ioctl(fd, VNDIOCSET, &vio) == -1 ? -1 :
-			    kern_get(fd, &dev, &ino);
-			if (r == 1)
-				errno = EIO; /* configured, yet not backed */
+			if (ioctl(fd, VNDIOCSET, &vio) == -1)
+				r = errno == EBUSY ? 1 : -1;
+			else if ((r = kern_get(fd, &dev, &ino)) == 1) {
+				r = -1; /* configured, yet not backed */
+				errno = EIO;
+			}
 		}
 		err = errno;
 		(void)close(fd);
 		errno = err;
 		if (r != 0)
-			return -1;
+			return r;
 		memset(st, 0, sizeof(*st));
 		st->st_dev = dev;
 		st->st_ino = ino;
 		return 0;
 	}
 #else
-	(void)unit, (void)path, (void)ro, (void)st;
-	errno = ENXIO;
-	return -1;
+	(void)unit, (void)path, (void)ro, (void)st, (void)fd, (void)r;
+	return 2;
 #endif
 }
 
@@ -446,23 +451,25 @@ unsigned long xhp_vnd_attach(const char *path, int ro, char *node,
 	unsigned long u, maj, min;
 	struct stat st;
 	size_t len;
+	int r;
 
 	for (u = 0; u <= XHP_VND_UNIT_MAX; u++) {
 		if (node_dev(u, &maj, &min) == 1)
 			break;
-		if (set(u, path, ro, &st) == 0) {
+		r = set(u, path, ro, &st);
+		if (r == 0) {
 			if (node_of(node, n, u, 0) == -1)
 				xhp_die(XHP_SYS, "vnd node name too long");
 			*dev = st.st_dev;
 			*ino = st.st_ino;
 			return u;
 		}
-		if (errno == EROFS)
+		if (r == 2)
+			break;
+		if (r == -1 && errno == EROFS)
 			xhp_die(XHP_NO, "unable to attach %s: it is on a "
 				"read-only file system", path);
-		if (errno == ENXIO || errno == ENOENT)
-			break;
-		if (errno != EBUSY)
+		if (r == -1)
 			xhp_die_sys(XHP_SYS, "unable to configure vnd%lu with "
 				    "%s", u, path);
 		len = strlen(busy);

@@ -893,6 +893,18 @@ nothing_published() {
 	[ "$(vnd_units)" -eq 0 ]
 }
 
+@test "an image removed while the add waits for the lock is refused, nothing configured" {
+	guest 3 "$IMG" w
+	add_paused locked
+	rm "$IMG"
+	kill -CONT "$HELPER"
+	wait "$ADD" || true
+	ADD=
+	[[ "$(cat "$XHP_TMP/add.out")" == *"unable to configure vnd0 with $IMG: No such file or directory"* ]]
+	[ "$(xsr "$B/hotplug-status")" = error ]
+	nothing_published
+}
+
 @test "the add's script SIGKILLed after the vnd attach: the orphan frees its vnd before the commit" {
 	guest 3 "$IMG" w
 	add_paused attached
