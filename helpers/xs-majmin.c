@@ -11,15 +11,17 @@
 
 static const char USAGE[] =
 	"usage: xs-majmin [-p] [-o FMT] [-e NODE=VALUE]... BACKEND DEVPATH\n"
+	"                 [NODE=VALUE]...\n"
 	"       xs-majmin -t [-o FMT] BACKEND\n"
-	"FMT is linux (hex MAJ:MIN) or netbsd (decimal dev_t).\n";
+	"FMT is linux (hex MAJ:MIN) or netbsd (decimal dev_t). A NODE=VALUE\n"
+	"after DEVPATH is one more -e NODE=VALUE.\n";
 
 int main(int argc, char **argv)
 {
 	char mm[XHP_MAJMIN_MAX];
 	struct xhp_pub j;
 	struct xhp_xs q;
-	int opt, toolstack = 0, pathonly = 0;
+	int i, opt, toolstack = 0, pathonly = 0;
 
 	xhp_init(argv[0]);
 	memset(&j, 0, sizeof(j));
@@ -50,7 +52,7 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (toolstack ? (argc != 1 || pathonly || j.nextra) : argc != 2)
+	if (toolstack ? (argc != 1 || pathonly || j.nextra) : argc < 2)
 		xhp_usage(USAGE);
 	j.backend = argv[0];
 	if (*j.backend == '\0')
@@ -59,6 +61,10 @@ int main(int argc, char **argv)
 		j.devpath = argv[1];
 		if (*j.devpath == '\0')
 			xhp_usage(USAGE);
+		/* block-common.sh's write_dev passes its NODE=VALUE arguments
+		 * on as they came. */
+		for (i = 2; i < argc; i++)
+			xhp_pub_extra(&j, argv[i], USAGE);
 		/* Stat before the transaction: it is the slow part. */
 		if (!pathonly) {
 			xhp_id_stat_blk(j.devpath, j.fmt, mm);

@@ -70,14 +70,8 @@ check_sharing() {
 write_dev() {
 	_wd_dev=$1
 	shift
-	_wd_n=$#
-	while [ "$_wd_n" -gt 0 ]; do
-		set -- "$@" -e "$1"
-		shift
-		_wd_n=$((_wd_n - 1))
-	done
-	_wd_out=$("$XHP_H/xs-majmin" -o netbsd "$@" -e hotplug-status=connected \
-	    "$XENBUS_PATH" "$_wd_dev" 2>&1)
+	_wd_out=$("$XHP_H/xs-majmin" -o netbsd -e hotplug-status=connected \
+	    -- "$XENBUS_PATH" "$_wd_dev" "$@" 2>&1)
 	case $? in
 	0) return 0 ;;
 	4)

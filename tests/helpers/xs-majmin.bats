@@ -48,6 +48,15 @@ teardown() { xhp_teardown; }
 	absent "$B/physical-device"
 }
 
+@test "a malformed NODE=VALUE after DEVPATH is a usage error, as with -e" {
+	for e in node 'a b=1' '=x' physical-device=8:0; do
+		run --separate-stderr xs-majmin "$B" "$XHP_TMP/sdb1" "$e"
+		[ "$status" -eq 100 ]
+		[[ "$stderr" == usage:* ]]
+	done
+	absent "$B/physical-device-path"
+}
+
 @test "an unknown format is a usage error" {
 	run --separate-stderr xs-majmin -o hex "$B" "$XHP_TMP/sdb1"
 	[ "$status" -eq 100 ]
@@ -97,6 +106,17 @@ teardown() { xhp_teardown; }
 	[ "$(xenstore-read "$B/node")" = /dev/loop7 ]
 	[ "$(xenstore-read "$B/hotplug-status")" = connected ]
 	[ "$(xenstore-read "$B/empty")" = "" ]
+	[ "$(xenstore-read "$B/physical-device")" = 8:11 ]
+}
+
+@test "NODE=VALUE after DEVPATH is written in the same transaction, after the -e extras" {
+	run --separate-stderr xs-majmin -e vnd=/dev/vnd0d -e hotplug-status=connected "$B" "$XHP_TMP/sdb1" \
+	    vnd=/dev/vnd1d "vnd-file-id=12:34" "spaced=a b"
+	[ "$status" -eq 0 ]
+	[ "$(xenstore-read "$B/vnd")" = /dev/vnd1d ]
+	[ "$(xenstore-read "$B/vnd-file-id")" = 12:34 ]
+	[ "$(xenstore-read "$B/spaced")" = "a b" ]
+	[ "$(xenstore-read "$B/hotplug-status")" = connected ]
 	[ "$(xenstore-read "$B/physical-device")" = 8:11 ]
 }
 
