@@ -29,89 +29,6 @@ void xhp_pub_extra(struct xhp_pub *j, char *arg, const char *usage)
 	j->extra[j->nextra++] = arg;
 }
 
-/* The requests of one step and the payloads they own. */
-struct batch {
-	struct xhp_xs_req *r;
-	char **own;
-	size_t n, room;
-};
-
-/* Queue BACKEND/NODE (NODE NULL: BACKEND itself) read or listed (TYPE),
- * or written with VAL, in TX. Returns its index. */
-static size_t put(struct batch *b, const char *backend, unsigned int type,
-		  unsigned int tx, const char *node, const char *val)
-{
-	size_t len;
-	char *m = NULL;
-
-	if (b->n == b->room) {
-		b->room = b->room ? 2 * b->room : 16;
-		b->r = realloc(b->r, b->room * sizeof(*b->r));
-		b->own = realloc(b->own, b->room * sizeof(*b->own));
-		if (b->r == NULL || b->own == NULL)
-			xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	}
-	if (type == XS_TRANSACTION_START || type == XS_TRANSACTION_END)
-		len = 2;
-	else
-		m = xhp_xs_msg(XHP_USAGE, backend, node, val, &len);
-	memset(&b->r[b->n], 0, sizeof(b->r[b->n]));
-	b->r[b->n].type = type;
-	b->r[b->n].tx = tx;
-	b->r[b->n].data = m != NULL ? m : val;
-	b->r[b->n].len = type == XS_TRANSACTION_START ? 1 : len;
-	b->own[b->n] = m;
-	return b->n++;
-}
-
-static void clear(struct batch *b)
-{
-	size_t i;
-
-	for (i = 0; i < b->n; i++) {
-		free(b->own[i]);
-		free(b->r[i].val);
-	}
-	b->n = 0;
-}
-
-static void batch_free(struct batch *b)
-{
-	clear(b);
-	free(b->r);
-	free(b->own);
-	memset(b, 0, sizeof(*b));
-}
-
-/* Start a transaction; its id, or 0 with errno. */
-static unsigned int start(struct xhp_xs *q, struct batch *b)
-{
-	unsigned long id = 0;
-
-	put(b, NULL, XS_TRANSACTION_START, 0, NULL, "");
-	xhp_xs_batch(q, b->r, b->n);
-	errno = b->r[0].err;
-	if (errno == 0 && xhp_parse_ulong(b->r[0].val, 10, 0xffffffffUL,
-					  &id) == -1)
-		errno = EPROTO;
-	clear(b);
-	return errno == 0 ? (unsigned int)id : 0;
-}
-
-/* End TX, committing (COMMIT 1) or not. 0, or the end's errno. */
-static int end(struct xhp_xs *q, struct batch *b, unsigned int tx,
-	       int commit)
-{
-	int err;
-
-	clear(b);
-	put(b, NULL, XS_TRANSACTION_END, tx, NULL, commit ? "T" : "F");
-	xhp_xs_batch(q, b->r, b->n);
-	err = b->r[0].err;
-	clear(b);
-	return err;
-}
-
 int xhp_pub_waiting(const char *online, const char *state)
 {
 	/* libxl tears a device down by writing online=0 and state=5
@@ -138,7 +55,7 @@ static const char *value(const struct xhp_xs_req *r)
 }
 
 /* The first write of B that failed: die. */
-static void check_writes(const struct xhp_pub *j, const struct batch *b,
+static void check_writes(const struct xhp_pub *j, const struct xhp_batch *b,
 			 size_t first)
 {
 	size_t i;
@@ -154,43 +71,44 @@ static void check_writes(const struct xhp_pub *j, const struct batch *b,
 /* Queue physical-device-path, the extras and physical-device (unless
  * HAS_PD: blkback acts on the first value it sees and never again, so an
  * existing one, right or wrong, is not ours to change). */
-static void put_writes(struct xhp_pub *j, struct batch *b, unsigned int tx,
+static void put_writes(struct xhp_pub *j, struct xhp_batch *b, unsigned int tx,
 		       const char *mm, int has_pd)
 {
 	int i;
 
 	if (j->devpath != NULL)
-		put(b, j->backend, XS_WRITE, tx, "physical-device-path",
-		    j->devpath);
+		xhp_batch_put(b, XS_WRITE, tx, j->backend,
+			      "physical-device-path", j->devpath);
 	for (i = 0; i < j->nextra; i++) {
 		char *eq = strchr(j->extra[i], '=');
 
 		*eq = '\0';
-		put(b, j->backend, XS_WRITE, tx, j->extra[i], eq + 1);
+		xhp_batch_put(b, XS_WRITE, tx, j->backend, j->extra[i], eq + 1);
 		*eq = '=';
 	}
 	if (mm != NULL && !has_pd)
-		put(b, j->backend, XS_WRITE, tx, "physical-device", mm);
+		xhp_batch_put(b, XS_WRITE, tx, j->backend, "physical-device",
+			      mm);
 }
 
 /* Abort TX and die with CODE: the backend is gone or going. */
-static void refuse(struct xhp_pub *j, struct batch *b, unsigned int tx,
+static void refuse(struct xhp_pub *j, struct xhp_batch *b, unsigned int tx,
 		   const char *fmt, const char *what)
 	__attribute__((noreturn));
-static void refuse(struct xhp_pub *j, struct batch *b, unsigned int tx,
+static void refuse(struct xhp_pub *j, struct xhp_batch *b, unsigned int tx,
 		   const char *fmt, const char *what)
 {
-	(void)end(j->q, b, tx, 0);
+	(void)xhp_batch_end(j->q, b, tx, 0);
 	xhp_die(XHP_GONE, fmt, j->backend, what);
 }
 
 /* The toolstack conversion (no DEVPATH): physical-device from the
  * backend's physical-device-path, read in the transaction. */
-static void convert(struct xhp_pub *j, struct batch *b, unsigned int tx,
+static void convert(struct xhp_pub *j, struct xhp_batch *b, unsigned int tx,
 		    const struct xhp_xs_req *p, char *mm)
 {
 	if (p->err == ENOENT) {
-		(void)end(j->q, b, tx, 0);
+		(void)xhp_batch_end(j->q, b, tx, 0);
 		xhp_die(XHP_NO, "no physical-device-path in %s", j->backend);
 	}
 	if (p->err != 0) {
@@ -205,11 +123,11 @@ static void convert(struct xhp_pub *j, struct batch *b, unsigned int tx,
 }
 
 /* One attempt. 0 committed (or nothing to write), -1 EAGAIN: retry. */
-static int attempt(struct xhp_pub *j, struct batch *b)
+static int attempt(struct xhp_pub *j, struct xhp_batch *b)
 {
 	char dm[XHP_MAJMIN_MAX];
 	const char *mm = j->mm, *online, *state;
-	unsigned int tx = start(j->q, b);
+	unsigned int tx = xhp_batch_start(j->q, b);
 	size_t ls, on, st, pp = 0, w;
 	int has_pd, err, ahead;
 
@@ -218,12 +136,12 @@ static int attempt(struct xhp_pub *j, struct batch *b)
 	/* The listing says whether the backend exists and what it has; the
 	 * reads put online and state in the transaction, so that libxl's
 	 * tear-down written after them makes the commit fail. */
-	ls = put(b, j->backend, XS_DIRECTORY, tx, NULL, NULL);
-	on = put(b, j->backend, XS_READ, tx, "online", NULL);
-	st = put(b, j->backend, XS_READ, tx, "state", NULL);
+	ls = xhp_batch_put(b, XS_DIRECTORY, tx, j->backend, NULL, NULL);
+	on = xhp_batch_put(b, XS_READ, tx, j->backend, "online", NULL);
+	st = xhp_batch_put(b, XS_READ, tx, j->backend, "state", NULL);
 	if (j->devpath == NULL)
-		pp = put(b, j->backend, XS_READ, tx, "physical-device-path",
-			 NULL);
+		pp = xhp_batch_put(b, XS_READ, tx, j->backend,
+				   "physical-device-path", NULL);
 	/* A publication once (xs-publish) writes the same whatever the reads
 	 * say, or nothing at all: its writes go with them, and an abort
 	 * discards them when the reads say no. */
@@ -231,7 +149,7 @@ static int attempt(struct xhp_pub *j, struct batch *b)
 	w = b->n;
 	if (ahead)
 		put_writes(j, b, tx, mm, 0);
-	xhp_xs_batch(j->q, b->r, b->n);
+	xhp_batch_send(j->q, b);
 	if (b->r[ls].err != 0) {
 		if (b->r[ls].err == ENOENT)
 			refuse(j, b, tx, "backend %s is gone%s", "");
@@ -243,7 +161,7 @@ static int attempt(struct xhp_pub *j, struct batch *b)
 	    (j->devpath == NULL && has_pd)) {
 		/* Another add of this backend got here first; or,
 		 * converting, there is nothing to do. */
-		(void)end(j->q, b, tx, 0);
+		(void)xhp_batch_end(j->q, b, tx, 0);
 		j->already = j->once;
 		return 0;
 	}
@@ -260,16 +178,16 @@ static int attempt(struct xhp_pub *j, struct batch *b)
 	if (ahead)
 		check_writes(j, b, w);
 	else {
-		clear(b);
+		xhp_batch_clear(b);
 		put_writes(j, b, tx, mm, has_pd);
 		if (b->n > 0) {
-			xhp_xs_batch(j->q, b->r, b->n);
+			xhp_batch_send(j->q, b);
 			check_writes(j, b, 0);
 		}
 	}
 	if (j->precommit != NULL)
 		j->precommit();
-	err = end(j->q, b, tx, 1);
+	err = xhp_batch_end(j->q, b, tx, 1);
 	if (err == 0)
 		return 0;
 	if (err != EAGAIN) {
@@ -292,7 +210,7 @@ static void pause_try(int i)
 
 /* static: what it holds stays reachable when we die in it, and a leak
  * checker does not count it. */
-static struct batch b;
+static struct xhp_batch b = { NULL, 0, 0, XHP_USAGE };
 
 int xhp_pub_commit(struct xhp_pub *j)
 {
@@ -304,7 +222,7 @@ int xhp_pub_commit(struct xhp_pub *j)
 		j->tries = i + 1;
 		r = attempt(j, &b);
 	}
-	batch_free(&b);
+	xhp_batch_free(&b);
 	if (r != 0) {
 		errno = EAGAIN;
 		xhp_die_sys(XHP_SYS, "unable to commit the transaction on %s "
@@ -316,7 +234,7 @@ int xhp_pub_commit(struct xhp_pub *j)
 int xhp_pub_fail(struct xhp_xs *q, const char *backend, const char *status,
 		 const char *msg)
 {
-	struct batch f = { NULL, NULL, 0, 0 };
+	struct xhp_batch f = { NULL, 0, 0, XHP_USAGE };
 	unsigned int tx;
 	size_t ls;
 	int i, err = EAGAIN, gone = 0;
@@ -325,27 +243,28 @@ int xhp_pub_fail(struct xhp_xs *q, const char *backend, const char *status,
 	for (i = 0; err == EAGAIN && i < XHP_PUB_TRIES; i++) {
 		if (i > 0)
 			pause_try(i);
-		tx = start(q, &f);
+		tx = xhp_batch_start(q, &f);
 		if (tx == 0) {
 			err = errno;
 			break;
 		}
-		ls = put(&f, backend, XS_DIRECTORY, tx, NULL, NULL);
-		put(&f, backend, XS_WRITE, tx, "hotplug-error", msg);
-		put(&f, backend, XS_WRITE, tx, "hotplug-status", status);
-		xhp_xs_batch(q, f.r, f.n);
+		ls = xhp_batch_put(&f, XS_DIRECTORY, tx, backend, NULL, NULL);
+		xhp_batch_put(&f, XS_WRITE, tx, backend, "hotplug-error", msg);
+		xhp_batch_put(&f, XS_WRITE, tx, backend, "hotplug-status",
+			      status);
+		xhp_batch_send(q, &f);
 		gone = f.r[ls].err == ENOENT;
 		err = f.r[ls].err;
 		if (err == 0)
 			err = f.r[ls + 1].err != 0 ? f.r[ls + 1].err :
 			      f.r[ls + 2].err;
 		if (err != 0) {
-			(void)end(q, &f, tx, 0);
+			(void)xhp_batch_end(q, &f, tx, 0);
 			break;
 		}
-		err = end(q, &f, tx, 1);
+		err = xhp_batch_end(q, &f, tx, 1);
 	}
-	batch_free(&f);
+	xhp_batch_free(&f);
 	if (gone)
 		return 1;
 	errno = err;

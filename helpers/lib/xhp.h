@@ -15,6 +15,7 @@
  *   lock.c   xhp_lock_*   the hotplug lock (locking.sh's protocol)
  *   holder.c xhp_holder_* who holds a flock, for a timeout's message
  *   xs.c     xhp_xs_*     the pipelined xenstore connection, paths
+ *   batch.c  xhp_batch_*  requests sent together; a transaction's steps
  *   share.c  xhp_share_*  the sharing check against other guests
  *   dom0.c   xhp_dom0_*   the sharing check against dom0's own use
  *   pub.c    xhp_pub_*    the transactions of the outcome: published, failed
@@ -684,6 +685,38 @@ void xhp_share_ours(struct xhp_share *c);
  * call it under the lock. 0 ok, 1 busy (C->verdict set). Dies 111. */
 int xhp_share_guests(struct xhp_share *c, const char *base,
 		     const char *types);
+
+/* ---- batch.c: requests sent together, and a transaction's steps ---- */
+
+/* Requests queued to go out together, which own their payloads and the
+ * replies. CODE: the exit code for a path too long to build (0: 111).
+ * Zero-initialised (but CODE) when empty. */
+struct xhp_batch {
+	struct xhp_xs_req *r;
+	size_t n, room;
+	int code;
+};
+
+/* Queue DIR/NODE (NODE NULL: DIR itself) of TYPE (XS_READ, XS_DIRECTORY,
+ * XS_RM; XS_WRITE with VAL) in transaction TX (0: none). Its index. */
+size_t xhp_batch_put(struct xhp_batch *b, unsigned int type, unsigned int tx,
+		     const char *dir, const char *node, const char *val);
+
+/* Send the queued requests in one round trip: each reply in B->r[i]. */
+void xhp_batch_send(struct xhp_xs *q, struct xhp_batch *b);
+
+/* Free the requests and their replies (clear: the array stays). */
+void xhp_batch_clear(struct xhp_batch *b);
+void xhp_batch_free(struct xhp_batch *b);
+
+/* Start a transaction on B, which is left empty: its id, or 0 with
+ * errno. */
+unsigned int xhp_batch_start(struct xhp_xs *q, struct xhp_batch *b);
+
+/* End TX, committing (COMMIT 1) or not, B left empty: 0, or the errno of
+ * the reply. */
+int xhp_batch_end(struct xhp_xs *q, struct xhp_batch *b, unsigned int tx,
+		  int commit);
 
 /* ---- pub.c: the publishing transaction (docs/xs-majmin.md) ---- */
 
