@@ -542,7 +542,7 @@ static int add(const char *be, const char *lockfile)
 		xhp_id_add_blk(&target_stack, major(st.st_rdev),
 			       minor(st.st_rdev));
 		probe_one(major(st.st_rdev), minor(st.st_rdev), &claimed);
-		xhp_stack_above(&target_stack, probe_one, &claimed);
+		xhp_part_above(&target_stack, probe_one, &claimed);
 	}
 	int lfd = lock(lockfile);
 	rdev = st.st_rdev;

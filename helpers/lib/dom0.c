@@ -407,7 +407,7 @@ int xhp_dom0_check(struct xhp_share *c, const char *mountinfo)
 	for (i = 0; i < c->ids.nblk; i++)
 		add(&probe, c->ids.blk[i].maj, c->ids.blk[i].min);
 	nown = probe.n;
-	xhp_stack_above(&c->ids, add_cb, &all);
+	xhp_part_above(&c->ids, add_cb, &all);
 	/* A partition the stack itself passes through (an LV's physical
 	 * volume) is claimed by that stack: not probed. */
 	for (i = 0; i < all.n; i++)

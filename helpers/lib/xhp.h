@@ -7,7 +7,9 @@
  *   id.c     xhp_id_*     device identity and the identity set
  *   sysfs.c  xhp_sysfs_*  the block-device graph as sysfs shows it
  *   dm.c     xhp_dm_*     device-mapper tables
- *   stack.c  xhp_stack_*  the block-device graph: where sectors live
+ *   stack.c  xhp_stack_*  where a device's sectors live, in its identity set
+ *   blkdev.c xhp_blkdev_* the walk down Linux's block-device graph
+ *   part.c   xhp_part_*   disk partitions: on their disk, above a stack
  *   loop.c   xhp_loop_*   Linux loop devices: lookups, attach, clear
  *   md.c     xhp_md_*     FreeBSD md(4) units over image files
  *   vnd.c    xhp_vnd_*    NetBSD vnd(4) units: attach, verified detach
@@ -306,32 +308,64 @@ int xhp_dm_table(unsigned long maj, unsigned long min,
 int xhp_dm_dev_off(char **p, unsigned long *maj, unsigned long *min,
 		   uint64_t *off);
 
-/* ---- stack.c: the block-device graph below a device ---- */
+/* ---- stack.c: where a block device's sectors live ---- */
 
 /* Add where the sectors of block device MAJ:MIN live to S->ext, and the
- * devices passed on the way to S->via (Linux: sysfs, the loop status,
- * device-mapper tables; elsewhere the device itself). */
+ * devices passed on the way to S->via: from the GEOM tree where it knows
+ * MAJ:MIN (xhp_geom_walk), else xhp_blkdev_walk. */
 void xhp_stack_blk(struct xhp_idset *s, unsigned long maj,
 		   unsigned long min);
 /* Add sectors [LO, HI) of the file DEV:INO to S->ext. */
 void xhp_stack_file(struct xhp_idset *s, dev_t dev, ino_t ino, uint64_t lo,
 		    uint64_t hi);
+/* Add sectors [LO, HI) of the block device MAJ:MIN to S->ext. */
+void xhp_stack_add_ext_blk(struct xhp_idset *s, unsigned long maj,
+			   unsigned long min, uint64_t lo, uint64_t hi);
+/* Record that the stack passes through MAJ:MIN, reached by KIND (an
+ * XHP_VIA_*) at DEPTH, over [LO, HI) of it; the first record stays. */
+void xhp_stack_add_via(struct xhp_idset *s, unsigned long maj,
+		       unsigned long min, int kind, int depth, uint64_t lo,
+		       uint64_t hi);
+/* A + B in sectors, XHP_EXT_ALL where it would overflow. */
+uint64_t xhp_stack_add_sat(uint64_t a, uint64_t b);
 /* The first extent of A that meets one of B, or NULL. */
 const struct xhp_ext *xhp_stack_overlap(const struct xhp_idset *a,
 					const struct xhp_idset *b);
 /* The entry of S->via for MAJ:MIN, or NULL. */
 const struct xhp_via *xhp_stack_via(const struct xhp_idset *s,
 				    unsigned long maj, unsigned long min);
-/* FN(MAJ, MIN, CTX) for each partition that meets S on a disk of its
- * stack: the partitions of S's own devices, and those that meet S's range
- * on every partition's disk in S->via. */
-void xhp_stack_above(const struct xhp_idset *s,
-		     void (*fn)(unsigned long, unsigned long, void *),
-		     void *ctx);
-/* A name for MAJ:MIN in messages: "/dev/NAME", with the device-mapper
- * name when there is one; "device MAJ:MIN" when sysfs has none. */
+/* A name for MAJ:MIN in messages: the GEOM provider's "DEVDIR/NAME"
+ * where the tree has it, else xhp_blkdev_name. */
 void xhp_stack_name(unsigned long maj, unsigned long min, char *buf,
 		    size_t n);
+
+/* ---- blkdev.c: the walk down Linux's block-device graph ---- */
+
+/* Add where the sectors of MAJ:MIN live to S (xhp_stack_add_ext_blk,
+ * xhp_stack_file) and the devices passed on the way (xhp_stack_add_via):
+ * on Linux through sysfs, the loop status and device-mapper tables;
+ * elsewhere the device itself, whole. */
+void xhp_blkdev_walk(struct xhp_idset *s, unsigned long maj,
+		     unsigned long min);
+/* A name for MAJ:MIN in messages: "/dev/NAME", with the device-mapper
+ * name when there is one; "device MAJ:MIN" when sysfs has none (and
+ * elsewhere than Linux). */
+void xhp_blkdev_name(unsigned long maj, unsigned long min, char *buf,
+		     size_t n);
+
+/* ---- part.c: disk partitions (Linux sysfs) ---- */
+
+/* The *START and *SIZE (sectors) on its disk of the partition whose
+ * sysfs directory is DIR; PDIR is the disk's, PMAJ:PMIN its number (for
+ * an extended DOS partition's real extent). 0, or -1. Linux only. */
+int xhp_part_range(const char *dir, const char *pdir, unsigned long pmaj,
+		   unsigned long pmin, uint64_t *start, uint64_t *size);
+/* FN(MAJ, MIN, CTX) for each partition that meets S on a disk of its
+ * stack: the partitions of S's own devices, and those that meet S's range
+ * on every partition's disk in S->via. Not Linux: none. */
+void xhp_part_above(const struct xhp_idset *s,
+		    void (*fn)(unsigned long, unsigned long, void *),
+		    void *ctx);
 
 /* ---- dom0.c: the privileged domain's own use of the target ---- */
 
