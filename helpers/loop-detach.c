@@ -206,7 +206,7 @@ static int detach_tagged(unsigned long n, const char *name, void *ctx)
 
 static int detach_all(const char *want_tag)
 {
-	if (xhp_loop_bound_each(detach_tagged, (void *)want_tag) == -1)
+	if (xhp_loopmap_bound_each(detach_tagged, (void *)want_tag) == -1)
 		xhp_die_sys(XHP_SYS, "unable to scan /sys/block");
 	xhp_close_stdout();
 	return XHP_OK;
@@ -303,7 +303,7 @@ static int remove_backend(const struct xhp_run *run, const char *lock_file,
 				  v[R_FILEID] != NULL && *v[R_FILEID] != '\0' ?
 				  want_tag : NULL, why, sizeof(why)) == 0)
 			puts(v[R_NODE]);
-		else if (xhp_loop_bound_each(detach_tagged, tag) == -1)
+		else if (xhp_loopmap_bound_each(detach_tagged, tag) == -1)
 			/* Not ours any more: what our add attached, if any
 			 * is left, still carries the tag derived from the
 			 * backend's path (not the recorded one, which could
@@ -311,7 +311,7 @@ static int remove_backend(const struct xhp_run *run, const char *lock_file,
 			xhp_die_sys(XHP_SYS, "unable to scan /sys/block");
 	} else if (v[R_DIR] == NULL || v[R_PD] == NULL || *v[R_PD] == '\0') {
 		/* No record: gone, or an add killed before its commit. */
-		if (xhp_loop_bound_each(detach_tagged, tag) == -1)
+		if (xhp_loopmap_bound_each(detach_tagged, tag) == -1)
 			xhp_die_sys(XHP_SYS, "unable to scan /sys/block");
 	}
 	rm_end(lfd, lock_file, v, R_NODES);

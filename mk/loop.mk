@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-only
-# Test driver for the loop functions of helpers/lib/loop.c (xhp_loop_backing,
-# xhp_loop_users, xhp_loop_decode_dev), used by tests/helpers/loop-attach.bats.
+# Test driver for the loop functions of helpers/lib/loopmap.c and loop.c
+# (xhp_loopmap_backing, xhp_loopmap_users, xhp_loopmap_decode_dev,
+# xhp_loop_status), used by tests/helpers/loop-attach.bats.
 LOOP_PROBE = $(B)/tests/loop-probe
 
 all: $(LOOP_PROBE)
@@ -14,7 +15,8 @@ $(LOOP_PROBE): tests/loopprobe/loop-probe.c $(LIB) helpers/lib/xhp.h
 # FUZZ_ARGS_TIME seconds.
 FUZZ_ARGS_CC   = clang-14
 FUZZ_ARGS_TIME = 20
-FUZZ_ARGS_LIB  = helpers/lib/parse.c helpers/lib/loop.c helpers/lib/xhp.c
+FUZZ_ARGS_LIB  = helpers/lib/parse.c helpers/lib/loop.c helpers/lib/loopmap.c \
+                 helpers/lib/xhp.c
 FUZZ_ARGS      = $(B)/fuzz/args_fuzz_flock_wrap $(B)/fuzz/args_fuzz_loop_detach
 
 $(B)/fuzz/args_fuzz_flock_wrap: tests/fuzz/args_fuzz_flock_wrap.c helpers/flock-wrap.c $(FUZZ_ARGS_LIB) helpers/lib/xhp.h

@@ -133,10 +133,10 @@ static int dm_walk(struct xhp_idset *s, unsigned long maj, unsigned long min,
 static int loop_walk(struct xhp_idset *s, unsigned long maj,
 		     unsigned long min, uint64_t lo, uint64_t hi, int depth)
 {
-	struct xhp_loop_info li;
+	struct xhp_loopmap_info li;
 	uint64_t o, end;
 
-	if (xhp_loop_info((unsigned int)maj, (unsigned int)min, &li) != 0)
+	if (xhp_loopmap_info((unsigned int)maj, (unsigned int)min, &li) != 0)
 		return 1;
 	o = li.offset / 512;
 	end = li.sizelimit != 0 ?

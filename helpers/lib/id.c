@@ -158,7 +158,7 @@ int xhp_id_expand_file(struct xhp_idset *s, dev_t dev, ino_t ino)
 	xhp_stack_file(s, dev, ino, 0, XHP_EXT_ALL);
 	/* A file is in use through every loop device (or NetBSD vnd unit)
 	 * over it, whatever name each was attached under. */
-	if (xhp_loop_users(dev, ino, add_user, s) != 0)
+	if (xhp_loopmap_users(dev, ino, add_user, s) != 0)
 		return -1;
 	return xhp_vnd_users(dev, ino, add_md, s) == 0 ? 0 : -1;
 }
@@ -174,7 +174,8 @@ int xhp_id_expand_blk(struct xhp_idset *s, unsigned long maj,
 		return -1;
 	if (maj > 0xfffUL || min > 0xfffffUL)
 		return 0;
-	r = xhp_loop_backing((unsigned int)maj, (unsigned int)min, &dev, &ino);
+	r = xhp_loopmap_backing((unsigned int)maj, (unsigned int)min, &dev,
+				&ino);
 	if (r == 1)
 		r = xhp_vnd_backing(maj, min, &dev, &ino);
 	if (r == -1)

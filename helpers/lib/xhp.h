@@ -10,7 +10,8 @@
  *   stack.c  xhp_stack_*  where a device's sectors live, in its identity set
  *   blkdev.c xhp_blkdev_* the walk down Linux's block-device graph
  *   part.c   xhp_part_*   disk partitions: on their disk, above a stack
- *   loop.c   xhp_loop_*   Linux loop devices: lookups, attach, clear
+ *   loopmap.c xhp_loopmap_* which Linux loop devices are bound to what
+ *   loop.c   xhp_loop_*   binding a file to a Linux loop device, unbinding
  *   md.c     xhp_md_*     FreeBSD md(4) units over image files
  *   vnd.c    xhp_vnd_*    NetBSD vnd(4) units: attach, verified detach
  *   geom.c   xhp_geom_*   FreeBSD's GEOM tree: partitions, labels, mirrors
@@ -391,11 +392,50 @@ int xhp_dom0_check_bsd(struct xhp_share *c, const char *fstab);
  * Dies 111 when the kernel will not say. */
 int xhp_dom0_rawpartition(void);
 
-/* ---- loop.c: loop devices (Linux; elsewhere there are none) ---- */
+/* ---- loopmap.c: which loop devices are bound to what (Linux) ---- */
 
 /* 0 with *N set when NAME is a whole loop device's name, "loop" and a
  * decimal number (not a partition, "loop0p1"); -1 otherwise. */
-int xhp_loop_index(const char *name, unsigned long *n);
+int xhp_loopmap_index(const char *name, unsigned long *n);
+
+/* The kernel reports a loop device's backing dev_t in its own 32-bit
+ * encoding (new_encode_dev); this gives the userland dev_t. */
+dev_t xhp_loopmap_decode_dev(unsigned long long kdev);
+
+/* What a bound loop device serves: its backing inode (DEV, INO), that
+ * inode's device number when it is a block device (RDEV, else 0), and
+ * the byte range (OFFSET, SIZELIMIT: 0 for up to the end). */
+struct xhp_loopmap_info {
+	dev_t dev, rdev;
+	ino_t ino;
+	unsigned long long offset, sizelimit;
+};
+/* The same lookup as xhp_loopmap_backing, with all of the status. */
+int xhp_loopmap_info(unsigned int maj, unsigned int min,
+		     struct xhp_loopmap_info *info);
+
+/* Backing file of loop device MAJ:MIN. Returns 0 with *DEV and *INO set
+ * when it is a bound loop device, 1 when it is not a loop device or not
+ * bound, -1 on error (errno set). Not Linux: always 1. */
+int xhp_loopmap_backing(unsigned int maj, unsigned int min, dev_t *dev,
+			ino_t *ino);
+
+/* Call FN(N, NAME, CTX) for every bound loop device loopN in /sys/block
+ * (NAME is its sysfs name). A non-zero return from FN stops the scan and
+ * is returned (errno kept). 0 when the scan completed, -1 on error (errno
+ * set). Not Linux: no loop devices, returns 0. */
+int xhp_loopmap_bound_each(int (*fn)(unsigned long n, const char *name,
+				     void *ctx), void *ctx);
+
+/* Call FN(maj, min, CTX) for every bound loop device whose backing file is
+ * (DEV, INO). A non-zero return from FN stops the scan and is returned.
+ * Returns 0 when the scan completed, -1 on error (errno set). Not Linux:
+ * there are no loop devices, returns 0. */
+int xhp_loopmap_users(dev_t dev, ino_t ino,
+		      int (*fn)(unsigned int maj, unsigned int min, void *ctx),
+		      void *ctx);
+
+/* ---- loop.c: binding a file to a loop device (Linux) ---- */
 
 /* Size of a loop tag buffer: lo_file_name holds 63 bytes and a NUL. */
 #define XHP_LOOP_TAG_MAX 64
@@ -409,49 +449,12 @@ int xhp_loop_tag_ok(const char *tag);
  * 0, or -1 when it does not fit 63 bytes or is no valid tag. */
 int xhp_loop_tag_for(char *tag, const char *prefix, const char *backend);
 
-/* The kernel reports a loop device's backing dev_t in its own 32-bit
- * encoding (new_encode_dev); this gives the userland dev_t. */
-dev_t xhp_loop_decode_dev(unsigned long long kdev);
-
 /* Status of the open loop device FD (LOOP_GET_STATUS64): 0 when bound,
  * with the backing file's *DEV and *INO (either may be NULL) and
  * lo_file_name copied NUL-terminated into TAG (may be NULL, else
  * XHP_LOOP_TAG_MAX bytes); 1 when not bound; -1 on error (errno set).
  * Linux only. */
 int xhp_loop_status(int fd, dev_t *dev, ino_t *ino, char *tag);
-
-/* What a bound loop device serves: its backing inode (DEV, INO), that
- * inode's device number when it is a block device (RDEV, else 0), and
- * the byte range (OFFSET, SIZELIMIT: 0 for up to the end). */
-struct xhp_loop_info {
-	dev_t dev, rdev;
-	ino_t ino;
-	unsigned long long offset, sizelimit;
-};
-/* The same lookup as xhp_loop_backing, with all of the status. */
-int xhp_loop_info(unsigned int maj, unsigned int min,
-		  struct xhp_loop_info *info);
-
-/* Backing file of loop device MAJ:MIN. Returns 0 with *DEV and *INO set
- * when it is a bound loop device, 1 when it is not a loop device or not
- * bound, -1 on error (errno set). Not Linux: always 1. */
-int xhp_loop_backing(unsigned int maj, unsigned int min, dev_t *dev,
-		     ino_t *ino);
-
-/* Call FN(N, NAME, CTX) for every bound loop device loopN in /sys/block
- * (NAME is its sysfs name). A non-zero return from FN stops the scan and
- * is returned (errno kept). 0 when the scan completed, -1 on error (errno
- * set). Not Linux: no loop devices, returns 0. */
-int xhp_loop_bound_each(int (*fn)(unsigned long n, const char *name,
-				  void *ctx), void *ctx);
-
-/* Call FN(maj, min, CTX) for every bound loop device whose backing file is
- * (DEV, INO). A non-zero return from FN stops the scan and is returned.
- * Returns 0 when the scan completed, -1 on error (errno set). Not Linux:
- * there are no loop devices, returns 0. */
-int xhp_loop_users(dev_t dev, ino_t ino,
-		   int (*fn)(unsigned int maj, unsigned int min, void *ctx),
-		   void *ctx);
 
 /* Unbind the loop device open on LFD (just attached by us, so nobody else
  * has it open). 0, or -1 with errno. */

@@ -3,7 +3,7 @@
  * plain reference readings of the grammars:
  *
  * 1. the "-i DEV:INO" parser (parse_id, static in helpers/loop-detach.c,
- *    compiled in here with main renamed) and xhp_loop_index, which
+ *    compiled in here with main renamed) and xhp_loopmap_index, which
  *    decides what is a loop device's name in sysfs;
  *
  * 2. the whole command line. The helper's device, sysfs, xenstore, lock
@@ -102,7 +102,7 @@ static int fuzz_tag_for(char *tag, const char *prefix, const char *backend);
 #define xhp_die fuzz_die
 #define xhp_die_sys fuzz_die
 #define xhp_close_stdout fuzz_close_stdout
-#define xhp_loop_bound_each fuzz_bound_each
+#define xhp_loopmap_bound_each fuzz_bound_each
 #define xhp_loop_tag_for fuzz_tag_for
 #define open(p, f) fuzz_open(p, f)
 #include "../../helpers/loop-detach.c"
@@ -586,7 +586,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (r == 0 && ((unsigned long)dev != d || (unsigned long)ino != i)))
 		abort();
 
-	r = xhp_loop_index(s, &n);
+	r = xhp_loopmap_index(s, &n);
 	ok = strncmp(s, "loop", 4) == 0 &&
 	     ref_num(s + 4, strlen(s + 4), &want) == 0 && want <= 0xfffff;
 	if ((r == 0) != ok || (r == 0 && n != want))

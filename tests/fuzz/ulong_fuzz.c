@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for xhp_parse_ulong, the one number parser of every
  * helper (options, major:minor, DEV:INO, loop names through
- * xhp_loop_index). Differential: each input is also read by a plain
+ * xhp_loopmap_index). Differential: each input is also read by a plain
  * digit-by-digit reference with its own overflow check, and the two must
  * agree on acceptance and value; a refusal must leave *out alone and say
  * EINVAL or ERANGE (ERANGE whenever the text itself is a valid number).
@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(name + 4, s, strlen(s) + 1);
 	ref = reference(s, 10, 0xfffffUL, &want);
 	idx = canary;
-	rc = xhp_loop_index(name, &idx);
+	rc = xhp_loopmap_index(name, &idx);
 	if ((ref == 0) != (rc == 0) || (rc == 0 && idx != want) ||
 	    (rc != 0 && idx != canary))
 		abort();
