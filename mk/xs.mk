@@ -10,8 +10,8 @@ FUZZ_XS_CC    = clang-14
 FUZZ_XS_TIME  = 20
 FUZZ_XS_NAMES = physdev canon_mode nodearg value_ok mountinfo conftxt vndtab
 FUZZ_XS       = $(patsubst %,$(B)/fuzz/%_fuzz,$(FUZZ_XS_NAMES))
-# The parsers (parse.c) and, for physdev's round trip, xhp_id_fmt (id.c):
-# linked with the whole library, as the parser fuzzers are (but the
+# The parsers (parse.c, table.c) and, for physdev's round trip, xhp_id_fmt
+# (id.c): linked with the whole library, as the parser fuzzers are (but the
 # argument fuzzers, which stub modules), so that no list goes stale.
 FUZZ_XS_LIB   = $(LIBSRC)
 

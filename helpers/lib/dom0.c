@@ -149,7 +149,7 @@ static int table(struct xhp_share *c, const char *file, const struct devs *all,
 			 "%ld", pid);
 	errno = 0;
 	while (!busy && getline(&line, &cap, f) != -1) {
-		if (xhp_parse_mountinfo(line, &m) == -1)
+		if (xhp_table_mountinfo(line, &m) == -1)
 			continue;
 		/* Major 0 is an anonymous device (btrfs, for one): the source
 		 * names the real block device. */
@@ -489,7 +489,7 @@ static int bsd_fstab(struct xhp_share *c, const char *fstab)
 		xhp_die_sys(XHP_SYS, "unable to open %s", fstab);
 	errno = 0;
 	while (!busy && getline(&line, &cap, f) != -1)
-		if (xhp_parse_fstab(line, &m) == 0)
+		if (xhp_table_fstab(line, &m) == 0)
 			busy = bsd_mount(c, m.source, m.mnt, m.sb_rw);
 	if (!busy && ferror(f))
 		xhp_die_sys(XHP_SYS, "unable to read %s", fstab);

@@ -78,7 +78,7 @@ static int add(char *line, size_t *up, unsigned *depth)
 	struct stat st;
 	uint64_t off;
 
-	if (xhp_parse_conftxt(line, &c) == -1 || c.level > *depth)
+	if (xhp_table_conftxt(line, &c) == -1 || c.level > *depth)
 		/* Not a line, or a child without its parent: skipped, and so
 		 * is everything below it. */
 		return 0;

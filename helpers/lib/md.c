@@ -94,7 +94,7 @@ static int load_list(void)
 		return -1;
 	errno = 0;
 	while (r == 0 && getline(&line, &cap, f) != -1)
-		if (xhp_parse_mdlist(line, &name, &file) == 0)
+		if (xhp_table_mdlist(line, &name, &file) == 0)
 			r = add(name, file);
 	if (r == 0 && ferror(f))
 		r = -1;

@@ -105,7 +105,7 @@ static int tab_each(int (*fn)(const struct xhp_vndent *e, void *ctx),
 		return errno == ENOENT ? 0 : -1;
 	errno = 0;
 	while (r == 0 && getline(&line, &cap, f) != -1)
-		if (xhp_parse_vndtab(line, &e) == 0)
+		if (xhp_table_vndtab(line, &e) == 0)
 			r = fn(&e, ctx);
 	if (r == 0 && ferror(f))
 		r = -1;
@@ -209,7 +209,7 @@ static int tab_clr(unsigned long unit)
 			r = -1;
 			break;
 		}
-		if (xhp_parse_vndtab(copy, &e) == -1 || e.unit != unit)
+		if (xhp_table_vndtab(copy, &e) == -1 || e.unit != unit)
 			r = fputs(line, out) == EOF ? -1 : 0;
 		free(copy);
 	}

@@ -4,6 +4,7 @@
  *
  *   xhp.c    xhp_*        the program frame: name, errors, usage, stdout
  *   parse.c  xhp_parse_*  pure parsers of arguments and xenstore values
+ *   table.c  xhp_table_*  pure parsers of a system table's lines
  *   id.c     xhp_id_*     device identity and the identity set
  *   sysfs.c  xhp_sysfs_*  the block-device graph as sysfs shows it
  *   dm.c     xhp_dm_*     device-mapper tables
@@ -145,7 +146,9 @@ int xhp_parse_nodearg(char *arg, const char **def);
  * when that is why). */
 int xhp_parse_extra(const char *arg);
 
-/* One line of /proc/self/mountinfo, split in place by xhp_parse_mountinfo.
+/* ---- table.c: a system table's lines: pure parsers (tests/fuzz) ---- */
+
+/* One line of /proc/self/mountinfo, split in place by xhp_table_mountinfo.
  * MNT is the mount point as the kernel escaped it (safe to print on one
  * line); SOURCE is unescaped. SB_RW: the superblock is read-write. */
 struct xhp_mount {
@@ -156,17 +159,17 @@ struct xhp_mount {
 };
 /* Returns 0, or -1 for a line that is not a mountinfo line. LINE may end
  * in a newline. */
-int xhp_parse_mountinfo(char *line, struct xhp_mount *m);
+int xhp_table_mountinfo(char *line, struct xhp_mount *m);
 
 /* One line of FreeBSD's `mount -p` (fstab(5)'s columns, blank-separated),
  * split in place into M: MAJ:MIN 0:0 (the caller stats SOURCE), SB_RW
  * unless the options hold "ro". 0, or -1 for a line that is not one. */
-int xhp_parse_fstab(char *line, struct xhp_mount *m);
+int xhp_table_fstab(char *line, struct xhp_mount *m);
 
 /* One line of FreeBSD's `mdconfig -l -v` (NAME TYPE SIZE FILE [LABEL
  * OPTIONS], tab-separated), split in place: 0 with *NAME ("mdN") and
  * *FILE (absolute) for a vnode unit; -1 for anything else. */
-int xhp_parse_mdlist(char *line, const char **name, const char **file);
+int xhp_table_mdlist(char *line, const char **name, const char **file);
 
 /* One line of FreeBSD's kern.geom.conftxt (LEVEL CLASS NAME MEDIASIZE
  * SECTORSIZE [KEY VALUE]...), split in place into G: the fields point
@@ -180,7 +183,7 @@ struct xhp_conftxt {
 	uint64_t size, off;
 	int has_off;
 };
-int xhp_parse_conftxt(char *line, struct xhp_conftxt *g);
+int xhp_table_conftxt(char *line, struct xhp_conftxt *g);
 
 /* One line of the vnd table that stands in for NetBSD's kernel where
  * there is no vnd(4) (xhp_vnd_source; the tests on Linux): UNIT, the
@@ -195,7 +198,7 @@ struct xhp_vndent {
 	int ro;
 	const char *path;
 };
-int xhp_parse_vndtab(char *line, struct xhp_vndent *e);
+int xhp_table_vndtab(char *line, struct xhp_vndent *e);
 
 /* ---- id.c: device identity (docs/helpers.md "Device identity") ---- */
 
@@ -496,7 +499,7 @@ int xhp_md_backing(unsigned long maj, unsigned long min, dev_t *dev,
  * disk unit's partition P has minor UNIT * 16 + P. */
 #define XHP_NB_MAXPART 16
 
-/* Where the units are: TAB, a vnd table (xhp_parse_vndtab lines; the
+/* Where the units are: TAB, a vnd table (xhp_table_vndtab lines; the
  * tests elsewhere), or NULL: on NetBSD the kernel (VNDIOCGET, VNDIOCSET,
  * VNDIOCCLR on DEVDIR/rvndN<RAW>), elsewhere none. A unit's block node
  * is DEVDIR/vndN<RAW> (NULL: /dev), RAW the raw partition (0 a, 3 d).

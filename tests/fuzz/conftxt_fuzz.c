@@ -1,4 +1,4 @@
-/* libFuzzer target: xhp_parse_conftxt, FreeBSD's kern.geom.conftxt lines.
+/* libFuzzer target: xhp_table_conftxt, FreeBSD's kern.geom.conftxt lines.
  * What the GEOM walk relies on: the fields point into the line and hold
  * no blank, LEVEL is below XHP_CONFTXT_LEVELS, and the numbers are the
  * digits of their fields (checked against a reference reading with
@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	line[size] = '\0';
 	memcpy(copy, line, size + 1);
 	n = strlen(line);
-	if (xhp_parse_conftxt(line, &g) == 0) {
+	if (xhp_table_conftxt(line, &g) == 0) {
 		if (g.level >= XHP_CONFTXT_LEVELS)
 			abort();
 		if (g.class < line || g.class > line + n || g.name < line ||

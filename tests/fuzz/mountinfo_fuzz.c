@@ -1,4 +1,4 @@
-/* libFuzzer target: xhp_parse_mountinfo. What the check relies on: the
+/* libFuzzer target: xhp_table_mountinfo. What the check relies on: the
  * fields point into the line, the mount point prints on one line, and
  * the numbers are in range. */
 #include <stdint.h>
@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(line, data, size);
 	line[size] = '\0';
 	n = strlen(line);
-	if (xhp_parse_mountinfo(line, &m) == 0) {
+	if (xhp_table_mountinfo(line, &m) == 0) {
 		if (m.maj > 0xfff || m.min > 0xfffff)
 			abort();
 		if (m.mnt < line || m.mnt > line + n ||

@@ -1,4 +1,4 @@
-/* libFuzzer target: xhp_parse_vndtab, the lines of the vnd table that
+/* libFuzzer target: xhp_table_vndtab, the lines of the vnd table that
  * stands in for NetBSD's vnd(4) (docs/netbsd.md, "Tests on Linux CI").
  * What vnd.c relies on: PATH points into the line, is absolute and holds
  * no newline; UNIT is at most XHP_VND_UNIT_MAX; the inode is never 0 (the
@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ok = strchr(f[4], '\n') == NULL && f[4][0] == '/' &&
 		     v[0] <= XHP_VND_UNIT_MAX && v[3] <= 1 && v[2] != 0 &&
 		     (dev_t)v[1] == v[1] && (ino_t)v[2] == v[2];
-	if (xhp_parse_vndtab(line, &e) == 0) {
+	if (xhp_table_vndtab(line, &e) == 0) {
 		if (!ok || e.path < line || e.path > line + n ||
 		    strcmp(e.path, f[4]) != 0 || e.unit != v[0] ||
 		    (unsigned long long)e.dev != v[1] ||
