@@ -80,29 +80,13 @@ static int add(const char *name, const char *file)
 	return 0;
 }
 
-/* The units in the file LIST, `mdconfig -l -v` lines. */
-static int load_list(void)
+/* One `mdconfig -l -v` line of the file LIST: a vnode unit is recorded. */
+static int list_line(char *line, void *ctx)
 {
 	const char *name, *file;
-	char *line = NULL;
-	size_t cap = 0;
-	int r = 0, e;
-	FILE *f;
 
-	f = fopen(md.list, "r");
-	if (f == NULL)
-		return -1;
-	errno = 0;
-	while (r == 0 && getline(&line, &cap, f) != -1)
-		if (xhp_table_mdlist(line, &name, &file) == 0)
-			r = add(name, file);
-	if (r == 0 && ferror(f))
-		r = -1;
-	e = errno;
-	free(line);
-	(void)fclose(f);
-	errno = e;
-	return r;
+	(void)ctx;
+	return xhp_table_mdlist(line, &name, &file) == 0 ? add(name, file) : 0;
 }
 
 #ifdef __FreeBSD__
@@ -160,7 +144,8 @@ static int load(void)
 	if (md.loaded)
 		return 0;
 	md.n = 0;
-	if ((md.list != NULL ? load_list() : load_kernel()) == -1)
+	if ((md.list != NULL ? xhp_table_each(md.list, list_line, NULL) :
+	     load_kernel()) == -1)
 		return -1;
 	md.loaded = 1;
 	return 0;

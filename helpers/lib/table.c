@@ -4,7 +4,12 @@
  * the vnd table that stands in for vnd(4). Each splits its line in place
  * and refuses one that holds a second line. They are pure functions (no
  * I/O, no exit, no global state), so that tests/fuzz can drive each of
- * them against a reference reading of its grammar. */
+ * them against a reference reading of its grammar. xhp_table_each, the
+ * one function here with I/O, is the loop that reads a table file into
+ * them. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "xhp.h"
@@ -251,4 +256,27 @@ int xhp_table_vndtab(char *line, struct xhp_vndent *e)
 	e->ro = (int)ro;
 	e->path = f[4];
 	return 0;
+}
+
+int xhp_table_each(const char *path, int (*fn)(char *line, void *ctx),
+		   void *ctx)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int r = 0, err;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	errno = 0;
+	while (r == 0 && getline(&line, &cap, f) != -1)
+		r = fn(line, ctx);
+	if (r == 0 && ferror(f))
+		r = -1;
+	err = errno;
+	free(line);
+	(void)fclose(f);
+	errno = err;
+	return r;
 }

@@ -89,33 +89,6 @@ int xhp_vnd_unit(const char *node, unsigned long *unit)
 
 /* ---- the vnd table, where there is no vnd(4) ---- */
 
-/* The table's units, FN(E, CTX) for each, until FN returns non-zero
- * (returned). A missing table has no units. 0, or -1 with errno. */
-static int tab_each(int (*fn)(const struct xhp_vndent *e, void *ctx),
-		    void *ctx)
-{
-	struct xhp_vndent e;
-	char *line = NULL;
-	size_t cap = 0;
-	int r = 0, err;
-	FILE *f;
-
-	f = fopen(vnd.tab, "r");
-	if (f == NULL)
-		return errno == ENOENT ? 0 : -1;
-	errno = 0;
-	while (r == 0 && getline(&line, &cap, f) != -1)
-		if (xhp_table_vndtab(line, &e) == 0)
-			r = fn(&e, ctx);
-	if (r == 0 && ferror(f))
-		r = -1;
-	err = errno;
-	free(line);
-	(void)fclose(f);
-	errno = err;
-	return r;
-}
-
 /* What a lookup of one unit found. */
 struct one {
 	unsigned long unit;
@@ -124,24 +97,26 @@ struct one {
 	ino_t ino;
 };
 
-static int tab_find(const struct xhp_vndent *e, void *ctx)
+static int tab_find(char *line, void *ctx)
 {
 	struct one *o = ctx;
+	struct xhp_vndent e;
 
-	if (e->unit != o->unit)
+	if (xhp_table_vndtab(line, &e) == -1 || e.unit != o->unit)
 		return 0;
 	o->found = 1;
-	o->dev = e->dev;
-	o->ino = e->ino;
+	o->dev = e.dev;
+	o->ino = e.ino;
 	return 1;
 }
 
-/* UNIT's backing file: 0 (*DEV, *INO), 1 not configured, -1. */
+/* UNIT's backing file: 0 (*DEV, *INO), 1 not configured, -1. A missing
+ * table has no units (ENOENT: only opening it says that). */
 static int tab_get(unsigned long unit, dev_t *dev, ino_t *ino)
 {
 	struct one o = { unit, 0, 0, 0 };
 
-	if (tab_each(tab_find, &o) == -1)
+	if (xhp_table_each(vnd.tab, tab_find, &o) == -1 && errno != ENOENT)
 		return -1;
 	*dev = o.dev;
 	*ino = o.ino;

@@ -4,7 +4,7 @@
  *
  *   xhp.c    xhp_*        the program frame: name, errors, usage, stdout
  *   parse.c  xhp_parse_*  pure parsers of arguments and xenstore values
- *   table.c  xhp_table_*  pure parsers of a system table's lines
+ *   table.c  xhp_table_*  pure parsers of a system table's lines, a reader
  *   id.c     xhp_id_*     device identity and the identity set
  *   sysfs.c  xhp_sysfs_*  the block-device graph as sysfs shows it
  *   dm.c     xhp_dm_*     device-mapper tables
@@ -199,6 +199,13 @@ struct xhp_vndent {
 	const char *path;
 };
 int xhp_table_vndtab(char *line, struct xhp_vndent *e);
+
+/* The one function here with I/O: FN(LINE, CTX) for each line of the file
+ * PATH (with its newline; FN may split it in place), until FN returns
+ * non-zero (returned). 0 at the end, -1 with errno when PATH cannot be
+ * opened or read. */
+int xhp_table_each(const char *path, int (*fn)(char *line, void *ctx),
+		   void *ctx);
 
 /* ---- id.c: device identity (docs/helpers.md "Device identity") ---- */
 
