@@ -11,16 +11,14 @@
  * first: the next one is tried, so finding and configuring is one step),
  * VNDIOCCLR unconfigures one, after VNDIOCGET has shown that it is still
  * backed by the file recorded. Elsewhere (the tests on Linux) a vnd table
- * file stands in for the kernel: one line a configured unit, appended by
- * attach and removed by detach, both under the hotplug lock. */
+ * file stands in for the kernel (vndtab.c): one line a configured unit,
+ * appended by attach and removed by detach, both under the hotplug lock. */
 #define _DEFAULT_SOURCE
 #define _NETBSD_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -87,126 +85,6 @@ int xhp_vnd_unit(const char *node, unsigned long *unit)
 	return strcmp(want, node) == 0 ? 0 : -1;
 }
 
-/* ---- the vnd table, where there is no vnd(4) ---- */
-
-/* What a lookup of one unit found. */
-struct one {
-	unsigned long unit;
-	int found;
-	dev_t dev;
-	ino_t ino;
-};
-
-static int tab_find(char *line, void *ctx)
-{
-	struct one *o = ctx;
-	struct xhp_vndent e;
-
-	if (xhp_table_vndtab(line, &e) == -1 || e.unit != o->unit)
-		return 0;
-	o->found = 1;
-	o->dev = e.dev;
-	o->ino = e.ino;
-	return 1;
-}
-
-/* UNIT's backing file: 0 (*DEV, *INO), 1 not configured, -1. A missing
- * table has no units (ENOENT: only opening it says that). */
-static int tab_get(unsigned long unit, dev_t *dev, ino_t *ino)
-{
-	struct one o = { unit, 0, 0, 0 };
-
-	if (xhp_table_each(vnd.tab, tab_find, &o) == -1 && errno != ENOENT)
-		return -1;
-	*dev = o.dev;
-	*ino = o.ino;
-	return o.found ? 0 : 1;
-}
-
-/* The kernel's VNDIOCSET: append the unit, EBUSY when it is configured. */
-static int tab_set(unsigned long unit, const char *path, int ro,
-		   const struct stat *st)
-{
-	dev_t d;
-	ino_t i;
-	FILE *f;
-	int r;
-
-	r = tab_get(unit, &d, &i);
-	if (r != 1) {
-		if (r == 0)
-			errno = EBUSY;
-		return -1;
-	}
-	f = fopen(vnd.tab, "a");
-	if (f == NULL)
-		return -1;
-	fprintf(f, "%lu\t%ju\t%ju\t%d\t%s\n", unit, (uintmax_t)st->st_dev,
-		(uintmax_t)st->st_ino, ro, path);
-	return fclose(f) == EOF ? -1 : 0;
-}
-
-/* The kernel's VNDIOCCLR: the table without UNIT, written aside and
- * renamed over it, so that a failure leaves it whole. A unit held open
- * (by xbdback) is EBUSY; the tests say so with a file VNDTAB.open/vndN. */
-static int tab_clr(unsigned long unit)
-{
-	char tmp[PATH_MAX], *line = NULL;
-	struct xhp_vndent e;
-	size_t cap = 0;
-	int r = 0, err;
-	FILE *in, *out;
-	char *copy;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.open/vnd%lu", vnd.tab,
-			     unit) >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (access(tmp, F_OK) == 0) {
-		errno = EBUSY;
-		return -1;
-	}
-	snprintf(tmp, sizeof(tmp), "%s.new", vnd.tab);
-	in = fopen(vnd.tab, "r");
-	if (in == NULL)
-		return -1;
-	out = fopen(tmp, "w");
-	if (out == NULL) {
-		err = errno;
-		(void)fclose(in);
-		errno = err;
-		return -1;
-	}
-	while (r == 0 && getline(&line, &cap, in) != -1) {
-		copy = strdup(line);
-		if (copy == NULL) {
-			r = -1;
-			break;
-		}
-		if (xhp_table_vndtab(copy, &e) == -1 || e.unit != unit)
-			r = fputs(line, out) == EOF ? -1 : 0;
-		free(copy);
-	}
-	if (r == 0 && ferror(in))
-		r = -1;
-	err = errno;
-	free(line);
-	(void)fclose(in);
-	if (fclose(out) == EOF && r == 0) {
-		r = -1;
-		err = errno;
-	}
-	if (r == 0 && rename(tmp, vnd.tab) == -1) {
-		r = -1;
-		err = errno;
-	}
-	if (r == -1)
-		(void)unlink(tmp);
-	errno = err;
-	return r;
-}
-
 /* ---- the kernel's units ---- */
 
 #ifdef VND_KERNEL
@@ -256,7 +134,7 @@ static int kern_unit_get(unsigned long unit, dev_t *dev, ino_t *ino)
 static int get(unsigned long unit, dev_t *dev, ino_t *ino)
 {
 	if (vnd.tab != NULL)
-		return tab_get(unit, dev, ino);
+		return xhp_vndtab_get(vnd.tab, unit, dev, ino);
 #ifdef VND_KERNEL
 	return kern_unit_get(unit, dev, ino);
 #else
@@ -359,24 +237,8 @@ static int set(unsigned long unit, const char *path, int ro, struct stat *st)
 {
 	int fd, r;
 
-	if (vnd.tab != NULL) {
-		/* The kernel opens the file read-write unless read-only. */
-		fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC |
-			  O_NONBLOCK);
-		if (fd == -1)
-			return -1;
-		r = fstat(fd, st) == -1 ? -1 : tab_set(unit, path, ro, st);
-		if (r == -1 && errno == EBUSY)
-			r = 1;
-		if (r == -1) {
-			int err = errno;
-
-			(void)close(fd);
-			errno = err;
-			return -1;
-		}
-		return close(fd) == -1 ? -1 : r;
-	}
+	if (vnd.tab != NULL)
+		return xhp_vndtab_set(vnd.tab, unit, path, ro, st);
 #ifdef VND_KERNEL
 	{
 		struct vnd_ioctl vio;
@@ -492,5 +354,5 @@ int xhp_vnd_detach(unsigned long unit, int any, dev_t dev, ino_t ino,
 		return r;
 	if (!any && (*odev != dev || *oino != ino))
 		return 2;
-	return vnd.tab != NULL ? tab_clr(unit) : 1;
+	return vnd.tab != NULL ? xhp_vndtab_clr(vnd.tab, unit) : 1;
 }

@@ -15,6 +15,7 @@
  *   loop.c   xhp_loop_*   binding a file to a Linux loop device, unbinding
  *   md.c     xhp_md_*     FreeBSD md(4) units over image files
  *   vnd.c    xhp_vnd_*    NetBSD vnd(4) units: attach, verified detach
+ *   vndtab.c xhp_vndtab_* the vnd table: vnd(4)'s stand-in elsewhere
  *   geom.c   xhp_geom_*   FreeBSD's GEOM tree: partitions, labels, mirrors
  *   lock.c   xhp_lock_*   the hotplug lock (locking.sh's protocol)
  *   holder.c xhp_holder_* who holds a flock, for a timeout's message
@@ -544,6 +545,25 @@ int xhp_vnd_detach(unsigned long unit, int any, dev_t dev, ino_t ino,
 /* 0 with *UNIT when NODE is DEVDIR/vndN<RAW>, a unit's node as attach
  * names it; -1 otherwise. */
 int xhp_vnd_unit(const char *node, unsigned long *unit);
+
+/* ---- vndtab.c: the vnd table, vnd(4)'s stand-in (docs/netbsd.md) ---- */
+
+/* The units of the vnd table TAB (xhp_table_vndtab lines), as vnd.c uses
+ * them where there is no vnd(4). VNDIOCGET: what UNIT is backed by, 0
+ * (*DEV, *INO), 1 not configured (a missing TAB has no units), -1 with
+ * errno. */
+int xhp_vndtab_get(const char *tab, unsigned long unit, dev_t *dev,
+		   ino_t *ino);
+
+/* VNDIOCSET: open PATH as the kernel does (read-write unless RO) and
+ * configure UNIT with it. 0 done (*ST: the file the unit got), 1 UNIT is
+ * taken, -1 with errno (the file, or TAB). */
+int xhp_vndtab_set(const char *tab, unsigned long unit, const char *path,
+		   int ro, struct stat *st);
+
+/* VNDIOCCLR: TAB without UNIT's line. 0, or -1 with errno (EBUSY: UNIT
+ * is held open, which a file TAB.open/vndN says). */
+int xhp_vndtab_clr(const char *tab, unsigned long unit);
 
 /* ---- geom.c: FreeBSD's GEOM tree (docs/freebsd.md) ---- */
 
