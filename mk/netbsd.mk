@@ -19,7 +19,7 @@
 #                      _NETBSD_SOURCE a use is a compile error that names
 #                      the fix (major_needs__NETBSD_SOURCE_on_NetBSD...),
 #                      however the header was reached.
-#   XHP_VND_IOCTL      vnd.c's kernel code (VNDIOCGET, VNDIOCSET,
+#   XHP_VND_IOCTL      vndkern.c's kernel code (VNDIOCGET, VNDIOCSET,
 #                      VNDIOCCLR) is compiled as on NetBSD, against a
 #                      generated <dev/vndvar.h> with NetBSD's structures
 #                      (struct vnd_ioctl, struct vnd_user) and ioctl

@@ -6,27 +6,21 @@
  * file system's device and the inode, VNDIOCGET), so a unit is told from
  * a file by (st_dev, st_ino), never by name.
  *
- * On NetBSD the units are the kernel's: VNDIOCGET says what a unit is
- * backed by, VNDIOCSET configures a free one (EBUSY when someone took it
- * first: the next one is tried, so finding and configuring is one step),
- * VNDIOCCLR unconfigures one, after VNDIOCGET has shown that it is still
- * backed by the file recorded. Elsewhere (the tests on Linux) a vnd table
- * file stands in for the kernel (vndtab.c): one line a configured unit,
- * appended by attach and removed by detach, both under the hotplug lock. */
+ * On NetBSD the units are the kernel's (vndkern.c: VNDIOCGET, VNDIOCSET,
+ * VNDIOCCLR); elsewhere (the tests on Linux) a vnd table file stands in
+ * for the kernel (vndtab.c), one line a configured unit. Here are the
+ * lookups over either and the binding, under the hotplug lock: attach
+ * configures a free unit (EBUSY when someone took it first: the next one
+ * is tried, so finding and configuring is one step), detach unconfigures
+ * one after VNDIOCGET has shown that it is still backed by the file
+ * recorded. */
 #define _DEFAULT_SOURCE
 #define _NETBSD_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
-#if defined(__NetBSD__) || defined(XHP_VND_IOCTL)
-#include <sys/ioctl.h>
-#include <dev/vndvar.h>
-#define VND_KERNEL 1
-#endif
 
 #include "xhp.h"
 
@@ -42,8 +36,7 @@ void xhp_vnd_source(const char *tab, const char *devdir, int raw)
 	vnd.raw = raw;
 }
 
-/* DEVDIR/[r]vndN<RAW> into BUF: 0, or -1 when it does not fit. */
-static int node_of(char *buf, size_t n, unsigned long unit, int chr)
+int xhp_vnd_node(char *buf, size_t n, unsigned long unit, int chr)
 {
 	return (size_t)snprintf(buf, n, "%s/%svnd%lu%c", vnd.devdir,
 				chr ? "r" : "", unit, 'a' + vnd.raw) >= n ? -1 : 0;
@@ -56,7 +49,7 @@ static int node_dev(unsigned long unit, unsigned long *maj,
 	char node[PATH_MAX];
 	struct stat st;
 
-	if (node_of(node, sizeof(node), unit, 0) == -1 ||
+	if (xhp_vnd_node(node, sizeof(node), unit, 0) == -1 ||
 	    stat(node, &st) == -1 || !S_ISBLK(st.st_mode))
 		return 1;
 	*maj = xhp_id_major(st.st_rdev);
@@ -80,67 +73,9 @@ int xhp_vnd_unit(const char *node, unsigned long *unit)
 	memcpy(want, p, len);
 	want[len] = '\0';
 	if (xhp_parse_ulong(want, 10, XHP_VND_UNIT_MAX, unit) == -1 ||
-	    node_of(want, sizeof(want), *unit, 0) == -1)
+	    xhp_vnd_node(want, sizeof(want), *unit, 0) == -1)
 		return -1;
 	return strcmp(want, node) == 0 ? 0 : -1;
-}
-
-/* ---- the kernel's units ---- */
-
-#ifdef VND_KERNEL
-/* Open UNIT's raw node: the descriptor, -1 with errno (ENOENT, ENXIO:
- * there is no such unit). */
-static int kern_open(unsigned long unit)
-{
-	char node[PATH_MAX];
-
-	if (node_of(node, sizeof(node), unit, 1) == -1) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return open(node, O_RDWR | O_CLOEXEC);
-}
-
-/* VNDIOCGET on FD for its own unit: 0 (*DEV, *INO), 1 not configured. */
-static int kern_get(int fd, dev_t *dev, ino_t *ino)
-{
-	struct vnd_user vnu;
-
-	memset(&vnu, 0, sizeof(vnu));
-	vnu.vnu_unit = -1; /* the unit FD is open on */
-	if (ioctl(fd, VNDIOCGET, &vnu) == -1)
-		return -1;
-	*dev = vnu.vnu_dev;
-	*ino = vnu.vnu_ino;
-	return vnu.vnu_ino == 0 ? 1 : 0;
-}
-
-static int kern_unit_get(unsigned long unit, dev_t *dev, ino_t *ino)
-{
-	int fd = kern_open(unit), r, err;
-
-	if (fd == -1)
-		return errno == ENOENT || errno == ENXIO ? 1 : -1;
-	r = kern_get(fd, dev, ino);
-	err = errno;
-	(void)close(fd);
-	errno = err;
-	return r;
-}
-#endif
-
-/* What UNIT is backed by: 0 (*DEV, *INO), 1 not configured (or no such
- * unit), -1 with errno. */
-static int get(unsigned long unit, dev_t *dev, ino_t *ino)
-{
-	if (vnd.tab != NULL)
-		return xhp_vndtab_get(vnd.tab, unit, dev, ino);
-#ifdef VND_KERNEL
-	return kern_unit_get(unit, dev, ino);
-#else
-	(void)unit, (void)dev, (void)ino;
-	return 1;
-#endif
 }
 
 /* FN(UNIT, DEV, INO, CTX) for each configured unit with a node, until FN
@@ -155,14 +90,15 @@ static int each(int (*fn)(unsigned long unit, dev_t dev, ino_t ino,
 	ino_t ino;
 	int r;
 
-#ifndef VND_KERNEL
+#ifndef XHP_VNDKERN
 	if (vnd.tab == NULL)
 		return 0;
 #endif
 	for (u = 0; u <= XHP_VND_UNIT_MAX; u++) {
 		if (node_dev(u, &maj, &min) == 1)
 			break;
-		r = get(u, &dev, &ino);
+		r = vnd.tab != NULL ? xhp_vndtab_get(vnd.tab, u, &dev, &ino) :
+				      xhp_vndkern_get(u, &dev, &ino);
 		if (r == -1)
 			return -1;
 		if (r == 0 && (r = fn(u, dev, ino, ctx)) != 0)
@@ -231,56 +167,6 @@ int xhp_vnd_backing(unsigned long maj, unsigned long min, dev_t *dev,
 	return 0;
 }
 
-/* Configure UNIT with PATH: 0 done (*ST: the file the unit got); 1 it is
- * taken (EBUSY); 2 there is no such unit; -1 with errno (the file). */
-static int set(unsigned long unit, const char *path, int ro, struct stat *st)
-{
-	int fd, r;
-
-	if (vnd.tab != NULL)
-		return xhp_vndtab_set(vnd.tab, unit, path, ro, st);
-#ifdef VND_KERNEL
-	{
-		struct vnd_ioctl vio;
-		dev_t dev;
-		ino_t ino;
-		int err;
-
-		fd = kern_open(unit);
-		if (fd == -1)
-			return errno == ENOENT || errno == ENXIO ? 2 : -1;
-		/* A configured unit answers EBUSY too; asking first spares
-		 * the kernel a lookup of PATH. */
-		r = kern_get(fd, &dev, &ino);
-		if (r == 0)
-			r = 1;
-		else if (r == 1) {
-			memset(&vio, 0, sizeof(vio));
-			vio.vnd_file = (char *)path;
-			vio.vnd_flags = ro ? VNDIOF_READONLY : 0;
-			if (ioctl(fd, VNDIOCSET, &vio) == -1)
-				r = errno == EBUSY ? 1 : -1;
-			else if ((r = kern_get(fd, &dev, &ino)) == 1) {
-				r = -1; /* configured, yet not backed */
-				errno = EIO;
-			}
-		}
-		err = errno;
-		(void)close(fd);
-		errno = err;
-		if (r != 0)
-			return r;
-		memset(st, 0, sizeof(*st));
-		st->st_dev = dev;
-		st->st_ino = ino;
-		return 0;
-	}
-#else
-	(void)unit, (void)path, (void)ro, (void)st, (void)fd, (void)r;
-	return 2;
-#endif
-}
-
 unsigned long xhp_vnd_attach(const char *path, int ro, char *node,
 			     size_t n, dev_t *dev, ino_t *ino)
 {
@@ -293,9 +179,11 @@ unsigned long xhp_vnd_attach(const char *path, int ro, char *node,
 	for (u = 0; u <= XHP_VND_UNIT_MAX; u++) {
 		if (node_dev(u, &maj, &min) == 1)
 			break;
-		r = set(u, path, ro, &st);
+		/* 0 done, 1 taken, 2 no such unit, -1 (the file). */
+		r = vnd.tab != NULL ? xhp_vndtab_set(vnd.tab, u, path, ro, &st) :
+				      xhp_vndkern_set(u, path, ro, &st);
 		if (r == 0) {
-			if (node_of(node, n, u, 0) == -1)
+			if (xhp_vnd_node(node, n, u, 0) == -1)
 				xhp_die(XHP_SYS, "vnd node name too long");
 			*dev = st.st_dev;
 			*ino = st.st_ino;
@@ -326,33 +214,12 @@ int xhp_vnd_detach(unsigned long unit, int any, dev_t dev, ino_t ino,
 {
 	int r;
 
-#ifdef VND_KERNEL
-	if (vnd.tab == NULL) {
-		struct vnd_ioctl vio;
-		int fd = kern_open(unit), err;
-
-		if (fd == -1)
-			return errno == ENOENT || errno == ENXIO ? 1 : -1;
-		/* Asked and cleared on one descriptor, under the hotplug
-		 * lock; vnconfig(8) users outside it are the known limit. */
-		r = kern_get(fd, odev, oino);
-		if (r == 0 && !any && (*odev != dev || *oino != ino))
-			r = 2;
-		if (r == 0) {
-			memset(&vio, 0, sizeof(vio));
-			if (ioctl(fd, VNDIOCCLR, &vio) == -1)
-				r = errno == ENXIO ? 1 : -1;
-		}
-		err = errno;
-		(void)close(fd);
-		errno = err;
-		return r;
-	}
-#endif
-	r = get(unit, odev, oino);
+	if (vnd.tab == NULL)
+		return xhp_vndkern_detach(unit, any, dev, ino, odev, oino);
+	r = xhp_vndtab_get(vnd.tab, unit, odev, oino);
 	if (r != 0)
 		return r;
 	if (!any && (*odev != dev || *oino != ino))
 		return 2;
-	return vnd.tab != NULL ? xhp_vndtab_clr(vnd.tab, unit) : 1;
+	return xhp_vndtab_clr(vnd.tab, unit);
 }

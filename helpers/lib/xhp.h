@@ -16,6 +16,7 @@
  *   md.c     xhp_md_*     FreeBSD md(4) units over image files
  *   vnd.c    xhp_vnd_*    NetBSD vnd(4) units: attach, verified detach
  *   vndtab.c xhp_vndtab_* the vnd table: vnd(4)'s stand-in elsewhere
+ *   vndkern.c xhp_vndkern_* the kernel's vnd(4) units (NetBSD)
  *   geom.c   xhp_geom_*   FreeBSD's GEOM tree: partitions, labels, mirrors
  *   lock.c   xhp_lock_*   the hotplug lock (locking.sh's protocol)
  *   holder.c xhp_holder_* who holds a flock, for a timeout's message
@@ -546,6 +547,10 @@ int xhp_vnd_detach(unsigned long unit, int any, dev_t dev, ino_t ino,
  * names it; -1 otherwise. */
 int xhp_vnd_unit(const char *node, unsigned long *unit);
 
+/* DEVDIR/vndN<RAW> of UNIT (CHR: DEVDIR/rvndN<RAW>, its raw node) into BUF
+ * (N bytes): 0, or -1 when it does not fit. */
+int xhp_vnd_node(char *buf, size_t n, unsigned long unit, int chr);
+
 /* ---- vndtab.c: the vnd table, vnd(4)'s stand-in (docs/netbsd.md) ---- */
 
 /* The units of the vnd table TAB (xhp_table_vndtab lines), as vnd.c uses
@@ -564,6 +569,32 @@ int xhp_vndtab_set(const char *tab, unsigned long unit, const char *path,
 /* VNDIOCCLR: TAB without UNIT's line. 0, or -1 with errno (EBUSY: UNIT
  * is held open, which a file TAB.open/vndN says). */
 int xhp_vndtab_clr(const char *tab, unsigned long unit);
+
+/* ---- vndkern.c: the kernel's vnd(4) units (NetBSD) ---- */
+
+/* Defined where there is a kernel's vnd(4) to ask: on NetBSD, and in the
+ * NetBSD build check on Linux (-DXHP_VND_IOCTL, mk/netbsd.mk). Elsewhere
+ * the calls below find no unit, and vnd.c looks for none. */
+#if defined(__NetBSD__) || defined(XHP_VND_IOCTL)
+#define XHP_VNDKERN 1
+#endif
+
+/* VNDIOCGET on UNIT's raw node: what it is backed by, 0 (*DEV, *INO), 1
+ * not configured or no such unit, -1 with errno. */
+int xhp_vndkern_get(unsigned long unit, dev_t *dev, ino_t *ino);
+
+/* VNDIOCSET of PATH (read-only if RO) on UNIT, when VNDIOCGET finds it
+ * free: 0 done (*ST zeroed but for the st_dev and st_ino of the file the
+ * unit got), 1 it is taken (EBUSY), 2 there is no such unit, -1 with
+ * errno (the file). */
+int xhp_vndkern_set(unsigned long unit, const char *path, int ro,
+		    struct stat *st);
+
+/* The kernel's half of xhp_vnd_detach, its contract: VNDIOCGET, then
+ * VNDIOCCLR only if UNIT is backed by (DEV, INO) (ANY: by anything), on
+ * one descriptor. */
+int xhp_vndkern_detach(unsigned long unit, int any, dev_t dev, ino_t ino,
+		       dev_t *odev, ino_t *oino);
 
 /* ---- geom.c: FreeBSD's GEOM tree (docs/freebsd.md) ---- */
 

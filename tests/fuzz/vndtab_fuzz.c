@@ -1,6 +1,6 @@
 /* libFuzzer target: xhp_table_vndtab, the lines of the vnd table that
  * stands in for NetBSD's vnd(4) (docs/netbsd.md, "Tests on Linux CI").
- * What vnd.c relies on: PATH points into the line, is absolute and holds
+ * What vndtab.c relies on: PATH points into the line, is absolute and holds
  * no newline; UNIT is at most XHP_VND_UNIT_MAX; the inode is never 0 (the
  * kernel's "not configured"); and the numbers are the digits of their
  * fields (checked against a reference reading, with strchr and strtoull,

@@ -171,10 +171,10 @@ emul_cc() {
 	[ "$(xenstore-read "$B/hotplug-status")" = connected ]
 }
 
-@test "the NetBSD build compiles vnd.c's kernel code, with NetBSD's ioctl numbers" {
+@test "the NetBSD build compiles vndkern.c's kernel code, with NetBSD's ioctl numbers" {
 	nb_build
 	# the VNDIOCSET/VNDIOCGET/VNDIOCCLR branch is in, not the no-vnd one
-	run nm "$XHP_TOP/build/netbsd-build/obj/vnd.o"
+	run nm "$XHP_TOP/build/netbsd-build/obj/vndkern.o"
 	[[ "$output" == *" U ioctl"* ]]
 	# NetBSD's <sys/ioccom.h> encoding on LP64: direction, 13-bit size,
 	# group 'F' (0x46), number; struct vnd_ioctl is 40 bytes, vnd_user 24.
