@@ -3,7 +3,7 @@
  * (DM_TABLE_STATUS on /dev/mapper/control, the ioctl dmsetup table
  * uses): for each target its type, its sectors in the dm device, and its
  * parameters, in which the kernel names devices as MAJ:MIN. Linux only;
- * the stack walk (stack.c) maps linear and striped targets exactly. */
+ * the stack walk (blkdev.c) maps linear and striped targets exactly. */
 #define _DEFAULT_SOURCE
 #include <errno.h>
 #include <fcntl.h>

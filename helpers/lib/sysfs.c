@@ -3,7 +3,7 @@
  * /sys/dev/block/MAJ:MIN (a link to the device's directory: a partition's
  * parent directory is its disk; holders/ and slaves/ link the stack).
  * Small reads only: each attribute is one short line. Linux only; the
- * stack walk (stack.c) and dom0's claims (dom0.c) read it. */
+ * stack walk (blkdev.c) and dom0's claims (dom0.c) read it. */
 #define _DEFAULT_SOURCE
 #include <errno.h>
 #include <fcntl.h>

@@ -2,30 +2,30 @@
 /* xhp.h: the shared library of the xen-hotplug helpers, helpers/lib/.
  * One module per subject, and the file name is the function prefix:
  *
- *   xhp.c    xhp_*        the program frame: name, errors, usage, stdout
- *   parse.c  xhp_parse_*  pure parsers of arguments and xenstore values
- *   table.c  xhp_table_*  pure parsers of a system table's lines, a reader
- *   id.c     xhp_id_*     device identity and the identity set
- *   sysfs.c  xhp_sysfs_*  the block-device graph as sysfs shows it
- *   dm.c     xhp_dm_*     device-mapper tables
- *   stack.c  xhp_stack_*  where a device's sectors live, in its identity set
- *   blkdev.c xhp_blkdev_* the walk down Linux's block-device graph
- *   part.c   xhp_part_*   disk partitions: on their disk, above a stack
- *   loopmap.c xhp_loopmap_* which Linux loop devices are bound to what
- *   loop.c   xhp_loop_*   binding a file to a Linux loop device, unbinding
- *   md.c     xhp_md_*     FreeBSD md(4) units over image files
- *   vnd.c    xhp_vnd_*    NetBSD vnd(4) units: attach, verified detach
- *   vndtab.c xhp_vndtab_* the vnd table: vnd(4)'s stand-in elsewhere
- *   vndkern.c xhp_vndkern_* the kernel's vnd(4) units (NetBSD)
- *   geom.c   xhp_geom_*   FreeBSD's GEOM tree: partitions, labels, mirrors
- *   lock.c   xhp_lock_*   the hotplug lock (locking.sh's protocol)
- *   holder.c xhp_holder_* who holds a flock, for a timeout's message
- *   xs.c     xhp_xs_*     the pipelined xenstore connection, paths
- *   batch.c  xhp_batch_*  requests sent together; a transaction's steps
- *   share.c  xhp_share_*  the sharing check against other guests
- *   dom0.c   xhp_dom0_*   the sharing check against dom0's own use
- *   pub.c    xhp_pub_*    the transactions of the outcome: published, failed
- *   run.c    xhp_run_*    the script run: its deadline, is it still there
+ *   xhp.c     xhp_*          the program frame: name, errors, usage, stdout
+ *   parse.c   xhp_parse_*    pure parsers of arguments and xenstore values
+ *   table.c   xhp_table_*    pure parsers of a system table's lines, a reader
+ *   id.c      xhp_id_*       device identity and the identity set
+ *   sysfs.c   xhp_sysfs_*    the block-device graph as sysfs shows it
+ *   dm.c      xhp_dm_*       device-mapper tables
+ *   stack.c   xhp_stack_*    where a device's sectors live, in its identity set
+ *   blkdev.c  xhp_blkdev_*   the walk down Linux's block-device graph
+ *   part.c    xhp_part_*     disk partitions: on their disk, above a stack
+ *   loopmap.c xhp_loopmap_*  which Linux loop devices are bound to what
+ *   loop.c    xhp_loop_*     binding a file to a Linux loop device, unbinding
+ *   md.c      xhp_md_*       FreeBSD md(4) units over image files
+ *   vnd.c     xhp_vnd_*      NetBSD vnd(4) units: attach, verified detach
+ *   vndtab.c  xhp_vndtab_*   the vnd table: vnd(4)'s stand-in elsewhere
+ *   vndkern.c xhp_vndkern_*  the kernel's vnd(4) units (NetBSD)
+ *   geom.c    xhp_geom_*     FreeBSD's GEOM tree: partitions, labels, mirrors
+ *   lock.c    xhp_lock_*     the hotplug lock (locking.sh's protocol)
+ *   holder.c  xhp_holder_*   who holds a flock, for a timeout's message
+ *   xs.c      xhp_xs_*       the pipelined xenstore connection, paths
+ *   batch.c   xhp_batch_*    requests sent together; a transaction's steps
+ *   share.c   xhp_share_*    the sharing check against other guests
+ *   dom0.c    xhp_dom0_*     the sharing check against dom0's own use
+ *   pub.c     xhp_pub_*      the transactions of the outcome: published, failed
+ *   run.c     xhp_run_*      the script run: its deadline, is it still there
  *
  * Each section below declares one module. Functions that "die" exit
  * through xhp_die. Exit codes: docs/exit-codes.md. */
