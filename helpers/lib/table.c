@@ -188,9 +188,11 @@ static int u64(const char *s, uint64_t *v)
 	if (*s == '\0')
 		return -1;
 	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || n > (UINT64_MAX - 9) / 10)
+		unsigned int d = (unsigned int)(*s - '0');
+
+		if (*s < '0' || *s > '9' || n > (UINT64_MAX - d) / 10)
 			return -1;
-		n = n * 10 + (uint64_t)(*s - '0');
+		n = n * 10 + d;
 	}
 	*v = n;
 	return 0;

@@ -273,13 +273,14 @@ static int ref_num(const char *s, size_t n, unsigned long *v)
 	return 0;
 }
 
-/* "DEV:INO", both decimal, under 64 bytes. */
+/* "DEV:INO", both decimal, shorter than PATH_MAX (the
+ * NetBSD form carries a device path in place of FSDEV). */
 static int ref_id(const char *s)
 {
 	const char *colon = strchr(s, ':');
 	unsigned long d, i;
 
-	return strlen(s) < 64 && colon != NULL &&
+	return strlen(s) < PATH_MAX && colon != NULL &&
 	       ref_num(s, (size_t)(colon - s), &d) == 0 &&
 	       ref_num(colon + 1, strlen(colon + 1), &i) == 0 ? 0 : -1;
 }
@@ -579,7 +580,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	r = parse_id(s, 0, &dev, &ino);
 	colon = strchr(s, ':');
-	ok = strlen(s) < 64 && colon != NULL &&
+	ok = strlen(s) < PATH_MAX && colon != NULL &&
 	     ref_num(s, (size_t)(colon - s), &d) == 0 &&
 	     ref_num(colon + 1, strlen(colon + 1), &i) == 0;
 	if ((r == 0) != ok ||
