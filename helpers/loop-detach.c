@@ -460,7 +460,7 @@ int main(int argc, char **argv)
 			xhp_usage(USAGE);
 #ifdef __NetBSD__
 		if (!rawset)
-			raw = (unsigned long)xhp_dom0_rawpartition();
+			raw = (unsigned long)xhp_bsdmnt_rawpartition();
 #endif
 		xhp_vnd_source(vndtab, devdir, (int)raw);
 		xhp_run_init(&run, (pid_t)pid, ms, secs);

@@ -289,7 +289,7 @@ static void options(int argc, char **argv)
 	if (A.netbsd) {
 		A.fmt = XHP_FMT_NETBSD;
 		if (A.raw == -1)
-			A.raw = xhp_dom0_rawpartition();
+			A.raw = xhp_bsdmnt_rawpartition();
 		xhp_vnd_source(A.vndtab, A.devdir, A.raw);
 	}
 	A.backend = argv[0];
@@ -527,7 +527,7 @@ static int dom0_opened(void)
 	if (A.fstab == NULL)
 		return xhp_dom0_check(&A.c, A.mountinfo);
 #endif
-	return xhp_dom0_check_bsd(&A.c, A.fstab);
+	return xhp_bsdmnt_check(&A.c, A.fstab);
 }
 
 /* dom0's mounts are not under the hotplug lock anyway: check them first,
@@ -551,7 +551,7 @@ static void check_dom0(void)
 		xhp_die_sys(XHP_SYS, "unable to find the loop devices of %s",
 			    A.target);
 	A.c.rawpart = A.netbsd ? A.raw + 1 : 0;
-	if (A.netbsd ? xhp_dom0_check_bsd(&A.c, A.fstab) :
+	if (A.netbsd ? xhp_bsdmnt_check(&A.c, A.fstab) :
 	    xhp_dom0_check(&A.c, A.mountinfo))
 		busy();
 	xhp_id_free(&A.c.ids);

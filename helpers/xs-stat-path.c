@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 	if (nb) {
 		c.fmt = XHP_FMT_NETBSD;
 		if (!rawset)
-			raw = (unsigned long)xhp_dom0_rawpartition();
+			raw = (unsigned long)xhp_bsdmnt_rawpartition();
 		c.rawpart = (int)raw + 1;
 		xhp_vnd_source(vndtab, devdir, (int)raw);
 	}
@@ -172,7 +172,7 @@ int main(int argc, char **argv)
 	target_ids(&c, target, id);
 	/* Mounts first, as upstream: no xenstore traffic when dom0 itself
 	 * holds the device. */
-	if (nb ? xhp_dom0_check_bsd(&c, fstab) : xhp_dom0_check(&c, mountinfo))
+	if (nb ? xhp_bsdmnt_check(&c, fstab) : xhp_dom0_check(&c, mountinfo))
 		xhp_share_exit(&c);
 	xhp_xs_open(&q);
 	c.q = &q;

@@ -16,12 +16,6 @@
  * beside a read-only mount; anything else that claims the device
  * refuses. */
 #define _DEFAULT_SOURCE
-/* NetBSD hides getmntinfo() and sysctlbyname() likewise. */
-#define _NETBSD_SOURCE
-/* FreeBSD hides getmntinfo() and the like under _POSIX_C_SOURCE alone. */
-#if defined(__FreeBSD__) && !defined(__BSD_VISIBLE)
-#define __BSD_VISIBLE 1
-#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -33,24 +27,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __FreeBSD__
-#include <sys/param.h>
-#include <sys/ucred.h>
-#include <sys/mount.h>
-/* getmntinfo(3) gives struct statfs, read-only in f_flags. */
-#define BSD_MNT struct statfs
-#define BSD_MNT_FLAGS f_flags
-#define BSD_MNT_RDONLY MNT_RDONLY
-#endif
-#ifdef __NetBSD__
-#include <sys/types.h>
-#include <sys/statvfs.h>
-#include <sys/sysctl.h>
-/* NetBSD's getmntinfo(3) gives struct statvfs, read-only in f_flag. */
-#define BSD_MNT struct statvfs
-#define BSD_MNT_FLAGS f_flag
-#define BSD_MNT_RDONLY ST_RDONLY
-#endif
 
 #include "xhp.h"
 
@@ -88,15 +64,8 @@ static void add_cb(unsigned long maj, unsigned long min, void *ctx)
 	add(ctx, maj, min);
 }
 
-/* The verdict "local MM WHERE", and unless MAJ:MIN is the target's own
- * device named in our own mount table (the plain message), the sentence:
- * the target's relation to MAJ:MIN, then WHAT. */
-static int local(struct xhp_share *c, unsigned long maj, unsigned long min,
-		 const char *where, int plain, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
-
-static int local(struct xhp_share *c, unsigned long maj, unsigned long min,
-		 const char *where, int plain, const char *fmt, ...)
+int xhp_dom0_local(struct xhp_share *c, unsigned long maj, unsigned long min,
+		   const char *where, int plain, const char *fmt, ...)
 {
 	char what[PATH_MAX + 256], *rel;
 	va_list ap;
@@ -166,9 +135,10 @@ static int table(struct xhp_share *c, const char *file, const struct devs *all,
 			add(seen, m.maj, m.min);
 			continue;
 		}
-		busy = local(c, m.maj, m.min, m.mnt, pid == 0,
-			     "is mounted %sin the privileged domain at %s%s",
-			     c->mode == 'w' ? "" : "read-write ", m.mnt, ns);
+		busy = xhp_dom0_local(c, m.maj, m.min, m.mnt, pid == 0,
+				      "is mounted %sin the privileged domain "
+				      "at %s%s", c->mode == 'w' ? "" :
+				      "read-write ", m.mnt, ns);
 	}
 	if (!busy && ferror(f))
 		xhp_die_sys(XHP_SYS, "unable to read %s", file);
@@ -338,11 +308,11 @@ static int explain(struct xhp_share *c, unsigned long maj, unsigned long min,
 	int i;
 
 	if (holder(maj, min, name, sizeof(name)))
-		return local(c, maj, min, name, 0, "is held by %s in the "
-			     "privileged domain", name);
+		return xhp_dom0_local(c, maj, min, name, 0, "is held by %s in "
+				      "the privileged domain", name);
 	if (swap(maj, min))
-		return local(c, maj, min, "swap", 0, "is active swap in the "
-			     "privileged domain");
+		return xhp_dom0_local(c, maj, min, "swap", 0, "is active swap "
+				      "in the privileged domain");
 	if (other_ns(c, all, seen))
 		return 1;
 	if (has(seen, maj, min))
@@ -354,9 +324,9 @@ static int explain(struct xhp_share *c, unsigned long maj, unsigned long min,
 		if (!claimed(maj, min))
 			return 0;
 	}
-	return local(c, maj, min, "exclusive", 0, "is in exclusive use in "
-		     "the privileged domain (opened with O_EXCL, by a process "
-		     "or by the kernel)");
+	return xhp_dom0_local(c, maj, min, "exclusive", 0, "is in exclusive "
+			      "use in the privileged domain (opened with "
+			      "O_EXCL, by a process or by the kernel)");
 }
 
 /* The kernel's claims on PROBE: the partitions that meet the target
@@ -428,116 +398,4 @@ int xhp_dom0_check(struct xhp_share *c, const char *mountinfo)
 	free(all.d);
 	free(seen.d);
 	return busy;
-}
-
-/* ---- a BSD dom0: FreeBSD (backends open the target themselves), NetBSD ---- */
-
-/* The mount of SOURCE at MNT (RW: read-write): is it one of C's devices,
- * in a conflicting mode? FreeBSD mounts character devices (a disk, a
- * GEOM partition, an md unit); a source that is no device (a ZFS
- * dataset, tmpfs, NFS) is no guest's disk. */
-static int bsd_mount(struct xhp_share *c, const char *source,
-		     const char *mnt, int rw)
-{
-	unsigned long maj, min;
-	struct xhp_idset o;
-	struct stat st;
-	int meet;
-
-	if (source[0] != '/' || stat(source, &st) == -1 ||
-	    !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
-		return 0;
-	maj = xhp_id_major(st.st_rdev);
-	min = xhp_id_minor(st.st_rdev);
-	if (c->mode == 'r' && !rw)
-		return 0;
-	if (c->rawpart > 0 && min % XHP_NB_MAXPART !=
-	    (unsigned long)c->rawpart - 1 &&
-	    xhp_id_has_blk(&c->ids, maj, min - min % XHP_NB_MAXPART +
-			   (unsigned long)c->rawpart - 1))
-		/* NetBSD: the raw partition spans the disk, and so every
-		 * partition on it; the others (wd0e beside wd0a) do not
-		 * meet. */
-		return local(c, maj, min, mnt, 0, "is a partition of the "
-			     "disk, mounted %sin the privileged domain at %s",
-			     c->mode == 'w' ? "" : "read-write ", mnt);
-	if (!xhp_id_has_blk(&c->ids, maj, min)) {
-		/* Another provider over the same sectors: a partition of our
-		 * disk, the disk of our partition, a label of either. */
-		memset(&o, 0, sizeof(o));
-		xhp_stack_blk(&o, maj, min);
-		meet = xhp_stack_overlap(&c->ids, &o) != NULL;
-		xhp_id_free(&o);
-		if (!meet)
-			return 0;
-	}
-	return local(c, maj, min, mnt, 1, "is mounted %sin the privileged "
-		     "domain at %s", c->mode == 'w' ? "" : "read-write ", mnt);
-}
-
-/* The mount list FSTAB, `mount -p` lines. */
-static int bsd_fstab(struct xhp_share *c, const char *fstab)
-{
-	struct xhp_mount m;
-	char *line = NULL;
-	size_t cap = 0;
-	int busy = 0;
-	FILE *f;
-
-	f = fopen(fstab, "r");
-	if (f == NULL)
-		xhp_die_sys(XHP_SYS, "unable to open %s", fstab);
-	errno = 0;
-	while (!busy && getline(&line, &cap, f) != -1)
-		if (xhp_table_fstab(line, &m) == 0)
-			busy = bsd_mount(c, m.source, m.mnt, m.sb_rw);
-	if (!busy && ferror(f))
-		xhp_die_sys(XHP_SYS, "unable to read %s", fstab);
-	free(line);
-	if (fclose(f) == EOF)
-		xhp_die_sys(XHP_SYS, "unable to close %s", fstab);
-	return busy;
-}
-
-int xhp_dom0_check_bsd(struct xhp_share *c, const char *fstab)
-{
-#if defined(__FreeBSD__) || defined(__NetBSD__)
-	BSD_MNT *fs;
-	int i, n, busy = 0;
-
-	if (fstab == NULL) {
-		/* MNT_NOWAIT: the kernel's list as it is, without asking a
-		 * hung NFS server for its statistics. */
-		n = getmntinfo(&fs, MNT_NOWAIT);
-		if (n == 0)
-			xhp_die_sys(XHP_SYS, "unable to list the mounts "
-				    "(getmntinfo)");
-		for (i = 0; !busy && i < n; i++)
-			busy = bsd_mount(c, fs[i].f_mntfromname,
-					 fs[i].f_mntonname,
-					 (fs[i].BSD_MNT_FLAGS & BSD_MNT_RDONLY)
-					 == 0);
-		return busy;
-	}
-#else
-	if (fstab == NULL)
-		return 0;
-#endif
-	return bsd_fstab(c, fstab);
-}
-
-int xhp_dom0_rawpartition(void)
-{
-#ifdef __NetBSD__
-	int raw;
-	size_t len = sizeof(raw);
-
-	if (sysctlbyname("kern.rawpartition", &raw, &len, NULL, 0) == -1)
-		xhp_die_sys(XHP_SYS, "unable to read kern.rawpartition");
-	if (raw < 0 || raw >= XHP_NB_MAXPART)
-		xhp_die(XHP_SYS, "kern.rawpartition %d is out of range", raw);
-	return raw;
-#else
-	return 3;
-#endif
 }

@@ -24,6 +24,7 @@
  *   batch.c   xhp_batch_*    requests sent together; a transaction's steps
  *   share.c   xhp_share_*    the sharing check against other guests
  *   dom0.c    xhp_dom0_*     the sharing check against dom0's own use
+ *   bsdmnt.c  xhp_bsdmnt_*   the same on a BSD dom0: its mounts
  *   pub.c     xhp_pub_*      the transactions of the outcome: published, failed
  *   run.c     xhp_run_*      the script run: its deadline, is it still there
  *
@@ -391,18 +392,28 @@ struct xhp_share; /* share.c */
  * plain mount of the target itself). Dies 111. */
 int xhp_dom0_check(struct xhp_share *c, const char *mountinfo);
 
-/* The same for a BSD dom0 (FreeBSD, NetBSD): is a device of C->ids
+/* The verdict "local MM WHERE" in C, and unless MAJ:MIN is the target's
+ * own device named in our own mount table (PLAIN: the plain message), the
+ * sentence in C->rel: the target's relation to MAJ:MIN, then FMT's words.
+ * Returns 1 (busy), for its callers to pass on. */
+int xhp_dom0_local(struct xhp_share *c, unsigned long maj, unsigned long min,
+		   const char *where, int plain, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+/* ---- bsdmnt.c: a BSD dom0's mounts (FreeBSD, NetBSD) ---- */
+
+/* xhp_dom0_check for a BSD dom0 (FreeBSD, NetBSD): is a device of C->ids
  * mounted, read-write or for a read-write request? With C->rawpart, a
  * mounted partition also uses its disk's raw partition. The mounts are
  * getmntinfo(3)'s on FreeBSD and NetBSD, or with FSTAB the `mount -p`
  * lines in that file (elsewhere: none without it). 0 ok, 1 busy
  * (C->verdict). Dies 111. */
-int xhp_dom0_check_bsd(struct xhp_share *c, const char *fstab);
+int xhp_bsdmnt_check(struct xhp_share *c, const char *fstab);
 
 /* NetBSD's raw partition, the one that spans the whole disk
  * (kern.rawpartition, getrawpartition(3)): 3 (d) elsewhere, as on amd64.
  * Dies 111 when the kernel will not say. */
-int xhp_dom0_rawpartition(void);
+int xhp_bsdmnt_rawpartition(void);
 
 /* ---- loopmap.c: which loop devices are bound to what (Linux) ---- */
 
