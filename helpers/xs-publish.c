@@ -587,7 +587,7 @@ static void check_guests(void)
 	else if (xhp_id_expand_st(&A.c.ids, &A.st) == -1)
 		xhp_die_sys(XHP_SYS, "unable to find the loop devices of %s",
 			    A.target);
-	if (xhp_share_guests(&A.c, A.base, A.types))
+	if (xhp_scan_guests(&A.c, A.base, A.types))
 		busy();
 }
 

@@ -176,7 +176,7 @@ int main(int argc, char **argv)
 		xhp_share_exit(&c);
 	xhp_xs_open(&q);
 	c.q = &q;
-	if (xhp_share_guests(&c, base, types))
+	if (xhp_scan_guests(&c, base, types))
 		xhp_share_exit(&c);
 	puts("ok");
 	xhp_close_stdout();

@@ -22,7 +22,9 @@
  *   holder.c  xhp_holder_*   who holds a flock, for a timeout's message
  *   xs.c      xhp_xs_*       the pipelined xenstore connection, paths
  *   batch.c   xhp_batch_*    requests sent together; a transaction's steps
- *   share.c   xhp_share_*    the sharing check against other guests
+ *   share.c   xhp_share_*    the sharing check: its verdict and rules
+ *   scan.c    xhp_scan_*     the sharing check against other guests
+ *   fetch.c   xhp_fetch_*    what each backend of the scan names
  *   dom0.c    xhp_dom0_*     the sharing check against dom0's own use
  *   bsdmnt.c  xhp_bsdmnt_*   the same on a BSD dom0: its mounts
  *   pub.c     xhp_pub_*      the transactions of the outcome: published, failed
@@ -789,11 +791,29 @@ char *xhp_share_dom_vm(struct xhp_xs *q, const char *dom, int target);
 /* Fetch our frontend's vm and its target's vm, once (same_vm). */
 void xhp_share_ours(struct xhp_share *c);
 
-/* Every backend BASE/TYPE/DOM/DEV (TYPES comma-separated) but C->self
- * against C->ids (C->selfn set by xhp_xs_normalise), listed and read now:
- * call it under the lock. 0 ok, 1 busy (C->verdict set). Dies 111. */
-int xhp_share_guests(struct xhp_share *c, const char *base,
-		     const char *types);
+struct xhp_scan_be;
+struct xhp_scan_dom;
+
+/* Does backend B name a device of C's identity set, or one whose sectors
+ * meet ours anywhere in the block-device stack (a partition of our disk,
+ * the disk of our partition, a holder above or a slave below)? Cached in
+ * B->use. */
+int xhp_share_uses(const struct xhp_share *c, struct xhp_scan_be *b);
+
+/* Do our mode and B's conflict? A reader conflicts only with writers. */
+int xhp_share_conflicts(const struct xhp_share *c,
+			const struct xhp_scan_be *b);
+
+/* Upstream's same_vm: is domain D the same VM as our frontend, directly
+ * or through a stubdomain's target? A domain without vm (being destroyed)
+ * is, as upstream lets it share. */
+int xhp_share_same_vm(const struct xhp_share *c,
+		      const struct xhp_scan_dom *d);
+
+/* How C's target relates to what B names, in words (malloc'd); NULL when
+ * it is the same device or file. */
+char *xhp_share_relation_be(const struct xhp_share *c,
+			    const struct xhp_scan_be *b);
 
 /* ---- batch.c: requests sent together, and a transaction's steps ---- */
 
@@ -826,6 +846,63 @@ unsigned int xhp_batch_start(struct xhp_xs *q, struct xhp_batch *b);
  * the reply. */
 int xhp_batch_end(struct xhp_xs *q, struct xhp_batch *b, unsigned int tx,
 		  int commit);
+
+/* ---- scan.c: the sharing check against other guests ---- */
+
+/* One backend BASE/TYPE/DOM/DEV, and what the scan learns about it. */
+struct xhp_scan_be {
+	char *path;
+	size_t dom;             /* its domain directory: dom[dom] */
+	int self;               /* our own backend: not compared */
+	char *pd, *pdp;         /* physical-device, physical-device-path:
+	                         * NULL when absent */
+	unsigned int pdl, pdpl;
+	int names;              /* what it names now: XHP_NAMES_* */
+	unsigned long maj, min; /* that device (for a file, its filesystem's:
+	                         * the verdict names it) */
+	dev_t dev;              /* XHP_NAMES_FILE: the file */
+	ino_t ino;
+	int mode;               /* its mode canonicalised, 0 when absent; read
+	                         * only when we are a reader and it names a
+	                         * device of ours */
+	int use;                /* xhp_share_uses: 0 not asked yet, 1 no,
+	                         * 2 yes */
+};
+enum { XHP_NAMES_NONE, XHP_NAMES_BLK, XHP_NAMES_FILE };
+
+/* One domain directory BASE/TYPE/DOM. */
+struct xhp_scan_dom {
+	char *path;
+	const char *id;         /* DOM, in PATH */
+	int byparams;           /* TYPE is vbd3 (tapdisk) or qdisk (QEMU):
+	                         * the backend opens params itself, and its
+	                         * physical-device-path is no disk */
+	int vm_read;            /* VM and TVM fetched */
+	char *vm, *tvm;         /* its vm and its target's: NULL when absent */
+};
+
+/* The scan's table: the domains, their backends, and the batch the
+ * phases send. */
+struct xhp_scan {
+	struct xhp_scan_dom *dom;
+	size_t ndom, adom;
+	struct xhp_scan_be *be;
+	size_t nbe, abe;
+	struct xhp_batch b;
+};
+
+/* Every backend BASE/TYPE/DOM/DEV (TYPES comma-separated) but C->self
+ * against C->ids (C->selfn set by xhp_xs_normalise), listed and read now:
+ * call it under the lock. 0 ok, 1 busy (C->verdict set). Dies 111. */
+int xhp_scan_guests(struct xhp_share *c, const char *base,
+		    const char *types);
+
+/* ---- fetch.c: what each backend of the scan names ---- */
+
+/* Fill in what each of S's backends names now (physical-device, else
+ * physical-device-path or params, stat'ed), and for those that use a
+ * device of ours, their mode and their domain's vm. */
+void xhp_fetch_names(struct xhp_share *c, struct xhp_scan *s);
 
 /* ---- pub.c: the publishing transaction (docs/xs-majmin.md) ---- */
 
