@@ -538,6 +538,7 @@ static void check_dom0(void)
 	A.c.mode = A.cmode;
 	A.c.fmt = A.fmt;
 	A.c.self = A.backend;
+	A.c.tx_want = 1;
 	xhp_xs_normalise(A.c.selfn, A.backend);
 	if (A.opened) {
 		A.c.devdir = A.devdir;
@@ -657,6 +658,7 @@ static void publish(void)
 	A.j.once = 1;
 	A.j.lifecycle = 1;
 	A.j.precommit = precommit;
+	A.j.tx = A.c.tx;
 	for (i = 0; i < A.nextra; i++)
 		A.j.extra[A.j.nextra++] = A.extra[i];
 	/* FreeBSD's blkback writes it itself once it has opened the path. */

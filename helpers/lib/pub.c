@@ -127,10 +127,11 @@ static int attempt(struct xhp_pub *j, struct xhp_batch *b)
 {
 	char dm[XHP_MAJMIN_MAX];
 	const char *mm = j->mm, *online, *state;
-	unsigned int tx = xhp_batch_start(j->q, b);
+	unsigned int tx = j->tx != 0 ? j->tx : xhp_batch_start(j->q, b);
 	size_t ls, on, st, pp = 0, w;
 	int has_pd, err, ahead;
 
+	j->tx = 0;
 	if (tx == 0)
 		xhp_die_sys(XHP_SYS, "unable to start a transaction");
 	/* The listing says whether the backend exists and what it has; the

@@ -758,6 +758,9 @@ struct xhp_share {
 	char selfn[XHP_XS_PATHMAX];
 	int ours_read;          /* ourvm, ourtvm fetched */
 	char *ourvm, *ourtvm;
+	int tx_want;            /* start the publishing transaction in the
+	                         * scan's first batch (scan.c) */
+	unsigned int tx;        /* out: that transaction, 0 none */
 	char *verdict;          /* after a 1: "guest MM PATH" / "local MM MNT" */
 	char *rel;              /* after a 1, or NULL: how the target relates
 	                         * to the device in the verdict, in words
@@ -919,6 +922,9 @@ struct xhp_pub {
 	                         * state is 2: libxl has not started the
 	                         * tear-down */
 	void (*precommit)(void); /* called (may die) just before the commit */
+	unsigned int tx;        /* a transaction started already (the scan's,
+	                         * xhp_share.tx_want) for the first attempt;
+	                         * 0: each attempt starts its own */
 	int tries;              /* out: attempts made */
 	int already;            /* out: with once, something was: no write */
 };
