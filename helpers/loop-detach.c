@@ -213,7 +213,7 @@ static int detach_all(const char *want_tag)
 }
 
 /* -b's connection and backend, for rm_undo(). */
-static struct xhp_xs rm_q = { -1, 0, 0 };
+static struct xhp_xs rm_q = { .fd = -1 };
 static const char *rm_backend;
 
 /* On the way out of -b: a refusal or the deadline is written into the

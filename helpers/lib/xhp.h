@@ -679,6 +679,8 @@ struct xhp_xs {
 	int fd;
 	int sock;               /* a socket: many requests per write */
 	unsigned int id;        /* next req_id */
+	size_t rpos, rlen;      /* the replies read, not taken yet: */
+	char rb[4096];          /* rb[rpos] to rb[rlen] */
 };
 
 /* Connect as xs_open() does (xenstored's socket, else the xenbus device).

@@ -76,6 +76,7 @@ void xhp_xs_open(struct xhp_xs *q)
 	q->fd = -1;
 	q->id = 0;
 	q->sock = 0;
+	q->rpos = q->rlen = 0;
 	if (path != NULL && stat(path, &st) == 0) {
 		q->sock = S_ISSOCK(st.st_mode);
 		q->fd = q->sock ? sock_open(path) : open(path, O_RDWR);
@@ -127,22 +128,34 @@ static void write_all(int fd, int sock, const char *buf, size_t len)
 	}
 }
 
-/* Read exactly LEN bytes of a reply. */
-static void read_all(int fd, char *buf, size_t len)
+/* LEN bytes of the reply stream into BUF (NULL: skip them), through
+ * Q's buffer: one read(2) takes as many replies as are there, not two per
+ * reply. A device gives what it has queued, as a socket does. */
+static void read_all(struct xhp_xs *q, char *buf, size_t len)
 {
-	while (len > 0) {
-		ssize_t r = read(fd, buf, len);
+	size_t n;
+	ssize_t r;
 
-		if (r == 0)
-			xhp_die(XHP_SYS, "unable to read from xenstore: the "
-				"connection was closed");
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
-			xhp_die_sys(XHP_SYS, "unable to read from xenstore");
+	while (len > 0) {
+		if (q->rpos == q->rlen) {
+			r = read(q->fd, q->rb, sizeof(q->rb));
+			if (r == 0)
+				xhp_die(XHP_SYS, "unable to read from "
+					"xenstore: the connection was closed");
+			if (r == -1) {
+				if (errno == EINTR)
+					continue;
+				xhp_die_sys(XHP_SYS,
+					    "unable to read from xenstore");
+			}
+			q->rpos = 0;
+			q->rlen = (size_t)r;
 		}
-		buf += r;
-		len -= (size_t)r;
+		n = q->rlen - q->rpos < len ? q->rlen - q->rpos : len;
+		memcpy(buf, q->rb + q->rpos, n);
+		q->rpos += n;
+		buf += n;
+		len -= n;
 	}
 }
 
@@ -173,14 +186,14 @@ static void get_reply(struct xhp_xs *q, struct xhp_xs_req *r, uint32_t id)
 	char *body;
 	size_t e;
 
-	read_all(q->fd, (char *)&m, sizeof(m));
+	read_all(q, (char *)&m, sizeof(m));
 	if (m.len > XENSTORE_PAYLOAD_MAX)
 		xhp_die(XHP_SYS, "xenstore sent a reply of %u bytes",
 			(unsigned int)m.len);
 	body = malloc((size_t)m.len + 1);
 	if (body == NULL)
 		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	read_all(q->fd, body, m.len);
+	read_all(q, body, m.len);
 	body[m.len] = '\0';
 	if (m.req_id != id || (m.type != r->type && m.type != XS_ERROR))
 		xhp_die(XHP_SYS, "xenstore answered out of order (request %u, "
