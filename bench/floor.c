@@ -64,7 +64,7 @@ static void put_write(struct xhp_xs_req *r, char **buf, unsigned int tx,
 {
 	size_t len;
 
-	*buf = xhp_xs_msg(XHP_SYS, path, NULL, val, &len);
+	*buf = xhp_xspath_msg(XHP_SYS, path, NULL, val, &len);
 	*r = (struct xhp_xs_req){ XS_WRITE, tx, *buf, len, NULL, 0, 0 };
 }
 
@@ -77,7 +77,7 @@ static void xclose(int fd, const char *what)
 static char *join(const char *a, const char *b)
 {
 	/* As ours builds its paths: one malloc and two memcpy. */
-	return xhp_xs_msg(XHP_SYS, a, b, NULL, NULL);
+	return xhp_xspath_msg(XHP_SYS, a, b, NULL, NULL);
 }
 
 /* The device number in the format the backend kernel parses. */
@@ -260,7 +260,7 @@ static bool same_vm(const char *mydom, const char *dom)
 /* Names in a directory reply. */
 static char **names(char *val, unsigned int len, unsigned int *n)
 {
-	return val ? xhp_xs_split(val, len, n) : (*n = 0, calloc(1, 1));
+	return val ? xhp_xspath_split(val, len, n) : (*n = 0, calloc(1, 1));
 }
 
 /* The sharing check over xenstore: the list of domains, their lists of

@@ -239,7 +239,8 @@ static int rm_begin(const struct xhp_run *run, const char *lock_file,
 	rm_backend = backend;
 	xhp_atdie = rm_undo;
 	for (i = 0; i < n; i++)
-		path[i] = xhp_xs_msg(XHP_USAGE, backend, node[i], NULL, NULL);
+		path[i] = xhp_xspath_msg(XHP_USAGE, backend, node[i], NULL,
+					 NULL);
 	xhp_run_pause("wait");
 	xhp_lock_mkparent(lock_file);
 	lfd = xhp_lock_open(lock_file, xhp_run_left(run), run->secs,
@@ -323,7 +324,7 @@ static void rm_dir(const char *backend)
 {
 	struct xhp_xs_req r;
 	size_t len;
-	char *m = xhp_xs_msg(XHP_USAGE, backend, NULL, NULL, &len);
+	char *m = xhp_xspath_msg(XHP_USAGE, backend, NULL, NULL, &len);
 
 	memset(&r, 0, sizeof(r));
 	r.type = XS_RM;

@@ -306,8 +306,8 @@ static void read_backend(void)
 	char **v = A.node;
 
 	for (i = 0; i < N_NODES; i++)
-		path[i] = xhp_xs_msg(XHP_USAGE, A.backend, NODE[i][0] ?
-				     NODE[i] + 1 : NULL, NULL, NULL);
+		path[i] = xhp_xspath_msg(XHP_USAGE, A.backend, NODE[i][0] ?
+					 NODE[i] + 1 : NULL, NULL, NULL);
 	xhp_xs_many(&A.q, 0, path, N_NODES, v, len);
 	for (i = 0; i < N_NODES; i++)
 		free(path[i]);
@@ -539,7 +539,7 @@ static void check_dom0(void)
 	A.c.fmt = A.fmt;
 	A.c.self = A.backend;
 	A.c.tx_want = 1;
-	xhp_xs_normalise(A.c.selfn, A.backend);
+	xhp_xspath_normalise(A.c.selfn, A.backend);
 	if (A.opened) {
 		A.c.devdir = A.devdir;
 		expand_opened();

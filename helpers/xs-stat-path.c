@@ -167,7 +167,7 @@ int main(int argc, char **argv)
 		xhp_close_stdout();
 		return XHP_OK;
 	}
-	xhp_xs_normalise(c.selfn, c.self);
+	xhp_xspath_normalise(c.selfn, c.self);
 
 	target_ids(&c, target, id);
 	/* Mounts first, as upstream: no xenstore traffic when dom0 itself

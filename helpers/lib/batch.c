@@ -40,8 +40,8 @@ size_t xhp_batch_put(struct xhp_batch *b, unsigned int type, unsigned int tx,
 		     const char *dir, const char *node, const char *val)
 {
 	size_t len;
-	char *m = xhp_xs_msg(b->code ? b->code : XHP_SYS, dir, node, val,
-			     &len);
+	char *m = xhp_xspath_msg(b->code ? b->code : XHP_SYS, dir, node, val,
+				 &len);
 
 	return put_owned(b, type, tx, m, len);
 }

@@ -154,7 +154,7 @@ static void fetch_user(struct xhp_share *c, struct xhp_scan *s,
 	unsigned int len;
 
 	if (c->mode == 'r') {
-		xhp_xs_pathf(p, XHP_SYS, "%s/%s", b->path, "mode");
+		xhp_xspath_fmt(p, XHP_SYS, "%s/%s", b->path, "mode");
 		m = xhp_xs_read(c->q, p, &len);
 		b->mode = m == NULL ? 0 : xhp_parse_mode(m, len);
 		free(m);

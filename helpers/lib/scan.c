@@ -53,7 +53,7 @@ static char **names(struct xhp_share *c, const char *dir,
 		errno = r->err;
 		xhp_die_sys(XHP_SYS, "unable to list %s", dir);
 	}
-	return r->val == NULL ? NULL : xhp_xs_split(r->val, r->vlen, n);
+	return r->val == NULL ? NULL : xhp_xspath_split(r->val, r->vlen, n);
 }
 
 static void add_dom(char *path, const char *type)
@@ -90,7 +90,7 @@ static int our_dom(const struct xhp_share *c, const char *dir)
 
 	if (slash == NULL)
 		return 0;
-	xhp_xs_normalise(n, dir);
+	xhp_xspath_normalise(n, dir);
 	len = strlen(n);
 	return len == (size_t)(slash - c->selfn) &&
 	       memcmp(n, c->selfn, len) == 0;
@@ -141,8 +141,8 @@ static void list(struct xhp_share *c, const char *base, const char *types)
 		t = strrchr(dir, '/');
 		for (k = 0; k < n; k++)
 			if (v[k][0] != '\0')
-				add_dom(xhp_xs_msg(XHP_SYS, dir, v[k], NULL,
-						   NULL),
+				add_dom(xhp_xspath_msg(XHP_SYS, dir, v[k], NULL,
+						       NULL),
 					t != NULL ? t + 1 : dir);
 		free(v);
 	}
@@ -157,8 +157,8 @@ static void list(struct xhp_share *c, const char *base, const char *types)
 		ours = our_dom(c, scan.dom[i].path);
 		for (k = 0; k < n; k++)
 			if (v[k][0] != '\0')
-				add_be(xhp_xs_msg(XHP_SYS, scan.dom[i].path,
-						  v[k], NULL, NULL), i,
+				add_be(xhp_xspath_msg(XHP_SYS, scan.dom[i].path,
+						      v[k], NULL, NULL), i,
 				       ours && strcmp(v[k], self + 1) == 0);
 		free(v);
 	}

@@ -65,7 +65,7 @@ static char *dom_node(struct xhp_xs *q, const char *dom, const char *node)
 	struct xhp_xs_req r;
 	char p[XHP_XS_PATHMAX];
 
-	xhp_xs_pathf(p, XHP_SYS, "/local/domain/%s/%s", dom, node);
+	xhp_xspath_fmt(p, XHP_SYS, "/local/domain/%s/%s", dom, node);
 	memset(&r, 0, sizeof(r));
 	r.type = XS_READ;
 	r.data = p;
@@ -100,7 +100,7 @@ void xhp_share_ours(struct xhp_share *c)
 	if (c->ours_read)
 		return;
 	c->ours_read = 1;
-	xhp_xs_pathf(p, XHP_SYS, "%s/%s", c->self, "frontend-id");
+	xhp_xspath_fmt(p, XHP_SYS, "%s/%s", c->self, "frontend-id");
 	fid = xhp_xs_read(c->q, p, NULL);
 	if (fid != NULL && xhp_parse_ulong(fid, 10, XHP_DOMID_MAX, &id) == 0) {
 		c->ourvm = xhp_share_dom_vm(c->q, fid, 0);

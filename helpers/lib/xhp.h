@@ -20,7 +20,8 @@
  *   geom.c    xhp_geom_*     FreeBSD's GEOM tree: partitions, labels, mirrors
  *   lock.c    xhp_lock_*     the hotplug lock (locking.sh's protocol)
  *   holder.c  xhp_holder_*   who holds a flock, for a timeout's message
- *   xs.c      xhp_xs_*       the pipelined xenstore connection, paths
+ *   xs.c      xhp_xs_*       the pipelined xenstore connection
+ *   xspath.c  xhp_xspath_*   xenstore paths and payloads, directory replies
  *   batch.c   xhp_batch_*    requests sent together; a transaction's steps
  *   share.c   xhp_share_*    the sharing check: its verdict and rules
  *   scan.c    xhp_scan_*     the sharing check against other guests
@@ -711,31 +712,33 @@ void xhp_xs_batch(struct xhp_xs *q, struct xhp_xs_req *r, size_t n);
 void xhp_xs_many(struct xhp_xs *q, int list, char *const *paths,
 		 size_t n, char **vals, unsigned int *lens);
 
-/* The names in a directory reply VAL of LEN bytes (xhp_xs_many with
- * LIST): a calloc'd, NULL-terminated vector pointing into VAL; *NUM of
- * them. Dies 111. */
-char **xhp_xs_split(char *val, unsigned int len, unsigned int *num);
-
 /* Read NODE outside a transaction, NUL-terminated (LEN may be NULL); NULL
  * when absent. Dies 111 on other errors. */
 char *xhp_xs_read(struct xhp_xs *q, const char *node, unsigned int *len);
 
+/* ---- xspath.c: the paths and payloads of requests ---- */
+
 /* snprintf FMT (two %s: A, B) into BUF (XHP_XS_PATHMAX); dies CODE when it
  * does not fit. */
-void xhp_xs_pathf(char *buf, int code, const char *fmt, const char *a,
-		  const char *b);
+void xhp_xspath_fmt(char *buf, int code, const char *fmt, const char *a,
+		    const char *b);
 
 /* A xenstore request's payload, malloc'd: the path DIR "/" NODE (DIR alone
  * when NODE is NULL) and its NUL, then with VAL the value (an XS_WRITE)
  * and one more NUL, not sent. *LEN (may be NULL): the bytes to send. Dies
  * CODE when the path does not fit XHP_XS_PATHMAX, 111 without memory. */
-char *xhp_xs_msg(int code, const char *dir, const char *node,
-		 const char *val, size_t *len);
+char *xhp_xspath_msg(int code, const char *dir, const char *node,
+		     const char *val, size_t *len);
 
 /* A backend path as given (relative to our home or absolute) reduced to a
  * comparable form: no "/local/domain/N/", no repeated or trailing '/'. DST
  * has XHP_XS_PATHMAX bytes. */
-void xhp_xs_normalise(char *dst, const char *src);
+void xhp_xspath_normalise(char *dst, const char *src);
+
+/* The names in a directory reply VAL of LEN bytes (xhp_xs_many with
+ * LIST): a calloc'd, NULL-terminated vector pointing into VAL; *NUM of
+ * them. Dies 111. */
+char **xhp_xspath_split(char *val, unsigned int len, unsigned int *num);
 
 /* ---- share.c: the sharing check (docs/xs-stat-path.md) ---- */
 
@@ -897,7 +900,7 @@ struct xhp_scan {
 };
 
 /* Every backend BASE/TYPE/DOM/DEV (TYPES comma-separated) but C->self
- * against C->ids (C->selfn set by xhp_xs_normalise), listed and read now:
+ * against C->ids (C->selfn set by xhp_xspath_normalise), listed and read now:
  * call it under the lock. 0 ok, 1 busy (C->verdict set). Dies 111. */
 int xhp_scan_guests(struct xhp_share *c, const char *base,
 		    const char *types);

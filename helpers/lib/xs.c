@@ -10,9 +10,9 @@
  * XS_WINDOW requests go out, then their replies are read back, so the
  * same scan costs a few round trips.
  *
- * The scan (share.c) and the publishing transaction (pub.c) go through
- * here; libxenstore is left for a listing over 4096 bytes, which it
- * fetches in parts. The connection is found as xs_open() finds it: the
+ * The scan (scan.c, fetch.c) and the transactions (batch.c, pub.c) go
+ * through here, with paths and payloads built by xspath.c. libxenstore is
+ * left for a listing over 4096 bytes, which it fetches in parts. The connection is found as xs_open() finds it: the
  * socket named by xs_daemon_socket() (XENSTORED_PATH, or xenstored's run
  * directory), otherwise the kernel's xenbus device, which takes one
  * message per write(2) and queues the replies. */
@@ -278,24 +278,6 @@ void xhp_xs_many(struct xhp_xs *q, int list, char *const *paths,
 	free(r);
 }
 
-char **xhp_xs_split(char *val, unsigned int len, unsigned int *num)
-{
-	unsigned int i, n = 0;
-	char **v;
-
-	/* Names are NUL-terminated; the reader put one more NUL after the
-	 * reply, so the last name ends even when the reply does not. Empty
-	 * names (an empty directory sent as a lone NUL) are none. */
-	v = calloc((size_t)len / 2 + 2, sizeof(*v));
-	if (v == NULL)
-		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	for (i = 0; i < len; i += (unsigned int)strlen(val + i) + 1)
-		if (val[i] != '\0')
-			v[n++] = val + i;
-	*num = n;
-	return v;
-}
-
 char *xhp_xs_read(struct xhp_xs *q, const char *node, unsigned int *len)
 {
 	char *v, *p = (char *)node;
@@ -303,68 +285,4 @@ char *xhp_xs_read(struct xhp_xs *q, const char *node, unsigned int *len)
 
 	xhp_xs_many(q, 0, &p, 1, &v, len ? len : &n);
 	return v;
-}
-
-void xhp_xs_pathf(char *buf, int code, const char *fmt, const char *a,
-		  const char *b)
-{
-	int n = snprintf(buf, XHP_XS_PATHMAX, fmt, a, b);
-
-	if (n < 0 || n >= XHP_XS_PATHMAX) {
-		errno = ENAMETOOLONG;
-		xhp_die_sys(code, "unable to build path %s/%s", a, b);
-	}
-}
-
-char *xhp_xs_msg(int code, const char *dir, const char *node,
-		 const char *val, size_t *len)
-{
-	size_t d = strlen(dir), n = node ? strlen(node) + 1 : 0;
-	size_t v = val ? strlen(val) + 1 : 0;
-	char *m;
-
-	/* memcpy, not snprintf: a scan builds thousands of these. */
-	if (d + n >= XHP_XS_PATHMAX) {
-		errno = ENAMETOOLONG;
-		xhp_die_sys(code, "unable to build path %s/%s", dir,
-			    node ? node : "");
-	}
-	m = malloc(d + n + v + 1);
-	if (m == NULL)
-		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	memcpy(m, dir, d);
-	if (node != NULL) {
-		m[d] = '/';
-		memcpy(m + d + 1, node, n - 1);
-	}
-	m[d + n] = '\0';
-	if (val != NULL)
-		memcpy(m + d + n + 1, val, v);
-	if (len != NULL)
-		*len = d + n + 1 + (v ? v - 1 : 0);
-	return m;
-}
-
-/* Our backend may be named relative to our home or absolutely, by libxl
- * or by a user running the script by hand: compare one form. */
-void xhp_xs_normalise(char *dst, const char *src)
-{
-	const char *p = src;
-	char *d = dst;
-
-	if (strncmp(p, "/local/domain/", 14) == 0) {
-		p += 14;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	while (*p != '\0' && d < dst + XHP_XS_PATHMAX - 1) {
-		if (*p == '/' && (d == dst || d[-1] == '/')) {
-			p++;
-			continue;
-		}
-		*d++ = *p++;
-	}
-	if (d > dst && d[-1] == '/')
-		d--;
-	*d = '\0';
 }

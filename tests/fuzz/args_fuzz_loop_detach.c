@@ -151,8 +151,8 @@ void xhp_xs_close(struct xhp_xs *q)
 	abort();
 }
 
-char *xhp_xs_msg(int code, const char *dir, const char *node,
-		 const char *val, size_t *len)
+char *xhp_xspath_msg(int code, const char *dir, const char *node,
+		     const char *val, size_t *len)
 {
 	static char buf[8][8];
 	static int i;

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for xhp_xs_normalise, which decides whether two
+ * libFuzzer target for xhp_xspath_normalise, which decides whether two
  * spellings of a backend path are the same backend (the sharing check
  * skips "ourselves" by it, so a wrong answer hides or invents a conflict).
  * Properties checked on every input:
@@ -31,12 +31,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	src[size] = '\0';
 	n = strlen(src);
 
-	xhp_xs_normalise(a, src);
+	xhp_xspath_normalise(a, src);
 	if (strlen(a) >= XHP_XS_PATHMAX || strstr(a, "//") != NULL)
 		abort();
 	if (a[0] == '/' || (a[0] != '\0' && a[strlen(a) - 1] == '/'))
 		abort();
-	xhp_xs_normalise(b, a);
+	xhp_xspath_normalise(b, a);
 	if (strcmp(a, b) != 0)
 		abort();
 
@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		memcpy(abs, "/local/domain/7/", 16);
 		memcpy(abs + 16, src, n + 1);
-		xhp_xs_normalise(c, abs);
+		xhp_xspath_normalise(c, abs);
 		if (strcmp(a, c) != 0)
 			abort();
 		for (i = j = 0; i < n; i++) {
@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				dbl[j++] = '/';
 		}
 		dbl[j] = '\0';
-		xhp_xs_normalise(c, dbl);
+		xhp_xspath_normalise(c, dbl);
 		if (strcmp(a, c) != 0)
 			abort();
 		free(dbl);
