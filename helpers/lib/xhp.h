@@ -27,6 +27,7 @@
  *   scan.c    xhp_scan_*     the sharing check against other guests
  *   fetch.c   xhp_fetch_*    what each backend of the scan names
  *   dom0.c    xhp_dom0_*     the sharing check against dom0's own use
+ *   claim.c   xhp_claim_*    the Linux kernel's claims: holders, swap, mounts
  *   bsdmnt.c  xhp_bsdmnt_*   the same on a BSD dom0: its mounts
  *   pub.c     xhp_pub_*      the transactions of the outcome: published, failed
  *   run.c     xhp_run_*      the script run: its deadline, is it still there
@@ -388,6 +389,25 @@ void xhp_part_above(const struct xhp_idset *s,
 
 struct xhp_share; /* share.c */
 
+/* A small set of block devices, zero-initialised when empty. */
+struct xhp_devs {
+	struct xhp_blkid *d;
+	size_t n, a;
+};
+
+/* Is MAJ:MIN in S? Add it (once); dies 111 without memory. */
+int xhp_dom0_has(const struct xhp_devs *s, unsigned long maj,
+		 unsigned long min);
+void xhp_dom0_add(struct xhp_devs *s, unsigned long maj, unsigned long min);
+
+/* The mount table FILE (of process PID's mount namespace; 0: ours)
+ * against ALL. 1 busy (C's verdict set): a read-write mount, or any mount
+ * for a read-write request; a read-only mount beside a read-only request
+ * is recorded in SEEN. A table of a process gone meanwhile is none. Dies
+ * 111. */
+int xhp_dom0_table(struct xhp_share *c, const char *file,
+		   const struct xhp_devs *all, struct xhp_devs *seen, long pid);
+
 /* Is C's target (C->ids, with its stack) used by dom0: mounted in the
  * mount table MOUNTINFO, and on Linux claimed by the kernel (a mount in
  * any namespace, swap, a holder), on any layer that meets it? 0 ok, 1
@@ -402,6 +422,19 @@ int xhp_dom0_check(struct xhp_share *c, const char *mountinfo);
 int xhp_dom0_local(struct xhp_share *c, unsigned long maj, unsigned long min,
 		   const char *where, int plain, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
+
+/* ---- claim.c: the Linux kernel's claims on the target ---- */
+
+/* The kernel's claims on PROBE (an exclusive open fails with EBUSY): the
+ * partitions that meet the target (index NOWN on) first, then the
+ * target's own devices. A claim is explained from the holders, swap and
+ * the other mount namespaces' tables against ALL; read-only mounts beside
+ * a read-only request, in SEEN, explain it away. A whole disk is claimed
+ * while any of its partitions is, so a partition explained explains its
+ * disk. 1 busy (C's verdict set), 0 ok; always 0 but on Linux. */
+int xhp_claim_check(struct xhp_share *c, const struct xhp_devs *probe,
+		    size_t nown, const struct xhp_devs *all,
+		    struct xhp_devs *seen);
 
 /* ---- bsdmnt.c: a BSD dom0's mounts (FreeBSD, NetBSD) ---- */
 
