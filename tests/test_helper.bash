@@ -323,6 +323,28 @@ retry() {
 	return 1
 }
 
+# _xhp_helper_stopped: the helper that $XHP_TMP/helper.pid names (HELPER)
+# has stopped at its pause point.
+_xhp_helper_stopped() {
+	[ -s "$XHP_TMP/helper.pid" ] && HELPER=$(cat "$XHP_TMP/helper.pid") &&
+	    stopped "$HELPER"
+}
+
+# start_paused POINT CMD...: start CMD in the background, its helper told
+# to stop at POINT (XEN_HOTPLUG_TEST_PAUSE, docs/helpers.md); output in
+# $XHP_TMP/add.out. Returns once the helper has stopped, or fails after
+# 10 s. ADD: CMD's pid, HELPER: the helper's.
+start_paused() {
+	local point=$1
+	shift
+	rm -f "$XHP_TMP/helper.pid"
+	XEN_HOTPLUG_TEST_PAUSE="$point:$XHP_TMP/helper.pid" "$@" \
+	    </dev/null >"$XHP_TMP/add.out" 2>&1 3>&- &
+	# shellcheck disable=SC2034 # ADD and HELPER are for the caller
+	ADD=$!
+	retry 500 _xhp_helper_stopped
+}
+
 # part_disk IMG: D, a loop device over a new 64 MiB image IMG with a DOS
 # table: P1 and P2 primaries of 10 MiB, P3 an extended one to the end, P5
 # a logical one in it. losetup -P asks the kernel to read the table; a

@@ -923,13 +923,6 @@ pub_paused() {
 	[ "$(cat "$XHP_TMP/pid")" = "$PAUSED" ]
 }
 
-# stopped PID: the process is stopped (state T).
-stopped() {
-	local st
-	st=$(cut -d')' -f2 "/proc/$1/stat" 2>/dev/null) || return 1
-	[ "${st# T}" != "$st" ]
-}
-
 # cont_wait: let PAUSED go on; WSTATUS its exit status.
 cont_wait() {
 	kill -CONT "$PAUSED"

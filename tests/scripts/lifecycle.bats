@@ -46,19 +46,12 @@ release_lock_holder() {
 	HOLDER=
 }
 
-# add_paused POINT: start `block add` in the background, its helper told
-# to stop at POINT; returns once it has. ADD: the script's pid, HELPER:
-# the helper's.
+# add_paused POINT: `block add` in the background, paused at POINT
+# (start_paused).
 add_paused() {
 	# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
-	XEN_HOTPLUG_TEST_PAUSE="$1:$XHP_TMP/helper.pid" \
-	    XENBUS_PATH=backend/vbd/1/51712 $HOTPLUG_SH "$BLOCK" add \
-	    </dev/null >"$XHP_TMP/add.out" 2>&1 3>&- &
-	ADD=$!
-	until [ -s "$XHP_TMP/helper.pid" ] &&
-	    HELPER=$(cat "$XHP_TMP/helper.pid") && stopped "$HELPER"; do
-		sleep 0.02
-	done
+	start_paused "$1" env XENBUS_PATH=backend/vbd/1/51712 $HOTPLUG_SH \
+	    "$BLOCK" add
 }
 
 # teardown_as_libxl: what libxl_device.c does to remove the device: online=0

@@ -837,18 +837,11 @@ release_holder() {
 	[ "$stderr" = "" ]
 }
 
-# add_paused POINT: start the add of $B in the background, its helper
-# told to stop at POINT (XEN_HOTPLUG_TEST_PAUSE); returns once it has.
-# ADD: the script's pid, HELPER: the helper's.
+# add_paused POINT: the script's add in the background, paused at POINT
+# (start_paused).
 add_paused() {
 	# shellcheck disable=SC2086 # HOTPLUG_SH may be "busybox sh"
-	XEN_HOTPLUG_TEST_PAUSE="$1:$XHP_TMP/helper.pid" \
-	    $HOTPLUG_SH "$SCRIPT" "$B" 2 >"$XHP_TMP/add.out" 2>&1 3>&- &
-	ADD=$!
-	until [ -s "$XHP_TMP/helper.pid" ] &&
-	    HELPER=$(cat "$XHP_TMP/helper.pid") && stopped "$HELPER"; do
-		sleep 0.02
-	done
+	start_paused "$1" $HOTPLUG_SH "$SCRIPT" "$B" 2
 }
 
 # teardown_as_libxl: online=0 and state=5 in one write, as libxl_device.c.
