@@ -19,9 +19,11 @@
 "usage: flock-wrap [-w SECS [-s PID]] -F FD LOCKFILE\n" \
 "       flock-wrap -u -F FD LOCKFILE\n" \
 "       flock-wrap [-w SECS [-s PID]] LOCKFILE PROG [ARG...]\n" \
-"  -F FD    lock (or with -u release) descriptor FD, already open on LOCKFILE\n" \
+"  -F FD    lock (or with -u release) descriptor FD, already open on\n" \
+"           LOCKFILE\n" \
 "  -u       release: unlink LOCKFILE if FD holds the lock on it\n" \
-"  -w SECS  give up after SECS seconds (decimal, up to 3 places; default 30)\n" \
+"  -w SECS  give up after SECS seconds (decimal, up to 3 places;\n" \
+"           default 30)\n" \
 "  -s PID   count them from the start of process PID, an ancestor (the\n" \
 "           script: one deadline for its whole run)\n"
 

@@ -58,7 +58,7 @@ static const char USAGE[] =
 	"  mount -p lines, -V VNDTAB a vnd table instead of the kernel's units,\n"
 	"  -R RAWPART the raw partition (default: kern.rawpartition, else 3).\n"
 	"prints: DEVPATH (block device), /dev/loopN DEV:INO (file), with -N\n"
-"        DEVDIR/vndNd INO:DEV (file)\n";
+	"        DEVDIR/vndNd INO:DEV (file)\n";
 
 /* Everything one add knows; static, so that undo() reaches it when we
  * die anywhere. */
