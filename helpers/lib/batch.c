@@ -21,12 +21,7 @@ static size_t put_owned(struct xhp_batch *b, unsigned int type,
 {
 	struct xhp_xs_req *r;
 
-	if (b->n == b->room) {
-		b->room = b->room ? 2 * b->room : 16;
-		b->r = realloc(b->r, b->room * sizeof(*b->r));
-		if (b->r == NULL)
-			xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	}
+	b->r = xhp_grow(b->r, b->n, &b->room, sizeof(*b->r));
 	r = &b->r[b->n];
 	memset(r, 0, sizeof(*r));
 	r->type = type;

@@ -34,12 +34,7 @@ void xhp_dom0_add(struct xhp_devs *s, unsigned long maj, unsigned long min)
 {
 	if (xhp_dom0_has(s, maj, min))
 		return;
-	if (s->n == s->a) {
-		s->a = s->a ? 2 * s->a : 8;
-		s->d = realloc(s->d, s->a * sizeof(*s->d));
-		if (s->d == NULL)
-			xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	}
+	s->d = xhp_grow(s->d, s->n, &s->a, sizeof(*s->d));
 	s->d[s->n].maj = maj;
 	s->d[s->n].min = min;
 	s->n++;

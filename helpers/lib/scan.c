@@ -17,18 +17,6 @@
  * when a helper dies in it and a leak checker does not count it. */
 static struct xhp_scan scan;
 
-/* Room in the array P of *ROOM elements of SIZE bytes for element N. */
-static void *room(void *p, size_t *room, size_t n, size_t size)
-{
-	if (n < *room)
-		return p;
-	*room = *room ? 2 * *room : 64;
-	p = realloc(p, *room * size);
-	if (p == NULL)
-		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	return p;
-}
-
 /* The names in the listing R of DIR, *N of them: one malloc'd block. */
 static char **names(struct xhp_share *c, const char *dir,
 		    const struct xhp_xs_req *r, unsigned int *n)
@@ -60,7 +48,7 @@ static void add_dom(char *path, const char *type)
 {
 	struct xhp_scan_dom *d;
 
-	scan.dom = room(scan.dom, &scan.adom, scan.ndom, sizeof(*scan.dom));
+	scan.dom = xhp_grow(scan.dom, scan.ndom, &scan.adom, sizeof(*scan.dom));
 	d = &scan.dom[scan.ndom++];
 	memset(d, 0, sizeof(*d));
 	d->path = path;
@@ -72,7 +60,7 @@ static void add_be(char *path, size_t dom, int self)
 {
 	struct xhp_scan_be *b;
 
-	scan.be = room(scan.be, &scan.abe, scan.nbe, sizeof(*scan.be));
+	scan.be = xhp_grow(scan.be, scan.nbe, &scan.abe, sizeof(*scan.be));
 	b = &scan.be[scan.nbe++];
 	memset(b, 0, sizeof(*b));
 	b->path = path;

@@ -14,24 +14,11 @@
 
 #include "xhp.h"
 
-static void *grow(void *a, size_t n, size_t *cap, size_t size)
-{
-	void *p;
-
-	if (n < *cap)
-		return a;
-	p = realloc(a, (*cap ? *cap * 2 : 8) * size);
-	if (p == NULL)
-		xhp_die_sys(XHP_SYS, "unable to allocate memory");
-	*cap = *cap ? *cap * 2 : 8;
-	return p;
-}
-
 static void add_ext(struct xhp_idset *s, const struct xhp_ext *e)
 {
 	if (e->lo >= e->hi)
 		return;
-	s->ext = grow(s->ext, s->next, &s->aext, sizeof(*s->ext));
+	s->ext = xhp_grow(s->ext, s->next, &s->aext, sizeof(*s->ext));
 	s->ext[s->next++] = *e;
 }
 
@@ -72,7 +59,7 @@ void xhp_stack_add_via(struct xhp_idset *s, unsigned long maj,
 	for (i = 0; i < s->nvia; i++)
 		if (s->via[i].maj == maj && s->via[i].min == min)
 			return;
-	s->via = grow(s->via, s->nvia, &s->avia, sizeof(*s->via));
+	s->via = xhp_grow(s->via, s->nvia, &s->avia, sizeof(*s->via));
 	v = &s->via[s->nvia++];
 	v->maj = maj;
 	v->min = min;

@@ -64,6 +64,23 @@ void xhp_die_sys(int code, const char *fmt, ...)
 	vdie(code, err ? err : EIO, fmt, ap);
 }
 
+void *xhp_grow(void *p, size_t n, size_t *room, size_t size)
+{
+	size_t r = *room ? 2 * *room : 8;
+
+	if (n < *room)
+		return p;
+	if (r > SIZE_MAX / size) {
+		errno = ENOMEM;
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	}
+	p = realloc(p, r * size);
+	if (p == NULL)
+		xhp_die_sys(XHP_SYS, "unable to allocate memory");
+	*room = r;
+	return p;
+}
+
 void xhp_usage(const char *usage)
 {
 	fputs(usage, stderr);

@@ -84,6 +84,11 @@ extern const char *(*xhp_atdie)(int code, const char *msg);
 /* Print USAGE on stderr and exit XHP_USAGE. */
 void xhp_usage(const char *usage) __attribute__((noreturn));
 
+/* The array P of *ROOM elements of SIZE bytes, with room for element N:
+ * P itself while N < *ROOM, else reallocated to twice the room (8 at
+ * first), *ROOM updated. Dies 111 without memory. */
+void *xhp_grow(void *p, size_t n, size_t *room, size_t size);
+
 /* Flush and close stdout; exit XHP_SYS if any write failed. Call before
  * exiting 0 from a helper that printed a result. */
 void xhp_close_stdout(void);
