@@ -12,10 +12,11 @@
  *
  * The scan (scan.c, fetch.c) and the transactions (batch.c, pub.c) go
  * through here, with paths and payloads built by xspath.c. libxenstore is
- * left for a listing over 4096 bytes, which it fetches in parts. The connection is found as xs_open() finds it: the
- * socket named by xs_daemon_socket() (XENSTORED_PATH, or xenstored's run
- * directory), otherwise the kernel's xenbus device, which takes one
- * message per write(2) and queues the replies. */
+ * left for a listing over 4096 bytes, which it fetches in parts. The
+ * connection is found as xs_open() finds it: the socket named by
+ * xs_daemon_socket() (XENSTORED_PATH, or xenstored's run directory),
+ * otherwise the kernel's xenbus device, which takes one message per
+ * write(2) and queues the replies. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -128,9 +129,9 @@ static void write_all(int fd, int sock, const char *buf, size_t len)
 	}
 }
 
-/* LEN bytes of the reply stream into BUF (NULL: skip them), through
- * Q's buffer: one read(2) takes as many replies as are there, not two per
- * reply. A device gives what it has queued, as a socket does. */
+/* The next LEN bytes of the reply stream into BUF, through Q's buffer:
+ * one read(2) takes as many replies as are there, not two per reply. A
+ * device gives what it has queued, as a socket does. */
 static void read_all(struct xhp_xs *q, char *buf, size_t len)
 {
 	size_t n;
