@@ -331,7 +331,7 @@ _xhp_helper_stopped() {
 }
 
 # start_paused POINT CMD...: start CMD in the background, its helper told
-# to stop at POINT (XEN_HOTPLUG_TEST_PAUSE, docs/helpers.md); output in
+# to stop at POINT (XEN_HOTPLUG_TEST_PAUSE, docs/xs-publish.md); output in
 # $XHP_TMP/add.out. Returns once the helper has stopped, or fails after
 # 10 s. ADD: CMD's pid, HELPER: the helper's.
 start_paused() {
