@@ -96,7 +96,7 @@ static struct add {
 	int lock_fd, loop_fd;
 	char loop_node[PATH_MAX];
 	long long t[4];
-} A = { .lock_fd = -1, .loop_fd = -1, .q = { -1, 0, 0 }, .raw = -1,
+} A = { .lock_fd = -1, .loop_fd = -1, .q = { .fd = -1 }, .raw = -1,
 	.vnd_unit = -1 };
 
 /* The nodes read from BACKEND, in this order (A.node[i]). */
