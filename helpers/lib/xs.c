@@ -217,16 +217,27 @@ static void get_reply(struct xhp_xs *q, struct xhp_xs_req *r, uint32_t id)
 
 void xhp_xs_batch(struct xhp_xs *q, struct xhp_xs_req *r, size_t n)
 {
-	size_t room = XS_WINDOW * (sizeof(struct xsd_sockmsg) +
-				   XENSTORE_PAYLOAD_MAX);
-	char *out = malloc(room);
-	size_t i, j, k, used;
+	char *out = NULL;
+	size_t i, j, k, used, need, room = 0;
 
-	if (out == NULL)
-		xhp_die_sys(XHP_SYS, "unable to allocate memory");
 	for (i = 0; i < n; i = k) {
 		uint32_t first = q->id;
 
+		/* Room for this window's messages, not for 64 of the largest:
+		 * a scan's requests are small. */
+		need = 0;
+		for (k = i; k < n && k - i < XS_WINDOW; k++)
+			need += sizeof(struct xsd_sockmsg) +
+				(r[k].len > XENSTORE_PAYLOAD_MAX ?
+				 0 : r[k].len);
+		if (need > room) {
+			free(out);
+			out = malloc(need);
+			if (out == NULL)
+				xhp_die_sys(XHP_SYS,
+					    "unable to allocate memory");
+			room = need;
+		}
 		used = 0;
 		for (k = i; k < n && k - i < XS_WINDOW; k++) {
 			size_t m = put_req(out + used, &r[k], q->id++);
