@@ -938,8 +938,8 @@ struct xhp_scan {
 };
 
 /* Every backend BASE/TYPE/DOM/DEV (TYPES comma-separated) but C->self
- * against C->ids (C->selfn set by xhp_xspath_normalise), listed and read now:
- * call it under the lock. 0 ok, 1 busy (C->verdict set). Dies 111. */
+ * against C->ids (C->selfn set by xhp_xspath_normalise), listed and read
+ * now: call it under the lock. 0 ok, 1 busy (C->verdict set). Dies 111. */
 int xhp_scan_guests(struct xhp_share *c, const char *base,
 		    const char *types);
 
