@@ -82,17 +82,28 @@ static void step(struct xhp_xs *q, struct xhp_batch *b, unsigned int type,
 	xhp_batch_send(q, b);
 }
 
-unsigned int xhp_batch_start(struct xhp_xs *q, struct xhp_batch *b)
+unsigned int xhp_batch_txid(const struct xhp_xs_req *r)
 {
 	unsigned long id = 0;
 
-	step(q, b, XS_TRANSACTION_START, 0, "", 1);
-	errno = b->r[0].err;
-	if (errno == 0 && xhp_parse_ulong(b->r[0].val, 10, 0xffffffffUL,
+	errno = r->err;
+	if (errno == 0 && xhp_parse_ulong(r->val, 10, 0xffffffffUL,
 					  &id) == -1)
 		errno = EPROTO;
-	xhp_batch_clear(b);
 	return errno == 0 ? (unsigned int)id : 0;
+}
+
+unsigned int xhp_batch_start(struct xhp_xs *q, struct xhp_batch *b)
+{
+	unsigned int tx;
+	int err;
+
+	step(q, b, XS_TRANSACTION_START, 0, "", 1);
+	tx = xhp_batch_txid(&b->r[0]);
+	err = errno;
+	xhp_batch_clear(b);
+	errno = err;
+	return tx;
 }
 
 int xhp_batch_end(struct xhp_xs *q, struct xhp_batch *b, unsigned int tx,

@@ -84,20 +84,6 @@ static int our_dom(const struct xhp_share *c, const char *dir)
 	       memcmp(n, c->selfn, len) == 0;
 }
 
-/* With C->tx_want, the transaction that the publication will use is
- * started in the first batch: one round trip less under the lock. Its id
- * in C->tx; 0 when it failed (the publication starts its own and reports
- * the error). */
-static void took_tx(struct xhp_share *c, const struct xhp_xs_req *r)
-{
-	unsigned long id;
-
-	c->tx = 0;
-	if (r->err == 0 &&
-	    xhp_parse_ulong(r->val, 10, 0xffffffffUL, &id) == 0)
-		c->tx = (unsigned int)id;
-}
-
 /* List the tree BASE/TYPE/DOM/DEV (TYPES comma-separated): the types'
  * listings in one batch, then the domains' in another. */
 static void list(struct xhp_share *c, const char *base, const char *types)
@@ -117,11 +103,14 @@ static void list(struct xhp_share *c, const char *base, const char *types)
 		xhp_batch_put(q, XS_DIRECTORY, 0, base, t, NULL);
 	free(copy);
 	ntypes = q->n;
+	/* With tx_want, the publication's transaction starts here: one
+	 * round trip less under the lock. C->tx 0 when it failed; the
+	 * publication then starts its own and reports the error. */
 	if (c->tx_want)
 		xhp_batch_put(q, XS_TRANSACTION_START, 0, "", NULL, NULL);
 	xhp_batch_send(c->q, q);
 	if (c->tx_want)
-		took_tx(c, &q->r[ntypes]);
+		c->tx = xhp_batch_txid(&q->r[ntypes]);
 	for (i = 0; i < ntypes; i++) {
 		dir = q->r[i].data;
 		v = names(c, dir, &q->r[i], &n);

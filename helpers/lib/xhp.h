@@ -884,6 +884,10 @@ void xhp_batch_send(struct xhp_xs *q, struct xhp_batch *b);
 void xhp_batch_clear(struct xhp_batch *b);
 void xhp_batch_free(struct xhp_batch *b);
 
+/* The id in R, the reply to an XS_TRANSACTION_START; 0 with errno (the
+ * reply's error, or EPROTO for a reply that is no number). */
+unsigned int xhp_batch_txid(const struct xhp_xs_req *r);
+
 /* Start a transaction on B, which is left empty: its id, or 0 with
  * errno. */
 unsigned int xhp_batch_start(struct xhp_xs *q, struct xhp_batch *b);
