@@ -538,7 +538,7 @@ static void check_dom0(void)
 	A.c.mode = A.cmode;
 	A.c.fmt = A.fmt;
 	A.c.self = A.backend;
-	A.c.tx_want = 1;
+	A.c.pub = &A.j;
 	xhp_xspath_normalise(A.c.selfn, A.backend);
 	if (A.opened) {
 		A.c.devdir = A.devdir;
@@ -642,28 +642,43 @@ static void precommit(void)
 	orphan_check();
 }
 
-/* The transaction, opened now, under the lock: it re-reads the backend's
- * directory, online and state, and refuses a backend being torn down; a
- * libxl write that lands between the reads and the commit makes the
- * commit fail with EAGAIN, and the retry sees it. */
-static void publish(void)
+/* What is published besides the extras: the path, and hotplug-status
+ * (FreeBSD's blkback writes it itself once it has opened the path). */
+static void planned(void)
+{
+	A.j.devpath = A.devpath;
+	if (!A.opened)
+		extra("hotplug-status", "connected");
+}
+
+/* The publication, planned before the lock. A device's is known whole
+ * now: its first step rides with the scan's batches (xhp_pub_ride). An
+ * image's loop device is not known before attach(). */
+static void plan(void)
 {
 	int i;
 
 	A.j.q = &A.q;
 	A.j.backend = A.backend;
-	A.j.devpath = A.devpath;
 	A.j.mm = A.pathonly ? NULL : A.mm;
 	A.j.fmt = A.fmt;
 	A.j.once = 1;
 	A.j.lifecycle = 1;
 	A.j.precommit = precommit;
-	A.j.tx = A.c.tx;
 	for (i = 0; i < A.nextra; i++)
 		A.j.extra[A.j.nextra++] = A.extra[i];
-	/* FreeBSD's blkback writes it itself once it has opened the path. */
-	if (!A.opened)
-		extra("hotplug-status", "connected");
+	if (!A.isfile)
+		planned();
+}
+
+/* The transaction, under the lock, opened by the scan or here: it re-reads
+ * the backend's directory, online and state, and refuses a backend being
+ * torn down; a libxl write that lands between the reads and the commit
+ * makes the commit fail with EAGAIN, and the retry sees it. */
+static void publish(void)
+{
+	if (A.isfile)
+		planned();
 	A.t[1] = now_us();
 	xhp_pub_commit(&A.j);
 	if (A.j.already && A.isfile && !A.netbsd &&
@@ -716,6 +731,7 @@ int main(int argc, char **argv)
 	read_backend();
 	validate();
 	inspect();
+	plan();
 	if (A.cmode != '!')
 		check_dom0();
 	lock();

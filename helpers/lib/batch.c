@@ -46,6 +46,17 @@ void xhp_batch_send(struct xhp_xs *q, struct xhp_batch *b)
 	xhp_xs_batch(q, b->r, b->n);
 }
 
+void xhp_batch_take(struct xhp_batch *to, struct xhp_batch *from, size_t at)
+{
+	size_t i;
+
+	for (i = at; i < from->n; i++) {
+		to->r = xhp_grow(to->r, to->n, &to->room, sizeof(*to->r));
+		to->r[to->n++] = from->r[i];
+	}
+	from->n = at;
+}
+
 void xhp_batch_clear(struct xhp_batch *b)
 {
 	size_t i;

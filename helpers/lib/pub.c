@@ -5,7 +5,9 @@
  *
  * Each is three round trips: the start; the backend's listing and reads
  * together with the writes, which an abort discards; the commit (four for
- * the toolstack conversion, whose writes depend on what it reads). The
+ * the toolstack conversion, whose writes depend on what it reads). After
+ * a scan (xhp_share.pub), the start and that first step go out with the
+ * scan's batches, and the commit is the one round trip left. The
  * commit is never sent before every write of the transaction has
  * succeeded: xenstored would commit the writes that did, and leave the
  * publication half done. And neither writes into a backend directory
@@ -122,43 +124,80 @@ static void convert(struct xhp_pub *j, struct xhp_batch *b, unsigned int tx,
 	xhp_id_stat_blk(p->val, j->fmt, mm);
 }
 
+/* The replies of an attempt's first step, in its batch: the listing,
+ * online, state, and for the conversion physical-device-path; with a
+ * publication once, the writes from R_PP on, when they went ahead. */
+enum { R_LS, R_ON, R_ST, R_PP };
+
+/* Queue the first step of an attempt in TX on B. The listing says whether
+ * the backend exists and what it has; the reads put online and state in
+ * the transaction, so that libxl's tear-down written after them makes the
+ * commit fail. A publication once (xs-publish) writes the same whatever
+ * the reads say, or nothing at all: with AHEAD its writes go with them,
+ * and an abort discards them when the reads say no. */
+static void first_step(struct xhp_pub *j, struct xhp_batch *b, unsigned int tx,
+		       int ahead)
+{
+	xhp_batch_put(b, XS_DIRECTORY, tx, j->backend, NULL, NULL);
+	xhp_batch_put(b, XS_READ, tx, j->backend, "online", NULL);
+	xhp_batch_put(b, XS_READ, tx, j->backend, "state", NULL);
+	/* (An image's path is not known yet when its first step rides.) */
+	if (j->devpath == NULL && !j->once)
+		xhp_batch_put(b, XS_READ, tx, j->backend,
+			      "physical-device-path", NULL);
+	if (ahead)
+		put_writes(j, b, tx, j->mm, 0);
+}
+
+/* The publication's batch; static: what it holds stays reachable when we
+ * die in it, and a leak checker does not count it. */
+static struct xhp_batch steps = { NULL, 0, 0, XHP_USAGE };
+
+void xhp_pub_ride(struct xhp_pub *j, struct xhp_batch *q, unsigned int tx)
+{
+	j->tx = tx;
+	j->rider = q->n;
+	j->rode_ahead = j->once && j->devpath != NULL;
+	first_step(j, q, tx, j->rode_ahead);
+}
+
+void xhp_pub_rode(struct xhp_pub *j, struct xhp_batch *q)
+{
+	xhp_batch_clear(&steps);
+	xhp_batch_take(&steps, q, j->rider);
+	j->rode = 1;
+}
+
 /* One attempt. 0 committed (or nothing to write), -1 EAGAIN: retry. */
 static int attempt(struct xhp_pub *j, struct xhp_batch *b)
 {
 	char dm[XHP_MAJMIN_MAX];
 	const char *mm = j->mm, *online, *state;
-	unsigned int tx = j->tx != 0 ? j->tx : xhp_batch_start(j->q, b);
-	size_t ls, on, st, pp = 0, w;
+	unsigned int tx = j->tx;
 	int has_pd, err, ahead;
 
 	j->tx = 0;
-	if (tx == 0)
-		xhp_die_sys(XHP_SYS, "unable to start a transaction");
-	/* The listing says whether the backend exists and what it has; the
-	 * reads put online and state in the transaction, so that libxl's
-	 * tear-down written after them makes the commit fail. */
-	ls = xhp_batch_put(b, XS_DIRECTORY, tx, j->backend, NULL, NULL);
-	on = xhp_batch_put(b, XS_READ, tx, j->backend, "online", NULL);
-	st = xhp_batch_put(b, XS_READ, tx, j->backend, "state", NULL);
-	if (j->devpath == NULL)
-		pp = xhp_batch_put(b, XS_READ, tx, j->backend,
-				   "physical-device-path", NULL);
-	/* A publication once (xs-publish) writes the same whatever the reads
-	 * say, or nothing at all: its writes go with them, and an abort
-	 * discards them when the reads say no. */
-	ahead = j->once && j->devpath != NULL;
-	w = b->n;
-	if (ahead)
-		put_writes(j, b, tx, mm, 0);
-	xhp_batch_send(j->q, b);
-	if (b->r[ls].err != 0) {
-		if (b->r[ls].err == ENOENT)
+	if (j->rode) {
+		/* The first step went out with the scan's last batch. */
+		ahead = j->rode_ahead;
+		j->rode = 0;
+	} else {
+		if (tx == 0)
+			tx = xhp_batch_start(j->q, b);
+		if (tx == 0)
+			xhp_die_sys(XHP_SYS, "unable to start a transaction");
+		ahead = j->once && j->devpath != NULL;
+		first_step(j, b, tx, ahead);
+		xhp_batch_send(j->q, b);
+	}
+	if (b->r[R_LS].err != 0) {
+		if (b->r[R_LS].err == ENOENT)
 			refuse(j, b, tx, "backend %s is gone%s", "");
-		errno = b->r[ls].err;
+		errno = b->r[R_LS].err;
 		xhp_die_sys(XHP_SYS, "unable to list %s", j->backend);
 	}
-	has_pd = listed(&b->r[ls], "physical-device");
-	if ((j->once && (has_pd || listed(&b->r[ls], "physical-device-path"))) ||
+	has_pd = listed(&b->r[R_LS], "physical-device");
+	if ((j->once && (has_pd || listed(&b->r[R_LS], "physical-device-path"))) ||
 	    (j->devpath == NULL && has_pd)) {
 		/* Another add of this backend got here first; or,
 		 * converting, there is nothing to do. */
@@ -166,18 +205,18 @@ static int attempt(struct xhp_pub *j, struct xhp_batch *b)
 		j->already = j->once;
 		return 0;
 	}
-	online = value(&b->r[on]);
-	state = value(&b->r[st]);
+	online = value(&b->r[R_ON]);
+	state = value(&b->r[R_ST]);
 	if (j->lifecycle && !xhp_pub_waiting(online, state))
 		refuse(j, b, tx, "backend %s is being torn down%s",
 		       online != NULL && strcmp(online, "1") != 0 ?
 		       " (online 0)" : " (state not 2)");
 	if (j->devpath == NULL) {
-		convert(j, b, tx, &b->r[pp], dm);
+		convert(j, b, tx, &b->r[R_PP], dm);
 		mm = dm;
 	}
 	if (ahead)
-		check_writes(j, b, w);
+		check_writes(j, b, R_PP);
 	else {
 		xhp_batch_clear(b);
 		put_writes(j, b, tx, mm, has_pd);
@@ -209,9 +248,6 @@ static void pause_try(int i)
 	(void)nanosleep(&ts, NULL);
 }
 
-/* static: what it holds stays reachable when we die in it, and a leak
- * checker does not count it. */
-static struct xhp_batch b = { NULL, 0, 0, XHP_USAGE };
 
 int xhp_pub_commit(struct xhp_pub *j)
 {
@@ -221,9 +257,9 @@ int xhp_pub_commit(struct xhp_pub *j)
 		if (i > 0)
 			pause_try(i);
 		j->tries = i + 1;
-		r = attempt(j, &b);
+		r = attempt(j, &steps);
 	}
-	xhp_batch_free(&b);
+	xhp_batch_free(&steps);
 	if (r != 0) {
 		errno = EAGAIN;
 		xhp_die_sys(XHP_SYS, "unable to commit the transaction on %s "

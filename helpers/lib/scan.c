@@ -91,7 +91,7 @@ static void list(struct xhp_share *c, const char *base, const char *types)
 	struct xhp_batch *q = &scan.b;
 	char *copy, *t, *save = NULL, **v;
 	const char *self = strrchr(c->selfn, '/'), *dir;
-	unsigned int k, n;
+	unsigned int k, n, tx = 0;
 	size_t i, ntypes;
 	int ours;
 
@@ -103,14 +103,15 @@ static void list(struct xhp_share *c, const char *base, const char *types)
 		xhp_batch_put(q, XS_DIRECTORY, 0, base, t, NULL);
 	free(copy);
 	ntypes = q->n;
-	/* With tx_want, the publication's transaction starts here: one
-	 * round trip less under the lock. C->tx 0 when it failed; the
-	 * publication then starts its own and reports the error. */
-	if (c->tx_want)
+	/* With C->pub, the publication's transaction starts here, and its
+	 * first step goes with the domains' listings: two round trips less
+	 * under the lock. TX 0 when the start failed; the publication then
+	 * starts its own and reports the error. */
+	if (c->pub != NULL)
 		xhp_batch_put(q, XS_TRANSACTION_START, 0, "", NULL, NULL);
 	xhp_batch_send(c->q, q);
-	if (c->tx_want)
-		c->tx = xhp_batch_txid(&q->r[ntypes]);
+	if (c->pub != NULL)
+		tx = xhp_batch_txid(&q->r[ntypes]);
 	for (i = 0; i < ntypes; i++) {
 		dir = q->r[i].data;
 		v = names(c, dir, &q->r[i], &n);
@@ -128,7 +129,11 @@ static void list(struct xhp_share *c, const char *base, const char *types)
 	for (i = 0; i < scan.ndom; i++)
 		xhp_batch_put(q, XS_DIRECTORY, 0, scan.dom[i].path, NULL,
 			      NULL);
+	if (tx != 0)
+		xhp_pub_ride(c->pub, q, tx);
 	xhp_batch_send(c->q, q);
+	if (tx != 0)
+		xhp_pub_rode(c->pub, q);
 	for (i = 0; i < scan.ndom; i++) {
 		v = names(c, scan.dom[i].path, &q->r[i], &n);
 		ours = our_dom(c, scan.dom[i].path);

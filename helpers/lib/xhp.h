@@ -781,6 +781,7 @@ char **xhp_xspath_split(char *val, unsigned int len, unsigned int *num);
 /* ---- share.c: the sharing check (docs/xs-stat-path.md) ---- */
 
 struct xs_handle;
+struct xhp_pub;
 
 /* What the check compares against and what it found. */
 struct xhp_share {
@@ -801,9 +802,10 @@ struct xhp_share {
 	char selfn[XHP_XS_PATHMAX];
 	int ours_read;          /* ourvm, ourtvm fetched */
 	char *ourvm, *ourtvm;
-	int tx_want;            /* start the publishing transaction in the
-	                         * scan's first batch (scan.c) */
-	unsigned int tx;        /* out: that transaction, 0 none */
+	struct xhp_pub *pub;    /* NULL; or the publication that follows:
+	                         * the scan starts its transaction in its
+	                         * first batch and sends its first step with
+	                         * its second (xhp_pub_ride) */
 	char *verdict;          /* after a 1: "guest MM PATH" / "local MM MNT" */
 	char *rel;              /* after a 1, or NULL: how the target relates
 	                         * to the device in the verdict, in words
@@ -879,6 +881,10 @@ size_t xhp_batch_put(struct xhp_batch *b, unsigned int type, unsigned int tx,
 
 /* Send the queued requests in one round trip: each reply in B->r[i]. */
 void xhp_batch_send(struct xhp_xs *q, struct xhp_batch *b);
+
+/* Move FROM's requests from index AT on, with their replies, to the end
+ * of TO: requests that went out with another batch come home. */
+void xhp_batch_take(struct xhp_batch *to, struct xhp_batch *from, size_t at);
 
 /* Free the requests and their replies (clear: the array stays). */
 void xhp_batch_clear(struct xhp_batch *b);
@@ -970,8 +976,12 @@ struct xhp_pub {
 	                         * tear-down */
 	void (*precommit)(void); /* called (may die) just before the commit */
 	unsigned int tx;        /* a transaction started already (the scan's,
-	                         * xhp_share.tx_want) for the first attempt;
-	                         * 0: each attempt starts its own */
+	                         * xhp_share.pub) for the first attempt; 0:
+	                         * each attempt starts its own */
+	size_t rider;           /* where the first step sits in the scan's
+	                         * batch (xhp_pub_ride) */
+	int rode;               /* its replies are in, for the first attempt */
+	int rode_ahead;         /* with the writes */
 	int tries;              /* out: attempts made */
 	int already;            /* out: with once, something was: no write */
 };
@@ -988,6 +998,14 @@ void xhp_pub_extra(struct xhp_pub *j, char *arg, const char *usage);
  * nothing written; 111 otherwise. */
 #define XHP_PUB_TRIES 20
 int xhp_pub_commit(struct xhp_pub *j);
+
+/* The scan's (scan.c), in transaction TX that it started: queue J's
+ * first step (the backend's listing, online and state, and the writes
+ * when J->devpath is known already) on Q, the scan's next batch; once Q
+ * is sent, xhp_pub_rode takes the replies back for xhp_pub_commit. One
+ * round trip less under the lock. */
+void xhp_pub_ride(struct xhp_pub *j, struct xhp_batch *q, unsigned int tx);
+void xhp_pub_rode(struct xhp_pub *j, struct xhp_batch *q);
 
 /* 1 when the backend still waits for its add: ONLINE absent or "1", STATE
  * "2" (InitWait). One rule for the early read and the transaction. */

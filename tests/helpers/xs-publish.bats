@@ -662,6 +662,20 @@ LIST
 	[ "$(tagged "$TAG")" = "$loop" ]
 }
 
+@test "explicit: an image with -i and -e nodes is published with both, and exits 0" {
+	# write_dev's caller may name an image and extra nodes together.
+	run --separate-stderr pub -t "$TAG" -i loop-id -e extra/x=1 -e extra/y=2 "$B" "$IMG"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	loop=${output%% *}
+	[ "$(rd "$B/node")" = "$loop" ]
+	[ "$(rd "$B/loop-id")" = "$(stat -c %d:%i "$IMG")" ]
+	[ "$(rd "$B/extra/x")" = 1 ]
+	[ "$(rd "$B/extra/y")" = 2 ]
+	[ "$(rd "$B/hotplug-status")" = connected ]
+	[ "$(tagged "$TAG")" = "$loop" ]
+}
+
 @test "explicit: a missing target is refused (3) and written" {
 	run --separate-stderr pub "$B" "$XHP_TMP/nope"
 	refused "$XHP_TMP/nope does not exist"
