@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /* fetch.c: the scan's second phase (scan.c), what each listed backend
  * names now. Its physical-device, all in one batch; for those whose
- * physical-device is absent or unparsable, physical-device-path in
- * another, and a stat of it; for tapdisk and QEMU backends, which open
+ * physical-device is absent or unparsable, physical-device-path (in the
+ * same batch when both fit one window), and a stat of it; for tapdisk and QEMU backends, which open
  * params themselves, params. Only a backend that names a device of ours
  * costs more: its mode, its domain's vm. */
 #include <errno.h>
@@ -90,23 +90,39 @@ static char *take(struct xhp_xs_req *r, unsigned int *len)
 static int to_read(const struct xhp_scan *s, const struct xhp_scan_be *b,
 		   const char *node)
 {
+	if (strcmp(node, "physical-device-path") == 0 && b->pdp_read)
+		return 0;
 	return !b->self && b->names == XHP_NAMES_NONE &&
 	       (strcmp(node, "params") != 0 || s->dom[b->dom].byparams);
 }
 
+/* How many backends read NODE now. */
+static size_t count(const struct xhp_scan *s, const char *node)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nbe; i++)
+		n += to_read(s, &s->be[i], node) != 0;
+	return n;
+}
+
 /* Read NODE (physical-device, or with PATH physical-device-path or
  * params) of every backend that does not name a device yet, in one
- * batch. */
+ * batch; with PATHS, their physical-device-path in it too. */
 static void read_nodes(struct xhp_share *c, struct xhp_scan *s,
-		       const char *node, int path)
+		       const char *node, int path, int paths)
 {
 	struct xhp_scan_be *b;
 	size_t i, j = 0;
 
-	for (i = 0; i < s->nbe; i++)
-		if (to_read(s, &s->be[i], node))
-			xhp_batch_put(&s->b, XS_READ, 0, s->be[i].path, node,
-				      NULL);
+	for (i = 0; i < s->nbe; i++) {
+		if (!to_read(s, &s->be[i], node))
+			continue;
+		xhp_batch_put(&s->b, XS_READ, 0, s->be[i].path, node, NULL);
+		if (paths)
+			xhp_batch_put(&s->b, XS_READ, 0, s->be[i].path,
+				      "physical-device-path", NULL);
+	}
 	if (s->b.n == 0)
 		return;
 	xhp_batch_send(c->q, &s->b);
@@ -121,6 +137,10 @@ static void read_nodes(struct xhp_share *c, struct xhp_scan *s,
 			b->pdp = take(&s->b.r[j++], &b->pdpl);
 		} else {
 			b->pd = take(&s->b.r[j++], &b->pdl);
+		}
+		if (paths) {
+			b->pdp = take(&s->b.r[j++], &b->pdpl);
+			b->pdp_read = 1;
 		}
 	}
 	xhp_batch_clear(&s->b);
@@ -173,20 +193,25 @@ void xhp_fetch_names(struct xhp_share *c, struct xhp_scan *s)
 	struct xhp_scan_be *b;
 	size_t i;
 
-	read_nodes(c, s, "physical-device", 0);
+	/* The paths go with the physical-devices when both fit one window
+	 * of requests, where they cost no round trip of their own (the
+	 * concurrent adds of a boot, whose backends have neither yet);
+	 * beyond, only for those whose physical-device names nothing. */
+	read_nodes(c, s, "physical-device", 0,
+		   2 * count(s, "physical-device") <= XHP_XS_WINDOW);
 	for (i = 0; i < s->nbe; i++) {
 		b = &s->be[i];
 		if (b->pd != NULL && xhp_parse_physdev(b->pd, b->pdl, c->fmt,
 						       &b->maj, &b->min) == 0)
 			b->names = XHP_NAMES_BLK;
 	}
-	read_nodes(c, s, "physical-device-path", 1);
+	read_nodes(c, s, "physical-device-path", 1, 0);
 	for (i = 0; i < s->nbe; i++)
-		if (s->be[i].pdp != NULL)
+		if (s->be[i].names == XHP_NAMES_NONE && s->be[i].pdp != NULL)
 			stat_path(c, &s->be[i]);
 	/* tapdisk and QEMU open params themselves: for those whose nodes
 	 * named no disk, the file or device in params. */
-	read_nodes(c, s, "params", 1);
+	read_nodes(c, s, "params", 1, 0);
 	for (i = 0; i < s->nbe; i++) {
 		b = &s->be[i];
 		if (!s->dom[b->dom].byparams || b->names != XHP_NAMES_NONE ||

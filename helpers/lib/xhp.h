@@ -740,8 +740,14 @@ struct xhp_xs_req {
 	int err;
 };
 
-/* Send the N requests, up to 64 in flight, and take their replies. Dies
- * 111 when the connection fails. */
+/* Requests in flight. cxenstored's quota on outstanding requests (20 by
+ * default) applies to unprivileged domains only; dom0's connections are
+ * exempt, and a socket buffer holds 64 replies of any size. */
+#define XHP_XS_WINDOW 64
+
+/* Send the N requests, up to XHP_XS_WINDOW in flight, and take their
+ * replies: a round trip per window. Dies 111 when the connection
+ * fails. */
 void xhp_xs_batch(struct xhp_xs *q, struct xhp_xs_req *r, size_t n);
 
 /* Read (LIST 0) or list (LIST 1) each of the N PATHS: VALS[i] the value,
@@ -913,6 +919,7 @@ struct xhp_scan_be {
 	char *pd, *pdp;         /* physical-device, physical-device-path:
 	                         * NULL when absent */
 	unsigned int pdl, pdpl;
+	int pdp_read;           /* physical-device-path read already */
 	int names;              /* what it names now: XHP_NAMES_* */
 	unsigned long maj, min; /* that device (for a file, its filesystem's:
 	                         * the verdict names it) */

@@ -7,7 +7,7 @@
  * xenstored, each a pair of wake-ups. The wire protocol lets a client send
  * the next request before the last reply: xenstored answers each
  * connection's requests in order, with the request's req_id. Here up to
- * XS_WINDOW requests go out, then their replies are read back, so the
+ * XHP_XS_WINDOW requests go out, then their replies are read back, so the
  * same scan costs a few round trips.
  *
  * The scan (scan.c, fetch.c) and the transactions (batch.c, pub.c) go
@@ -32,10 +32,6 @@
 
 #include "xhp.h"
 
-/* Requests in flight. cxenstored's quota on outstanding requests (20 by
- * default) applies to unprivileged domains only; dom0's connections are
- * exempt, and a socket buffer holds 64 replies of any size. */
-#define XS_WINDOW 64
 
 static int sock_open(const char *path)
 {
@@ -226,7 +222,7 @@ void xhp_xs_batch(struct xhp_xs *q, struct xhp_xs_req *r, size_t n)
 		/* Room for this window's messages, not for 64 of the largest:
 		 * a scan's requests are small. */
 		need = 0;
-		for (k = i; k < n && k - i < XS_WINDOW; k++)
+		for (k = i; k < n && k - i < XHP_XS_WINDOW; k++)
 			need += sizeof(struct xsd_sockmsg) +
 				(r[k].len > XENSTORE_PAYLOAD_MAX ?
 				 0 : r[k].len);
@@ -239,7 +235,7 @@ void xhp_xs_batch(struct xhp_xs *q, struct xhp_xs_req *r, size_t n)
 			room = need;
 		}
 		used = 0;
-		for (k = i; k < n && k - i < XS_WINDOW; k++) {
+		for (k = i; k < n && k - i < XHP_XS_WINDOW; k++) {
 			size_t m = put_req(out + used, &r[k], q->id++);
 
 			/* A device takes one message per write. */
