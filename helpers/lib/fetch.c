@@ -2,9 +2,10 @@
 /* fetch.c: the scan's second phase (scan.c), what each listed backend
  * names now. Its physical-device, all in one batch; for those whose
  * physical-device is absent or unparsable, physical-device-path (in the
- * same batch when both fit one window), and a stat of it; for tapdisk and QEMU backends, which open
- * params themselves, params. Only a backend that names a device of ours
- * costs more: its mode, its domain's vm. */
+ * same batch when both fit one window), and a stat of it; for tapdisk
+ * and QEMU backends, which open params themselves, params. Only a
+ * backend that names a device of ours costs more: its mode, its domain's
+ * vm. */
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>

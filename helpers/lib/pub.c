@@ -178,7 +178,7 @@ static int attempt(struct xhp_pub *j, struct xhp_batch *b)
 
 	j->tx = 0;
 	if (j->rode) {
-		/* The first step went out with the scan's last batch. */
+		/* The first step went out with the scan's second batch. */
 		ahead = j->rode_ahead;
 		j->rode = 0;
 	} else {
@@ -247,7 +247,6 @@ static void pause_try(int i)
 	/* An early wake-up (EINTR) only shortens it. */
 	(void)nanosleep(&ts, NULL);
 }
-
 
 int xhp_pub_commit(struct xhp_pub *j)
 {
