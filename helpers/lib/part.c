@@ -90,7 +90,10 @@ static void parts_of(const struct xhp_via *v,
 	if (d == NULL)
 		return;
 	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
+		/* A partition is a directory; the disk's attributes and
+		 * its links (bdi, device, subsystem) are not. */
+		if (e->d_name[0] == '.' ||
+		    (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN))
 			continue;
 		xhp_sysfs_join(sub, dir, e->d_name);
 		if (xhp_sysfs_u64(sub, "partition", &start) == -1 ||
